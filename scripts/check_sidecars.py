@@ -1,0 +1,113 @@
+"""Checks ``<document>.metadata.json`` sidecars before they reach the knowledge base.
+
+Limits enforced (Bedrock Knowledge Bases with an S3 Vectors store):
+* a sidecar file is at most 10 KB and sits next to an existing document;
+* it holds ``{"metadataAttributes": {...}}`` in Bedrock's typed form, each value a valid
+  ``MetadataAttributeValue`` of the bedrock-agent API model;
+* at most 35 custom keys and 1 KB of custom metadata per vector (S3 Vectors through Bedrock);
+* strings at most 2,048 characters, string lists 1-10 items;
+* no key in Bedrock's reserved namespace.
+
+Run it over a folder with ``python -m scripts.check_sidecars sample_data/documents``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from scripts.sdk_model import service_model, validate_value
+
+SIDECAR_SUFFIX = ".metadata.json"
+MAX_SIDECAR_BYTES = 10 * 1024
+MAX_CUSTOM_KEYS = 35
+MAX_CUSTOM_METADATA_BYTES = 1024
+RESERVED_KEY_PREFIXES = ("AMAZON_BEDROCK_", "x-amz-bedrock-kb-")
+_VALUE_FIELDS = {"STRING": "stringValue", "NUMBER": "numberValue", "BOOLEAN": "booleanValue",
+                 "STRING_LIST": "stringListValue"}  # fmt: skip
+
+
+def custom_metadata_bytes(attributes: dict[str, Any]) -> int:
+    """Size of the custom metadata as stored with each vector: keys plus their plain values."""
+    total = 0
+    for key, attribute in attributes.items():
+        value = attribute["value"][_VALUE_FIELDS[attribute["value"]["type"]]]
+        total += len(key.encode()) + len(json.dumps(value, ensure_ascii=False).encode())
+    return total
+
+
+def check_sidecar(path: Path) -> list[str]:
+    """Every problem with one sidecar; empty when it is valid."""
+    problems: list[str] = []
+    if not path.name.endswith(SIDECAR_SUFFIX):
+        return [f"{path.name}: a sidecar's name ends with {SIDECAR_SUFFIX}"]
+    document = path.with_name(path.name.removesuffix(SIDECAR_SUFFIX))
+    if not document.is_file():
+        problems.append(f"{path.name}: no document {document.name} next to it")
+    size = path.stat().st_size
+    if size > MAX_SIDECAR_BYTES:
+        problems.append(f"{path.name}: {size} bytes, above the {MAX_SIDECAR_BYTES}-byte limit")
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return [*problems, f"{path.name}: not valid UTF-8 JSON ({error})"]
+    if not isinstance(content, dict) or set(content) != {"metadataAttributes"}:
+        return [*problems, f'{path.name}: the top level must be exactly {{"metadataAttributes": {{...}}}}']
+    attributes = content["metadataAttributes"]
+    if not isinstance(attributes, dict) or not attributes:
+        return [*problems, f"{path.name}: metadataAttributes must be a non-empty object"]
+    if len(attributes) > MAX_CUSTOM_KEYS:
+        problems.append(f"{path.name}: {len(attributes)} keys, above the limit of {MAX_CUSTOM_KEYS}")
+
+    value_shape = service_model("bedrock-agent").shape_for("MetadataAttributeValue")
+    typed_ok = True
+    for key, attribute in attributes.items():
+        where = f"{path.name}: {key}"
+        if not key or key.startswith(RESERVED_KEY_PREFIXES):
+            problems.append(f"{where}: the key is empty or reserved by Bedrock")
+        if (
+            not isinstance(attribute, dict)
+            or not set(attribute) <= {"value", "includeForEmbedding"}
+            or ("value" not in attribute)
+        ):
+            problems.append(f'{where}: expected {{"value": {{...}}, "includeForEmbedding": bool}}')
+            typed_ok = False
+            continue
+        if not isinstance(attribute.get("includeForEmbedding", False), bool):
+            problems.append(f"{where}: includeForEmbedding must be a boolean")
+        errors: list[str] = []
+        validate_value(value_shape, attribute["value"], where, errors)
+        problems += errors
+        value = attribute["value"]
+        if isinstance(value, dict) and value.get("type") in _VALUE_FIELDS:
+            expected = _VALUE_FIELDS[value["type"]]
+            present = set(value) - {"type"}
+            if present != {expected}:
+                problems.append(f"{where}: type {value['type']} takes exactly the field {expected}")
+                typed_ok = False
+        else:
+            typed_ok = False
+    if typed_ok:
+        size = custom_metadata_bytes(attributes)
+        if size > MAX_CUSTOM_METADATA_BYTES:
+            problems.append(f"{path.name}: {size} bytes of custom metadata, above {MAX_CUSTOM_METADATA_BYTES}")
+    return problems
+
+
+def check_folder(folder: Path) -> list[str]:
+    return [problem for path in sorted(folder.rglob(f"*{SIDECAR_SUFFIX}")) for problem in check_sidecar(path)]
+
+
+def main(argv: list[str]) -> int:
+    folders = [Path(argument) for argument in argv] or [Path("sample_data/documents")]
+    problems = [problem for folder in folders for problem in check_folder(folder)]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{'no problems' if not problems else f'{len(problems)} problem(s)'} in {', '.join(map(str, folders))}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Reusable constructs composed by the stacks."""

@@ -1,0 +1,60 @@
+"""Copies a local folder of documents into a bucket prefix at deploy time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+from constructs import Construct
+
+from stacks.constructs.handler_role import HandlerRole
+from stacks.constructs.lifecycle import log_group
+from stacks.constructs.nag import acknowledge, token
+from stacks.settings import Lifecycle
+
+_GRANT_REASON = (
+    "CDK's BucketDeployment grants its handler read on the CDK asset bucket and read/write on the "
+    "destination bucket; the wildcard is CDK's grant pattern, confined to those two buckets."
+)
+
+
+class DocumentUpload(Construct):
+    """Uploads ``source`` to ``bucket`` under ``prefix``; files users add there later are left alone."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, source: Path, bucket: s3.IBucket, prefix: str,
+                 lifecycle: Lifecycle) -> None:  # fmt: skip
+        super().__init__(scope, construct_id)
+        logs = log_group(self, "Logs", lifecycle)
+        role = HandlerRole(self, "HandlerRole", log_group=logs, description="Uploads the sample documents").role
+        self.deployment = s3_deployment.BucketDeployment(
+            self,
+            "Deployment",
+            sources=[s3_deployment.Source.asset(str(source))],
+            destination_bucket=bucket,
+            destination_key_prefix=prefix,
+            prune=False,  # never delete documents users uploaded under the same prefix
+            log_group=logs,
+            role=role,
+        )
+        asset_bucket = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+        for finding in (
+            "Action::s3:GetBucket*",
+            "Action::s3:GetObject*",
+            "Action::s3:List*",
+            "Action::s3:Abort*",
+            "Action::s3:DeleteObject*",
+            f"Resource::{asset_bucket}",
+            f"Resource::{token(bucket)}/*",
+        ):
+            acknowledge(role, f"AwsSolutions-IAM5[{finding}]", _GRANT_REASON)
+        # The handler function is a stack-level singleton created by aws-cdk-lib.
+        handler = next(
+            child for child in Stack.of(self).node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
+        )
+        acknowledge(
+            handler.node.find_child("Resource"),
+            "AwsSolutions-L1",
+            "aws-cdk-lib pins the runtime of its BucketDeployment handler; it runs only during deployments.",
+        )

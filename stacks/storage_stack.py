@@ -1,0 +1,53 @@
+"""Storage stack: the document bucket with the sample corpus, and the S3 Vectors store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from custom_resources.vector_store import S3VectorStore, VectorIndexRef
+from stacks.constructs.buckets import AccessLogBucket, SecureBucket
+from stacks.constructs.document_upload import DocumentUpload
+from stacks.settings import Lifecycle, StorageSettings
+
+
+class StorageStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, storage: StorageSettings, lifecycle: Lifecycle,
+                 sample_documents: Path, **kwargs: object) -> None:  # fmt: skip
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.document_prefix = storage.document_prefix
+
+        access_logs = AccessLogBucket(self, "AccessLogs", retain_data=lifecycle.retain_data)
+        documents = SecureBucket(
+            self,
+            "Documents",
+            access_logs=access_logs.bucket,
+            log_prefix="documents/",
+            retain_data=lifecycle.retain_data,
+        )
+        self.document_bucket: s3.IBucket = documents.bucket
+
+        DocumentUpload(
+            self,
+            "SampleDocuments",
+            source=sample_documents,
+            bucket=documents.bucket,
+            prefix=storage.document_prefix,
+            lifecycle=lifecycle,
+        )
+
+        vector_store = S3VectorStore(
+            self,
+            "VectorStore",
+            index=storage.vector_index,
+            lifecycle=lifecycle,
+        )
+        self.vector_index: VectorIndexRef = vector_store.ref
+
+        CfnOutput(self, "DocumentBucketName", value=documents.bucket.bucket_name)
+        CfnOutput(self, "DocumentPrefix", value=storage.document_prefix)
+        CfnOutput(self, "VectorBucketArn", value=vector_store.bucket_arn)
+        CfnOutput(self, "VectorIndexArn", value=vector_store.index_arn)

@@ -1,0 +1,72 @@
+"""Synthesizes the app once per test session (and each settings variant once)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+
+from stacks.application import Stacks, build_app
+from stacks.settings import Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    settings: Settings
+    stacks: Stacks
+    templates: dict[str, dict[str, Any]]  # by construct id of the stack
+    outdir: Path
+
+    def template(self, stack_id: str) -> dict[str, Any]:
+        return self.templates[stack_id]
+
+
+def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Synthesized:
+    context = {
+        **CDK_CONTEXT,
+        **(overrides or {}),
+        # Tests never bundle Lambda code: no pip downloads, no network. `make synth` bundles for real.
+        "aws:cdk:bundling-stacks": [],
+    }
+    app = App(context=context, outdir=str(outdir))
+    settings = load_settings(app.node.get_all_context())
+    stacks = build_app(app, settings)
+    assembly = app.synth()
+    templates = {stack.node.id: assembly.get_stack_artifact(stack.artifact_id).template for stack in
+                 assembly_stacks(stacks)}  # fmt: skip
+    return Synthesized(settings=settings, stacks=stacks, templates=templates, outdir=outdir)
+
+
+def assembly_stacks(stacks: Stacks) -> list[Any]:
+    return [value for value in vars(stacks).values() if value is not None]
+
+
+_cache: dict[str, Synthesized] = {}
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized]:
+    """``synth(**overrides)``: the app synthesized with these context overrides, cached per variant."""
+
+    def get(**overrides: Any) -> Synthesized:
+        context = {f"app:{key}": value for key, value in overrides.items()}
+        key = json.dumps(context, sort_keys=True)
+        if key not in _cache:
+            _cache[key] = synthesize(tmp_path_factory.mktemp("cdk.out"), context)
+        return _cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def app(synth: Callable[..., Synthesized]) -> Synthesized:
+    """The app with the settings of cdk.json."""
+    return synth()

@@ -1,0 +1,91 @@
+"""Every SDK call a custom resource makes is valid for the botocore model and allowed by its role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from scripts.sdk_model import iam_action, operation_model, resolve_service, validate_request
+from tests.conftest import Synthesized
+from tests.support.iam import function_role, is_allowed, role_statements
+from tests.support.templates import PSEUDO_PARAMETERS, SdkCall, custom_resource_sdk_calls
+
+
+def arn(service: str, resource: str) -> str:
+    return (f"arn:{PSEUDO_PARAMETERS['AWS::Partition']}:{service}:{PSEUDO_PARAMETERS['AWS::Region']}:"
+            f"{PSEUDO_PARAMETERS['AWS::AccountId']}:{resource}")  # fmt: skip
+
+
+def vector_bucket_arn(parameters: dict[str, Any]) -> str:
+    return arn("s3vectors", f"bucket/{parameters['vectorBucketName']}")
+
+
+def vector_index_arn(parameters: dict[str, Any]) -> str:
+    return f"{vector_bucket_arn(parameters)}/index/{parameters['indexName']}"
+
+
+# The resource each operation acts on, from its parameters: used to check the caller's IAM grants.
+TARGET_ARNS: dict[tuple[str, str], Callable[[dict[str, Any]], str]] = {
+    ("s3vectors", "CreateVectorBucket"): vector_bucket_arn,
+    ("s3vectors", "DeleteVectorBucket"): vector_bucket_arn,
+    ("s3vectors", "CreateIndex"): vector_index_arn,
+    ("s3vectors", "DeleteIndex"): vector_index_arn,
+}
+
+VARIANTS: list[dict[str, Any]] = [{}, {"lifecycleMode": "prod", "embeddingDimension": 256}]
+
+
+def all_calls(app: Synthesized) -> list[tuple[SdkCall, dict[str, Any]]]:
+    return [
+        (call, template)
+        for stack, template in app.templates.items()
+        for call in custom_resource_sdk_calls(stack, template)
+    ]
+
+
+@pytest.fixture(scope="module", params=range(len(VARIANTS)), ids=["defaults", "prod-256"])
+def variant(request: pytest.FixtureRequest, synth: Callable[..., Synthesized]) -> Synthesized:
+    return synth(**VARIANTS[request.param])
+
+
+def test_the_expected_calls_are_found(app: Synthesized) -> None:
+    found = {(call.service, call.action, call.phase) for call, _ in all_calls(app)}
+    assert {
+        ("S3Vectors", "CreateVectorBucket", "Create"),
+        ("S3Vectors", "DeleteVectorBucket", "Delete"),
+        ("S3Vectors", "CreateIndex", "Create"),
+        ("S3Vectors", "CreateIndex", "Update"),
+        ("S3Vectors", "DeleteIndex", "Delete"),
+    } <= found
+
+
+def test_parameters_match_the_service_model(variant: Synthesized) -> None:
+    problems = [
+        f"{call}: {error}"
+        for call, _ in all_calls(variant)
+        for error in validate_request(resolve_service(call.service), call.action, call.parameters)
+    ]
+    assert problems == []
+
+
+def test_ignored_error_codes_are_errors_the_operation_can_raise(variant: Synthesized) -> None:
+    for call, _ in all_calls(variant):
+        if call.ignore_error_codes_matching is None:
+            continue
+        operation = operation_model(resolve_service(call.service), call.action)
+        errors = [shape.name for shape in operation.error_shapes]
+        assert any(re.fullmatch(call.ignore_error_codes_matching, name) for name in errors), (str(call), errors)
+
+
+def test_each_call_is_allowed_by_the_provider_role(variant: Synthesized) -> None:
+    for call, template in all_calls(variant):
+        service = resolve_service(call.service)
+        operation = operation_model(service, call.action).name
+        resource = template["Resources"][call.logical_id]
+        provider = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        statements = role_statements(template, function_role(template, provider))
+        target = TARGET_ARNS[(service, operation)](call.parameters)
+        assert is_allowed(statements, iam_action(service, operation), target), (str(call), target, statements)

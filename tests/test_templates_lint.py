@@ -1,0 +1,28 @@
+"""cfn-lint over every synthesized template, in the regions the app targets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+
+from tests.conftest import Synthesized
+
+REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
+# CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
+IGNORED = ["W3005"]
+
+
+@pytest.mark.parametrize("variant", [{}, {"lifecycleMode": "prod"}], ids=["dev", "prod"])
+def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
+    app = synth(**variant)
+    templates = sorted(Path(app.outdir).glob("*.template.json"))
+    assert len(templates) == len(app.templates)
+    findings = [
+        f"{path.name}: {match.rule.id} {match.message} ({match.path_string})"
+        for path in templates
+        for match in lint_file(path, ManualArgs(regions=REGIONS, ignore_checks=IGNORED))
+    ]
+    assert findings == []
