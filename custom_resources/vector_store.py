@@ -20,8 +20,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
-from stacks.constructs.handler_role import HandlerRole
-from stacks.constructs.lifecycle import log_group, removal_policy
+from custom_resources.sdk_call import sdk_call_resource
+from stacks.constructs.lifecycle import removal_policy
 from stacks.constructs.nag import acknowledge
 from stacks.settings import Lifecycle, VectorIndexSettings
 
@@ -56,8 +56,9 @@ class VectorIndexRef:
         )
 
 
-def _sdk_call(action: str, parameters: dict[str, object], *, physical_id: str | None = None,
-              ignore: str | None = None) -> cr.AwsSdkCall:  # fmt: skip
+def _sdk_call(
+    action: str, parameters: dict[str, object], *, physical_id: str | None = None, ignore: str | None = None
+) -> cr.AwsSdkCall:
     return cr.AwsSdkCall(
         service=SERVICE,
         action=action,
@@ -70,27 +71,24 @@ def _sdk_call(action: str, parameters: dict[str, object], *, physical_id: str | 
 class S3VectorStore(Construct):
     """A vector bucket (SSE-S3) holding one index configured for Bedrock Knowledge Bases."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, index: VectorIndexSettings,
-                 lifecycle: Lifecycle) -> None:  # fmt: skip
+    def __init__(
+        self, scope: Construct, construct_id: str, *, index: VectorIndexSettings, lifecycle: Lifecycle
+    ) -> None:
         super().__init__(scope, construct_id)
         self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)
         bucket_arn = self.ref.bucket_arn(self)
         index_arn = self.ref.index_arn(self)
         removal = removal_policy(lifecycle)
-        self.provider_logs = log_group(self, "ProviderLogs", lifecycle)
-        # One role for the stack's singleton provider function; each call adds its own policy to it.
-        provider_role = HandlerRole(
-            self, "ProviderRole", log_group=self.provider_logs, description="Manages the S3 Vectors bucket and index"
-        ).role
 
         create_bucket = _sdk_call(
             "CreateVectorBucket",
             {"vectorBucketName": index.bucket_name, "encryptionConfiguration": SSE_S3},
             physical_id=bucket_arn,
         )
-        self.bucket = cr.AwsCustomResource(
+        self.bucket = sdk_call_resource(
             self,
             "Bucket",
+            lifecycle=lifecycle,
             resource_type="Custom::S3VectorBucket",
             on_create=create_bucket,
             # An update with the same name finds the bucket already there: nothing to change.
@@ -110,9 +108,6 @@ class S3VectorStore(Construct):
                 ]
             ),
             removal_policy=removal,
-            install_latest_aws_sdk=False,  # the Lambda runtime's SDK has S3 Vectors; no download at deploy
-            log_group=self.provider_logs,
-            role=provider_role,
         )
 
         create_index_parameters: dict[str, object] = {
@@ -124,9 +119,10 @@ class S3VectorStore(Construct):
             "metadataConfiguration": {"nonFilterableMetadataKeys": list(index.non_filterable_metadata_keys)},
             "encryptionConfiguration": SSE_S3,
         }
-        self.index = cr.AwsCustomResource(
+        self.index = sdk_call_resource(
             self,
             "Index",
+            lifecycle=lifecycle,
             resource_type="Custom::S3VectorIndex",
             on_create=_sdk_call("CreateIndex", create_index_parameters, physical_id=index_arn),
             # A new fingerprint means a new name: this creates the new index, and CloudFormation then
@@ -143,9 +139,6 @@ class S3VectorStore(Construct):
                 ]
             ),
             removal_policy=removal,
-            install_latest_aws_sdk=False,
-            log_group=self.provider_logs,
-            role=provider_role,
         )
         # Delete the index before its bucket; create the bucket before the index.
         self.index.node.add_dependency(self.bucket)

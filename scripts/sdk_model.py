@@ -149,7 +149,8 @@ def _validate_string(shape: Shape, value: Any, path: str, errors: list[str]) -> 
         errors.append(f"{path}: {value!r} is not one of {', '.join(shape.enum)}")
     _check_range(shape, len(value), path, errors, what="length")
     pattern = shape.metadata.get("pattern")
-    if pattern and re.search(pattern, value) is None:
+    # AWS validates a pattern against the whole value.
+    if pattern and re.fullmatch(pattern, value) is None:
         errors.append(f"{path}: {value!r} does not match the pattern {pattern}")
 
 

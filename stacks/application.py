@@ -8,16 +8,20 @@ from pathlib import Path
 from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from stacks.constructs.functions import LambdaSources
+from stacks.knowledge_base_stack import KnowledgeBaseStack
 from stacks.settings import Settings
 from stacks.storage_stack import StorageStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCUMENTS = REPO_ROOT / "sample_data" / "documents"
+LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layer_dir=REPO_ROOT / "lambdas" / "layer")
 
 
 @dataclass(frozen=True)
 class Stacks:
     storage: StorageStack
+    knowledge_base: KnowledgeBaseStack
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
@@ -27,10 +31,28 @@ def build_app(app: App, settings: Settings) -> Stacks:
         "Storage",
         stack_name=settings.stack_name("storage"),
         description="Document bucket with sample documents, and the S3 Vectors bucket and index",
+        name_prefix=settings.name_prefix,
         storage=settings.storage,
         lifecycle=settings.lifecycle,
         sample_documents=SAMPLE_DOCUMENTS,
     )
+    knowledge_base = KnowledgeBaseStack(
+        app,
+        "KnowledgeBase",
+        stack_name=settings.stack_name("knowledge-base"),
+        description="Bedrock knowledge base on S3 Vectors with S3 and stream data sources, kept in sync",
+        name_prefix=settings.name_prefix,
+        embedding=settings.embedding,
+        knowledge_base=settings.knowledge_base,
+        vector_index=storage.vector_index,
+        documents=storage.documents,
+        documents_version=storage.sample_documents_version,
+        lambda_sources=LAMBDA_SOURCES,
+        lifecycle=settings.lifecycle,
+    )
+    # Documents and the vector index are referenced by name, not by stack output: make the order explicit.
+    knowledge_base.add_stack_dependency(storage)
+
     Tags.of(app).add("application", settings.name_prefix)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return Stacks(storage=storage)
+    return Stacks(storage=storage, knowledge_base=knowledge_base)

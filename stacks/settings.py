@@ -105,6 +105,22 @@ class StorageSettings:
     vector_index: VectorIndexSettings
 
 
+class ChunkingStrategy(Enum):
+    FIXED_SIZE = "FIXED_SIZE"
+    SEMANTIC = "SEMANTIC"
+    HIERARCHICAL = "HIERARCHICAL"
+    NONE = "NONE"  # each document (or stream record) is one chunk
+
+
+@dataclass(frozen=True)
+class KnowledgeBaseSettings:
+    chunking_strategy: ChunkingStrategy
+    chunk_max_tokens: int
+    chunk_overlap_percentage: int
+    # Seconds S3 changes are gathered before one ingestion job syncs them all.
+    sync_batch_window_seconds: int
+
+
 @dataclass(frozen=True)
 class Lifecycle:
     """What happens to data and logs: passed to every construct that creates either."""
@@ -123,6 +139,7 @@ class Settings:
     lifecycle: Lifecycle
     embedding: EmbeddingSettings
     storage: StorageSettings
+    knowledge_base: KnowledgeBaseSettings
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -138,6 +155,10 @@ DEFAULTS: Mapping[str, Any] = {
     "distanceMetric": "cosine",
     "documentPrefix": "documents/",
     "vectorIndexName": "documents",
+    "chunkingStrategy": "FIXED_SIZE",
+    "chunkMaxTokens": 300,
+    "chunkOverlapPercentage": 20,
+    "syncBatchWindowSeconds": 60,
 }
 
 
@@ -159,8 +180,9 @@ class _Reader:
             raise SettingsError(key, f"{value!r} is not valid{': ' + hint if hint else ''}")
         return value
 
-    def integer(self, key: str, allowed: tuple[int, ...] | None = None, low: int | None = None,
-                high: int | None = None) -> int:  # fmt: skip
+    def integer(
+        self, key: str, allowed: tuple[int, ...] | None = None, low: int | None = None, high: int | None = None
+    ) -> int:
         value = self.raw(key)
         if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
             value = int(value)
@@ -230,5 +252,11 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
                 dimension=dimension,
                 distance_metric=read.choice("distanceMetric", DistanceMetric),
             ),
+        ),
+        knowledge_base=KnowledgeBaseSettings(
+            chunking_strategy=read.choice("chunkingStrategy", ChunkingStrategy),
+            chunk_max_tokens=read.integer("chunkMaxTokens", low=20, high=8192),
+            chunk_overlap_percentage=read.integer("chunkOverlapPercentage", low=1, high=99),
+            sync_batch_window_seconds=read.integer("syncBatchWindowSeconds", low=0, high=300),
         ),
     )

@@ -5,20 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from custom_resources.vector_store import S3VectorStore, VectorIndexRef
-from stacks.constructs.buckets import AccessLogBucket, SecureBucket
+from stacks.constructs.buckets import AccessLogBucket, DocumentBucketRef, SecureBucket
 from stacks.constructs.document_upload import DocumentUpload
 from stacks.settings import Lifecycle, StorageSettings
 
 
 class StorageStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, storage: StorageSettings, lifecycle: Lifecycle,
-                 sample_documents: Path, **kwargs: object) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        storage: StorageSettings,
+        lifecycle: Lifecycle,
+        sample_documents: Path,
+        **kwargs: object,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.document_prefix = storage.document_prefix
+        self.documents = DocumentBucketRef(name_prefix=name_prefix, document_prefix=storage.document_prefix)
 
         access_logs = AccessLogBucket(self, "AccessLogs", retain_data=lifecycle.retain_data)
         documents = SecureBucket(
@@ -27,10 +35,11 @@ class StorageStack(Stack):
             access_logs=access_logs.bucket,
             log_prefix="documents/",
             retain_data=lifecycle.retain_data,
+            event_bridge=True,  # object changes drive the knowledge base's sync
+            bucket_name=self.documents.bucket_name(self),
         )
-        self.document_bucket: s3.IBucket = documents.bucket
 
-        DocumentUpload(
+        samples = DocumentUpload(
             self,
             "SampleDocuments",
             source=sample_documents,
@@ -38,6 +47,7 @@ class StorageStack(Stack):
             prefix=storage.document_prefix,
             lifecycle=lifecycle,
         )
+        self.sample_documents_version = samples.version
 
         vector_store = S3VectorStore(
             self,

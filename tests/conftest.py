@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import os
+
+# Handler modules create Powertools objects at import, as in Lambda; give them the function's settings.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "kbstream")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "test")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +19,7 @@ from aws_cdk import App
 
 from stacks.application import Stacks, build_app
 from stacks.settings import Settings, load_settings
+from tests.support.sdk_recorder import SdkCallRecorder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -70,3 +77,35 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized
 def app(synth: Callable[..., Synthesized]) -> Synthesized:
     """The app with the settings of cdk.json."""
     return synth()
+
+
+@dataclass
+class LambdaEnvironment:
+    """The handlers' clients (created once, as in Lambda), each recorded and strictly validated."""
+
+    recorder: SdkCallRecorder
+
+    def client(self, service: str) -> Any:
+        from common import aws
+
+        created = aws.client(service)  # the very instance the code under test will get from its cache
+        if not getattr(created, "_recorded", False):
+            self.recorder.attach(created)
+            created._recorded = True
+        return created
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaEnvironment]:
+    """Fake credentials, no tracing, fresh clients."""
+    from common import aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "kbstream")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "test")
+    aws.client.cache_clear()
+    yield LambdaEnvironment(recorder=SdkCallRecorder())
+    aws.client.cache_clear()

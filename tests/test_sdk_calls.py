@@ -27,12 +27,20 @@ def vector_index_arn(parameters: dict[str, Any]) -> str:
     return f"{vector_bucket_arn(parameters)}/index/{parameters['indexName']}"
 
 
+def queue_arn(parameters: dict[str, Any]) -> str:
+    """QueueUrl is a Ref of the queue; its policy names the queue's Arn attribute."""
+    reference = re.fullmatch(r"\u27e6Ref:(\w+)\u27e7", parameters["QueueUrl"])
+    assert reference, parameters["QueueUrl"]
+    return f"\u27e6GetAtt:{reference.group(1)}.Arn\u27e7"
+
+
 # The resource each operation acts on, from its parameters: used to check the caller's IAM grants.
 TARGET_ARNS: dict[tuple[str, str], Callable[[dict[str, Any]], str]] = {
     ("s3vectors", "CreateVectorBucket"): vector_bucket_arn,
     ("s3vectors", "DeleteVectorBucket"): vector_bucket_arn,
     ("s3vectors", "CreateIndex"): vector_index_arn,
     ("s3vectors", "DeleteIndex"): vector_index_arn,
+    ("sqs", "SendMessage"): queue_arn,
 }
 
 VARIANTS: list[dict[str, Any]] = [{}, {"lifecycleMode": "prod", "embeddingDimension": 256}]
@@ -59,6 +67,8 @@ def test_the_expected_calls_are_found(app: Synthesized) -> None:
         ("S3Vectors", "CreateIndex", "Create"),
         ("S3Vectors", "CreateIndex", "Update"),
         ("S3Vectors", "DeleteIndex", "Delete"),
+        ("SQS", "SendMessage", "Create"),
+        ("SQS", "SendMessage", "Update"),
     } <= found
 
 

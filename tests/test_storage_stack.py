@@ -168,7 +168,7 @@ def test_custom_resource_provider_does_not_download_an_sdk_at_deploy_time(app: S
 def test_no_role_uses_the_broad_basic_execution_managed_policy_where_we_own_it(app: Synthesized) -> None:
     storage(app).has_resource_properties(
         "AWS::IAM::Role",
-        {"Description": "Manages the S3 Vectors bucket and index", "ManagedPolicyArns": Match.absent()},
+        {"Description": "Runs this stack's SDK-call custom resources", "ManagedPolicyArns": Match.absent()},
     )
 
 

@@ -15,7 +15,11 @@ REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 IGNORED = ["W3005"]
 
 
-@pytest.mark.parametrize("variant", [{}, {"lifecycleMode": "prod"}], ids=["dev", "prod"])
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"lifecycleMode": "prod"}, {"chunkingStrategy": "HIERARCHICAL"}, {"chunkingStrategy": "SEMANTIC"}],
+    ids=["dev", "prod", "hierarchical", "semantic"],
+)
 def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
     app = synth(**variant)
     templates = sorted(Path(app.outdir).glob("*.template.json"))

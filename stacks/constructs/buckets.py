@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.constructs.nag import acknowledge
+
+
+@dataclass(frozen=True)
+class DocumentBucketRef:
+    """The document bucket by its deterministic name, usable from any stack without a cross-stack reference.
+
+    ``<prefix>-documents-<account>-<region>`` is globally unique and tells an operator what it holds.
+    """
+
+    name_prefix: str
+    document_prefix: str
+
+    def bucket_name(self, scope: Construct) -> str:
+        stack = Stack.of(scope)
+        return f"{self.name_prefix}-documents-{stack.account}-{stack.region}"
+
+    def bucket(self, scope: Construct, construct_id: str) -> s3.IBucket:
+        return s3.Bucket.from_bucket_name(scope, construct_id, self.bucket_name(scope))
+
+    @property
+    def nag_documents_arn(self) -> str:
+        """How cdk-nag spells the ARN of the objects under the document prefix."""
+        return (f"arn:<AWS::Partition>:s3:::{self.name_prefix}-documents-<AWS::AccountId>-<AWS::Region>/"
+                f"{self.document_prefix}*")  # fmt: skip
 
 
 def _removal(retain_data: bool) -> dict[str, object]:
@@ -19,8 +45,7 @@ def _removal(retain_data: bool) -> dict[str, object]:
 class AccessLogBucket(Construct):
     """Destination of S3 server access logs; objects expire after ``expiration_days``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, retain_data: bool,
-                 expiration_days: int = 90) -> None:  # fmt: skip
+    def __init__(self, scope: Construct, construct_id: str, *, retain_data: bool, expiration_days: int = 90) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -42,12 +67,22 @@ class AccessLogBucket(Construct):
 class SecureBucket(Construct):
     """Private, encrypted, versioned, TLS-only bucket that logs access to ``access_logs``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, access_logs: s3.IBucket, log_prefix: str,
-                 retain_data: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        access_logs: s3.IBucket,
+        log_prefix: str,
+        retain_data: bool,
+        event_bridge: bool = False,
+        bucket_name: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -59,3 +94,10 @@ class SecureBucket(Construct):
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
             **_removal(retain_data),  # type: ignore[arg-type]
         )
+        if event_bridge:
+            # The native property: s3.Bucket(event_bridge_enabled=True) would add a custom resource for it.
+            resource = self.bucket.node.default_child
+            assert isinstance(resource, s3.CfnBucket)
+            resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
@@ -23,15 +24,26 @@ _GRANT_REASON = (
 class DocumentUpload(Construct):
     """Uploads ``source`` to ``bucket`` under ``prefix``; files users add there later are left alone."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, source: Path, bucket: s3.IBucket, prefix: str,
-                 lifecycle: Lifecycle) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: Path,
+        bucket: s3.IBucket,
+        prefix: str,
+        lifecycle: Lifecycle,
+    ) -> None:
         super().__init__(scope, construct_id)
         logs = log_group(self, "Logs", lifecycle)
         role = HandlerRole(self, "HandlerRole", log_group=logs, description="Uploads the sample documents").role
+        asset = s3_assets.Asset(self, "Files", path=str(source))
+        # Changes whenever any file changes: lets a sync run exactly when the uploaded set changed.
+        self.version: str = asset.asset_hash
         self.deployment = s3_deployment.BucketDeployment(
             self,
             "Deployment",
-            sources=[s3_deployment.Source.asset(str(source))],
+            sources=[s3_deployment.Source.bucket(asset.bucket, asset.s3_object_key)],
             destination_bucket=bucket,
             destination_key_prefix=prefix,
             prune=False,  # never delete documents users uploaded under the same prefix

@@ -1,0 +1,1 @@
+"""Starts an ingestion job of the S3 data source when documents change."""

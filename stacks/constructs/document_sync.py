@@ -1,0 +1,131 @@
+"""Keeps the S3 data source in sync: at deploy time and whenever a document changes.
+
+S3 (EventBridge) -> rule -> SQS -> sync function -> StartIngestionJob. The queue gathers a burst of
+changes for ``batch_window`` seconds, so many uploads become one ingestion job. A deploy-time custom
+resource puts a message on the same queue whenever the sample documents change, which covers the
+first deployment too (the documents were uploaded before this pipeline existed).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from custom_resources.sdk_call import sdk_call_resource
+from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.settings import Lifecycle
+
+# With a 3-minute visibility timeout, 100 receives keep a change waiting up to about 5 hours for a
+# long-running ingestion job to finish before the message moves to the dead-letter queue.
+VISIBILITY_TIMEOUT = Duration.minutes(3)
+MAX_RECEIVE_COUNT = 100
+
+
+def encrypted_queue(scope: Construct, construct_id: str, **props: object) -> sqs.Queue:
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        **props,  # type: ignore[arg-type]
+    )
+
+
+class DocumentSync(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        knowledge_base_id: str,
+        knowledge_base_arn: str,
+        data_source_id: str,
+        bucket: s3.IBucket,
+        prefix: str,
+        documents_version: str,
+        batch_window_seconds: int,
+        code: FunctionCode,
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = encrypted_queue(self, "DeadLetters", retention_period=Duration.days(14))
+        self.queue = encrypted_queue(
+            self,
+            "Changes",
+            visibility_timeout=VISIBILITY_TIMEOUT,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
+        )
+        events.Rule(
+            self,
+            "DocumentChanged",
+            description=f"Objects created or deleted under s3://<documents>/{prefix}",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created", "Object Deleted"],
+                detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [{"prefix": prefix}]}},
+            ),
+            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters)],
+        )
+
+        self.function = AppFunction(
+            self,
+            "Handler",
+            code=code,
+            handler="kb_sync.handler.handler",
+            description="Starts an ingestion job of the documents data source when documents change",
+            lifecycle=lifecycle,
+            timeout_seconds=30,
+            environment={
+                "KNOWLEDGE_BASE_ID": knowledge_base_id,
+                "DATA_SOURCE_ID": data_source_id,
+                "DOCUMENT_BUCKET": bucket.bucket_name,
+                "DOCUMENT_PREFIX": prefix,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
+            },
+        )
+        self.function.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=1000,
+                max_batching_window=Duration.seconds(batch_window_seconds),
+                report_batch_item_failures=True,
+                max_concurrency=2,  # the minimum; more would only collide on the one-job-at-a-time limit
+            )
+        )
+        self.function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:StartIngestionJob"], resources=[knowledge_base_arn])
+        )
+        self.dead_letters.grant_send_messages(self.function.role)
+
+        self.deployment_trigger = sdk_call_resource(
+            self,
+            "DeploymentTrigger",
+            lifecycle=lifecycle,
+            resource_type="Custom::DocumentSyncTrigger",
+            # Create and every change of the documents version put one sync request on the queue.
+            on_create=self._send(documents_version),
+            on_update=self._send(documents_version),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])]
+            ),
+        )
+
+    def _send(self, documents_version: str) -> cr.AwsSdkCall:
+        return cr.AwsSdkCall(
+            service="SQS",
+            action="SendMessage",
+            parameters={
+                "QueueUrl": self.queue.queue_url,
+                "MessageBody": json.dumps({"trigger": "deployment", "documentsVersion": documents_version}),
+            },
+            physical_resource_id=cr.PhysicalResourceId.of("document-sync-trigger"),
+        )

@@ -1,0 +1,246 @@
+"""A Bedrock vector knowledge base on S3 Vectors, its service role, data sources and logs."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from custom_resources.vector_store import VectorIndexRef
+from stacks.constructs.buckets import DocumentBucketRef
+from stacks.constructs.lifecycle import removal_policy, retention
+from stacks.constructs.nag import acknowledge
+from stacks.settings import ChunkingStrategy, EmbeddingSettings, KnowledgeBaseSettings, Lifecycle
+
+# What Bedrock does with an index when it ingests, queries and deletes documents.
+VECTOR_INDEX_ACTIONS = [
+    "s3vectors:GetIndex",
+    "s3vectors:QueryVectors",
+    "s3vectors:PutVectors",
+    "s3vectors:GetVectors",
+    "s3vectors:DeleteVectors",
+]
+
+
+def foundation_model_arn(scope: Construct, model_id: str) -> str:
+    return Stack.of(scope).format_arn(
+        service="bedrock", account="", resource="foundation-model", resource_name=model_id
+    )
+
+
+def chunking_configuration(settings: KnowledgeBaseSettings) -> bedrock.CfnDataSource.ChunkingConfigurationProperty:
+    """The chunking of the S3 data source."""
+    strategy = settings.chunking_strategy
+    tokens, overlap = settings.chunk_max_tokens, settings.chunk_overlap_percentage
+    if strategy is ChunkingStrategy.FIXED_SIZE:
+        return bedrock.CfnDataSource.ChunkingConfigurationProperty(
+            chunking_strategy=strategy.value,
+            fixed_size_chunking_configuration=bedrock.CfnDataSource.FixedSizeChunkingConfigurationProperty(
+                max_tokens=tokens, overlap_percentage=overlap
+            ),
+        )
+    if strategy is ChunkingStrategy.SEMANTIC:
+        return bedrock.CfnDataSource.ChunkingConfigurationProperty(
+            chunking_strategy=strategy.value,
+            semantic_chunking_configuration=bedrock.CfnDataSource.SemanticChunkingConfigurationProperty(
+                max_tokens=tokens, buffer_size=0, breakpoint_percentile_threshold=95
+            ),
+        )
+    if strategy is ChunkingStrategy.HIERARCHICAL:
+        level = bedrock.CfnDataSource.HierarchicalChunkingLevelConfigurationProperty
+        return bedrock.CfnDataSource.ChunkingConfigurationProperty(
+            chunking_strategy=strategy.value,
+            hierarchical_chunking_configuration=bedrock.CfnDataSource.HierarchicalChunkingConfigurationProperty(
+                level_configurations=[level(max_tokens=tokens * 5), level(max_tokens=tokens)],
+                overlap_tokens=max(1, tokens * overlap // 100),
+            ),
+        )
+    return bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy=strategy.value)
+
+
+class VectorKnowledgeBase(Construct):
+    """``CfnKnowledgeBase`` (VECTOR, S3_VECTORS) with a least-privilege role and application logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        embedding: EmbeddingSettings,
+        vector_index: VectorIndexRef,
+        documents: DocumentBucketRef,
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.name = name
+        embedding_model_arn = foundation_model_arn(self, embedding.model_id)
+        document_prefix = documents.document_prefix
+        document_bucket = documents.bucket(self, "DocumentBucket")
+        document_objects = document_bucket.arn_for_objects(f"{document_prefix}*")
+
+        self.role = iam.Role(
+            self,
+            "ServiceRole",
+            description=f"Bedrock knowledge base {name}: embeds the documents and manages their vectors",
+            # Only Bedrock acting for a knowledge base of this account may assume the role.
+            assumed_by=iam.ServicePrincipal(
+                "bedrock.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="bedrock", resource="knowledge-base", resource_name="*"
+                        )
+                    },
+                },
+            ),
+            # Inline policies exist as soon as the role does: Bedrock checks them at CreateKnowledgeBase.
+            inline_policies={
+                "EmbeddingModel": iam.PolicyDocument(
+                    statements=[iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[embedding_model_arn])]
+                ),
+                "Documents": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["s3:ListBucket"],
+                            resources=[document_bucket.bucket_arn],
+                            conditions={"StringLike": {"s3:prefix": [f"{document_prefix}*"]}},
+                        ),
+                        iam.PolicyStatement(actions=["s3:GetObject"], resources=[document_objects]),
+                    ]
+                ),
+                "VectorIndex": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(actions=VECTOR_INDEX_ACTIONS, resources=[vector_index.index_arn(self)])
+                    ]
+                ),
+            },
+        )
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::{documents.nag_documents_arn}]",
+            "The knowledge base reads every document under its prefix; the object set is open-ended.",
+        )
+
+        self.resource = bedrock.CfnKnowledgeBase(
+            self,
+            "Resource",
+            name=name,
+            description="Documents from S3 and records from the Kafka stream, embedded into S3 Vectors",
+            role_arn=self.role.role_arn,
+            knowledge_base_configuration=bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(
+                type="VECTOR",
+                vector_knowledge_base_configuration=bedrock.CfnKnowledgeBase.VectorKnowledgeBaseConfigurationProperty(
+                    embedding_model_arn=embedding_model_arn,
+                    embedding_model_configuration=bedrock.CfnKnowledgeBase.EmbeddingModelConfigurationProperty(
+                        bedrock_embedding_model_configuration=bedrock.CfnKnowledgeBase.BedrockEmbeddingModelConfigurationProperty(
+                            dimensions=embedding.dimension, embedding_data_type="FLOAT32"
+                        )
+                    ),
+                ),
+            ),
+            # The index ARN alone: giving the bucket ARN and index name as well fails validation.
+            storage_configuration=bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
+                type="S3_VECTORS",
+                s3_vectors_configuration=bedrock.CfnKnowledgeBase.S3VectorsConfigurationProperty(
+                    index_arn=vector_index.index_arn(self)
+                ),
+            ),
+        )
+        # Depending on the role construct covers the role and any policy later attached to it.
+        self.resource.node.add_dependency(self.role)
+        self.knowledge_base_id = self.resource.attr_knowledge_base_id
+        self.knowledge_base_arn = self.resource.attr_knowledge_base_arn
+        self._add_application_logs(lifecycle)
+
+    def _add_application_logs(self, lifecycle: Lifecycle) -> None:
+        # Vended logs need no resource policy on a log group under /aws/vendedlogs/.
+        group_name = f"/aws/vendedlogs/bedrock/knowledge-base/{self.name}"
+        self.application_logs = logs.LogGroup(
+            self,
+            "ApplicationLogs",
+            log_group_name=group_name,
+            retention=retention(lifecycle),
+            removal_policy=removal_policy(lifecycle),
+        )
+        source = logs.CfnDeliverySource(
+            self,
+            "LogSource",
+            name=f"{self.name}-application",
+            log_type="APPLICATION_LOGS",
+            resource_arn=self.knowledge_base_arn,
+        )
+        destination = logs.CfnDeliveryDestination(
+            self,
+            "LogDestination",
+            name=f"{self.name}-application",
+            destination_resource_arn=Stack.of(self).format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=group_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
+        destination.node.add_dependency(self.application_logs)
+        delivery = logs.CfnDelivery(
+            self,
+            "LogDelivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.attr_arn,
+        )
+        delivery.node.add_dependency(source)
+
+    def add_s3_data_source(
+        self, construct_id: str, *, name: str, bucket: s3.IBucket, prefix: str, settings: KnowledgeBaseSettings
+    ) -> bedrock.CfnDataSource:
+        return self._data_source(
+            construct_id,
+            name=name,
+            description=f"Documents under s3://.../{prefix}",
+            configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
+                type="S3",
+                s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
+                    bucket_arn=bucket.bucket_arn, inclusion_prefixes=[prefix]
+                ),
+            ),
+            chunking=chunking_configuration(settings),
+        )
+
+    def add_custom_data_source(self, construct_id: str, *, name: str) -> bedrock.CfnDataSource:
+        # One stream record is one short text: each becomes exactly one chunk, replaced as a whole by its id.
+        return self._data_source(
+            construct_id,
+            name=name,
+            description="Records ingested directly from the Kafka stream",
+            configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(type="CUSTOM"),
+            chunking=bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy=ChunkingStrategy.NONE.value),
+        )
+
+    def _data_source(
+        self,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        configuration: bedrock.CfnDataSource.DataSourceConfigurationProperty,
+        chunking: bedrock.CfnDataSource.ChunkingConfigurationProperty,
+    ) -> bedrock.CfnDataSource:
+        return bedrock.CfnDataSource(
+            self,
+            construct_id,
+            knowledge_base_id=self.knowledge_base_id,
+            name=name,
+            description=description,
+            data_source_configuration=configuration,
+            vector_ingestion_configuration=bedrock.CfnDataSource.VectorIngestionConfigurationProperty(
+                chunking_configuration=chunking
+            ),
+            # RETAIN: deleting a data source never touches the vector store, so a destroy cannot end
+            # in DELETE_UNSUCCESSFUL when the index is already gone or being deleted.
+            data_deletion_policy="RETAIN",
+        )

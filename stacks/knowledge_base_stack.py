@@ -1,0 +1,76 @@
+"""Knowledge base stack: the Bedrock knowledge base, its two data sources and their sync."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from custom_resources.vector_store import VectorIndexRef
+from stacks.constructs.buckets import DocumentBucketRef
+from stacks.constructs.document_sync import DocumentSync
+from stacks.constructs.functions import FunctionCode, LambdaSources
+from stacks.constructs.knowledge_base import VectorKnowledgeBase
+from stacks.settings import EmbeddingSettings, KnowledgeBaseSettings, Lifecycle
+
+
+class KnowledgeBaseStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        embedding: EmbeddingSettings,
+        knowledge_base: KnowledgeBaseSettings,
+        vector_index: VectorIndexRef,
+        documents: DocumentBucketRef,
+        documents_version: str,
+        lambda_sources: LambdaSources,
+        lifecycle: Lifecycle,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        document_bucket = documents.bucket(self, "DocumentBucket")
+        document_prefix = documents.document_prefix
+        kb = VectorKnowledgeBase(
+            self,
+            "KnowledgeBase",
+            name=f"{name_prefix}-knowledge-base",
+            embedding=embedding,
+            vector_index=vector_index,
+            documents=documents,
+            lifecycle=lifecycle,
+        )
+        s3_source = kb.add_s3_data_source(
+            "DocumentsDataSource",
+            name=f"{name_prefix}-documents",
+            bucket=document_bucket,
+            prefix=document_prefix,
+            settings=knowledge_base,
+        )
+        stream = kb.add_custom_data_source("StreamDataSource", name=f"{name_prefix}-stream")
+        self.knowledge_base = kb
+        self.stream_data_source_id = stream.attr_data_source_id
+
+        sync = DocumentSync(
+            self,
+            "DocumentSync",
+            knowledge_base_id=kb.knowledge_base_id,
+            knowledge_base_arn=kb.knowledge_base_arn,
+            data_source_id=s3_source.attr_data_source_id,
+            bucket=document_bucket,
+            prefix=document_prefix,
+            documents_version=documents_version,
+            batch_window_seconds=knowledge_base.sync_batch_window_seconds,
+            code=FunctionCode.for_stack(self, lambda_sources),
+            lifecycle=lifecycle,
+        )
+        # The first sync waits for the data source (and the documents, deployed by the storage stack).
+        sync.deployment_trigger.node.add_dependency(s3_source)
+        self.sync = sync
+
+        CfnOutput(self, "KnowledgeBaseId", value=kb.knowledge_base_id)
+        CfnOutput(self, "KnowledgeBaseArn", value=kb.knowledge_base_arn)
+        CfnOutput(self, "DocumentsDataSourceId", value=s3_source.attr_data_source_id)
+        CfnOutput(self, "StreamDataSourceId", value=stream.attr_data_source_id)
+        CfnOutput(self, "SyncQueueUrl", value=sync.queue.queue_url)

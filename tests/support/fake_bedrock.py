@@ -1,0 +1,193 @@
+"""A local fake of the Bedrock Agents endpoint (bedrock-agent), for tests and benchmarks.
+
+Point a client at it with ``AWS_ENDPOINT_URL_BEDROCK_AGENT``. Requests go through botocore's whole
+stack (serialization, signing, retries), which botocore's Stubber skips. The fake enforces what
+shapes the ingestion design: a requests-per-second quota per operation, a cap on concurrent
+requests, a configurable latency, and errors scripted by a test. Routes come from the botocore
+model, so a request the real service would not route is answered 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from scripts.sdk_model import service_model
+
+_STATUS = {"ThrottlingException": 429, "ConflictException": 409, "ValidationException": 400,
+           "AccessDeniedException": 403, "ResourceNotFoundException": 404, "InternalServerException": 500,
+           "ServiceQuotaExceededException": 402}  # fmt: skip
+
+
+def _routes() -> list[tuple[str, re.Pattern[str], str]]:
+    model = service_model("bedrock-agent")
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http["requestUri"].split("?")[0]
+        pattern = re.sub(r"\{[^}]+\}", r"([^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+        routes.append((http["method"], re.compile(f"^{pattern}$"), name))
+    return routes
+
+
+@dataclass
+class Limits:
+    requests_per_second: dict[str, float] = field(default_factory=dict)  # by operation
+    max_concurrent: int | None = None  # over all operations, as Bedrock's Ingest+Delete limit
+    latency_seconds: float = 0.0
+
+
+@dataclass
+class FakeState:
+    limits: Limits = field(default_factory=Limits)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # ingested, by custom id
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (operation, body) accepted
+    throttled: int = 0
+    scripted: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: int = 0
+    _recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    peak_concurrency: int = 0
+
+    def fail_next(self, operation: str, code: str, times: int = 1) -> None:
+        self.scripted[operation].extend([code] * times)
+
+    def admit(self, operation: str) -> str | None:
+        """An error code when the request is over a limit or scripted to fail, else None."""
+        with self._lock:
+            if self.scripted[operation]:
+                return self.scripted[operation].popleft()
+            quota = self.limits.requests_per_second.get(operation)
+            now = time.monotonic()
+            recent = self._recent[operation]
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+            limit = self.limits.max_concurrent
+            if (quota is not None and len(recent) >= quota) or (limit is not None and self._in_flight >= limit):
+                self.throttled += 1
+                return "ThrottlingException"
+            recent.append(now)
+            self._in_flight += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._in_flight)
+            return None
+
+    def release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _respond_ingest(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    details = []
+    for document in body.get("documents", []):
+        identifier = document["content"]["custom"]["customDocumentIdentifier"]["id"]
+        with state._lock:
+            state.documents[identifier] = document
+        details.append(
+            {
+                "knowledgeBaseId": ids[0],
+                "dataSourceId": ids[1],
+                "status": "STARTING",
+                "identifier": {"dataSourceType": "CUSTOM", "custom": {"id": identifier}},
+                "updatedAt": _now(),
+            }
+        )
+    return {"documentDetails": details}
+
+
+def _respond_start_job(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    job = {
+        "knowledgeBaseId": ids[0],
+        "dataSourceId": ids[1],
+        "ingestionJobId": f"JOB{len(state.requests):07d}"[:10],
+        "status": "STARTING",
+        "startedAt": _now(),
+        "updatedAt": _now(),
+    }
+    return {"ingestionJob": job}
+
+
+_RESPONDERS = {
+    "IngestKnowledgeBaseDocuments": _respond_ingest,
+    "StartIngestionJob": _respond_start_job,
+}
+
+
+def _handler_class(state: FakeState) -> type[BaseHTTPRequestHandler]:
+    routes = _routes()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, payload: dict[str, Any], error: str | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if error:
+                self.send_header("x-amzn-ErrorType", error)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            path = self.path.split("?")[0]
+            for method, pattern, name in routes:
+                match = pattern.match(path)
+                if method == self.command and match:
+                    operation = name
+                    break
+            else:
+                self._send(404, {"message": f"no route for {self.command} {path}"}, "UnknownOperationException")
+                return
+            error = state.admit(operation)
+            if error:
+                self._send(_STATUS.get(error, 400), {"message": f"fake: {error}"}, error)
+                return
+            try:
+                time.sleep(state.limits.latency_seconds)
+                body = json.loads(raw or b"{}")
+                responder = _RESPONDERS.get(operation)
+                if responder is None:
+                    self._send(501, {"message": f"fake does not implement {operation}"}, "InternalServerException")
+                    return
+                with state._lock:
+                    state.requests.append((operation, body))
+                self._send(202, responder(state, list(match.groups()), body))
+            finally:
+                state.release()
+
+        do_PUT = do_POST = do_GET = do_DELETE = _handle
+
+    return Handler
+
+
+@contextmanager
+def fake_bedrock_agent(limits: Limits | None = None) -> Iterator[tuple[str, FakeState]]:
+    """Serve on 127.0.0.1 (a free port) until the block ends; yields (endpoint URL, state)."""
+    state = FakeState(limits=limits or Limits())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(state))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", state
+    finally:
+        server.shutdown()
+        server.server_close()
