@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit deploy destroy diff clean
+.PHONY: help setup synth test lint typecheck unit deploy destroy diff sync clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ diff: setup ## Compare the app with what is deployed (needs AWS credentials)
 
 deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account)
 	$(CDK) deploy --all --require-approval never
+
+sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
+	python -m scripts.sync_knowledge_base
 
 destroy: setup ## Remove every stack
 	$(CDK) destroy --all --force

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import BundlingOptions, Duration, ILocalBundling, Stack
@@ -72,7 +72,7 @@ class DependenciesLayer(Construct):
                 str(sources.layer_dir),
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,  # named only because the API requires it; never pulled
-                    local=PipInstallForLambda(requirements),
+                    local=cast(ILocalBundling, PipInstallForLambda(requirements)),
                     command=["false"],
                 ),
             ),
