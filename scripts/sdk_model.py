@@ -20,9 +20,6 @@ from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Sh
 
 DEPLOY_TIME_MARKER = "\u27e6"  # opens a placeholder such as "⟦Ref:MyBucket⟧"
 
-# IAM service prefixes that differ from the model's signing name.
-_IAM_PREFIX_OVERRIDES: dict[str, str] = {}
-
 
 @cache
 def _session() -> botocore.session.Session:
@@ -59,7 +56,8 @@ def operation_model(service: str, action: str) -> OperationModel:
 
 def iam_action(service: str, operation: str) -> str:
     model = service_model(service)
-    prefix = _IAM_PREFIX_OVERRIDES.get(service, model.metadata.get("signingName", model.endpoint_prefix))
+    # The signing name is the IAM prefix for every service this app calls (bedrock-agent signs as "bedrock").
+    prefix = model.metadata.get("signingName", model.endpoint_prefix)
     return f"{prefix}:{operation_model(service, operation).name}"
 
 

@@ -43,10 +43,6 @@ def render(value: Any, *, pseudo: dict[str, str] | None = None) -> Any:
     return {key: render(item, pseudo=pseudo) for key, item in value.items()}
 
 
-def has_deploy_time_value(value: Any) -> bool:
-    return DEPLOY_TIME_MARKER in json.dumps(value, ensure_ascii=False)
-
-
 @dataclass(frozen=True)
 class SdkCall:
     """One call of an ``AwsCustomResource`` (or the same JSON format) found in a template."""
