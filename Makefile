@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit deploy destroy diff sync clean
+.PHONY: help setup synth test lint typecheck unit deploy destroy diff sync produce clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped ac
 
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
 	python -m scripts.sync_knowledge_base
+
+produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"records": [...]}' to send others)
+	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})'
 
 destroy: setup ## Remove every stack
 	$(CDK) destroy --all --force

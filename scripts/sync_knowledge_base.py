@@ -11,16 +11,14 @@ job completed with no failed documents.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stacks.settings import load_settings
+from scripts.deployed import DeploymentError, settings_with, stack_outputs
 
 ACTIVE = ["STARTING", "IN_PROGRESS", "STOPPING"]
 STATISTICS = {
@@ -35,14 +33,6 @@ STATISTICS = {
 
 class SyncError(RuntimeError):
     pass
-
-
-def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    try:
-        (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        raise SyncError(f"stack {stack_name} not found; deploy it first ({error})") from None
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
 def format_statistics(job: dict[str, Any]) -> str:
@@ -111,15 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-seconds", type=float, default=10.0)
     parser.add_argument("-c", "--context", action="append", default=[], help="app:key=value, as with cdk -c")
     arguments = parser.parse_args(argv)
-    context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
-    context.update(dict(item.split("=", 1) for item in arguments.context))
-    stack_name = load_settings(context).stack_name("knowledge-base")
+    stack_name = settings_with(arguments.context).stack_name("knowledge-base")
     try:
         outputs = stack_outputs(boto3.client("cloudformation"), stack_name)
         sync = Sync(boto3.client("bedrock-agent"), outputs["KnowledgeBaseId"], outputs["DocumentsDataSourceId"],
                     poll_seconds=arguments.poll_seconds)  # fmt: skip
         return sync.run()
-    except (SyncError, KeyError) as error:
+    except (SyncError, DeploymentError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

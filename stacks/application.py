@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.constructs.functions import LambdaSources
 from stacks.knowledge_base_stack import KnowledgeBaseStack
+from stacks.network_stack import NetworkStack
 from stacks.settings import Settings
 from stacks.storage_stack import StorageStack
 
@@ -22,6 +23,7 @@ LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layer_dir=REPO_RO
 class Stacks:
     storage: StorageStack
     knowledge_base: KnowledgeBaseStack
+    network: NetworkStack
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
@@ -53,6 +55,16 @@ def build_app(app: App, settings: Settings) -> Stacks:
     # Documents and the vector index are referenced by name, not by stack output: make the order explicit.
     knowledge_base.add_stack_dependency(storage)
 
+    network = NetworkStack(
+        app,
+        "Network",
+        stack_name=settings.stack_name("network"),
+        description="VPC, MSK cluster (IAM auth, TLS) with the stream topic, and the sample-stream producer",
+        kafka=settings.kafka,
+        lambda_sources=LAMBDA_SOURCES,
+        lifecycle=settings.lifecycle,
+    )
+
     Tags.of(app).add("application", settings.name_prefix)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return Stacks(storage=storage, knowledge_base=knowledge_base)
+    return Stacks(storage=storage, knowledge_base=knowledge_base, network=network)

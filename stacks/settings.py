@@ -42,6 +42,17 @@ _NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
 _INDEX_BASE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,52}[a-z0-9]$")
 _DOCUMENT_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 _INDEX_FINGERPRINT_LENGTH = 8
+_KAFKA_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+|x)(\.kraft)?$")
+_BROKER_INSTANCE_TYPE = re.compile(r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9-]{1,64}/[A-Za-z0-9-]+$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+# The MSK topic API (AWS::MSK::Topic) works on provisioned clusters from Kafka 3.6 on.
+MINIMUM_KAFKA_VERSION = (3, 6)
+# The VPC spans two Availability Zones; MSK needs a broker count that is a multiple of that.
+AVAILABILITY_ZONES = 2
 
 
 class SettingsError(ValueError):
@@ -122,6 +133,36 @@ class KnowledgeBaseSettings:
 
 
 @dataclass(frozen=True)
+class ExistingCluster:
+    """An MSK cluster the team already runs: only the topic and the producer are created for it."""
+
+    cluster_arn: str
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    # Must allow itself on the IAM broker port (9098); the producer and the event source mapping use it.
+    security_group_id: str
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster_arn.split(":cluster/", 1)[1].split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    cluster_name: str
+    kafka_version: str
+    broker_instance_type: str
+    broker_count: int
+    broker_storage_gib: int
+    # Availability Zones that carry the Lambda and STS endpoints: 1 is cheaper, 2 survives an AZ outage.
+    endpoint_az_count: int
+    topic_name: str
+    topic_partitions: int
+    topic_replication_factor: int
+    existing: ExistingCluster | None = None
+
+
+@dataclass(frozen=True)
 class Lifecycle:
     """What happens to data and logs: passed to every construct that creates either."""
 
@@ -140,6 +181,7 @@ class Settings:
     embedding: EmbeddingSettings
     storage: StorageSettings
     knowledge_base: KnowledgeBaseSettings
+    kafka: KafkaSettings
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -159,6 +201,18 @@ DEFAULTS: Mapping[str, Any] = {
     "chunkMaxTokens": 300,
     "chunkOverlapPercentage": 20,
     "syncBatchWindowSeconds": 60,
+    "kafkaVersion": "3.8.x",
+    "brokerInstanceType": "kafka.t3.small",
+    "brokerCount": 2,
+    "brokerStorageGiB": 10,
+    "endpointAzCount": 1,
+    "topicName": "ticker-prices",
+    "topicPartitions": 2,
+    "topicReplicationFactor": 2,
+    "existingClusterArn": "",
+    "existingVpcId": "",
+    "existingSubnetIds": [],
+    "existingSecurityGroupId": "",
 }
 
 
@@ -195,6 +249,17 @@ class _Reader:
         if high is not None and value > high:
             raise SettingsError(key, f"{value} is above the maximum {high}")
         return value
+
+    def string_list(self, key: str, pattern: re.Pattern[str], hint: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if isinstance(value, str):  # -c app:key=a,b on the command line
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SettingsError(key, f"expected a list of strings, got {value!r}")
+        for item in value:
+            if not pattern.fullmatch(item):
+                raise SettingsError(key, f"{item!r} is not valid: {hint}")
+        return tuple(value)
 
     def choice(self, key: str, enum: type[Enum]) -> Any:
         value = self.raw(key)
@@ -258,5 +323,62 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             chunk_max_tokens=read.integer("chunkMaxTokens", low=20, high=8192),
             chunk_overlap_percentage=read.integer("chunkOverlapPercentage", low=1, high=99),
             sync_batch_window_seconds=read.integer("syncBatchWindowSeconds", low=0, high=300),
+        ),
+        kafka=_kafka_settings(read, name_prefix),
+    )
+
+
+def _kafka_settings(read: _Reader, name_prefix: str) -> KafkaSettings:
+    version = read.string("kafkaVersion", _KAFKA_VERSION, "an MSK version such as '3.8.x' or '3.9.x'")
+    match = _KAFKA_VERSION.fullmatch(version)
+    assert match is not None
+    if (int(match[1]), int(match[2])) < MINIMUM_KAFKA_VERSION:
+        raise SettingsError(
+            "kafkaVersion", f"{version!r} is older than 3.6, the first version the MSK topic API supports"
+        )
+    broker_count = read.integer("brokerCount", low=AVAILABILITY_ZONES, high=30)
+    if broker_count % AVAILABILITY_ZONES:
+        raise SettingsError(
+            "brokerCount", f"{broker_count} is not a multiple of {AVAILABILITY_ZONES} Availability Zones"
+        )
+    replication_factor = read.integer("topicReplicationFactor", low=1, high=3)
+    existing = _existing_cluster(read)
+    if existing is None and replication_factor > broker_count:
+        raise SettingsError("topicReplicationFactor", f"{replication_factor} exceeds the {broker_count} brokers")
+    return KafkaSettings(
+        cluster_name=existing.cluster_name if existing else f"{name_prefix}-kafka",
+        kafka_version=version,
+        broker_instance_type=read.string(
+            "brokerInstanceType", _BROKER_INSTANCE_TYPE, "an MSK broker type such as 'kafka.t3.small'"
+        ),
+        broker_count=broker_count,
+        broker_storage_gib=read.integer("brokerStorageGiB", low=1, high=16384),
+        endpoint_az_count=read.integer("endpointAzCount", low=1, high=AVAILABILITY_ZONES),
+        topic_name=read.string("topicName", _TOPIC_NAME, "1-249 letters, digits, '.', '_' or '-'"),
+        topic_partitions=read.integer("topicPartitions", low=1, high=1000),
+        topic_replication_factor=replication_factor,
+        existing=existing,
+    )
+
+
+def _existing_cluster(read: _Reader) -> ExistingCluster | None:
+    keys = ("existingClusterArn", "existingVpcId", "existingSubnetIds", "existingSecurityGroupId")
+    given = [key for key in keys if read.raw(key) not in ("", [], None)]
+    if not given:
+        return None
+    missing = [key for key in keys if key not in given]
+    if missing:
+        raise SettingsError(
+            missing[0], f"is required with {', '.join(given)}: give all four existing* settings or none"
+        )
+    subnet_ids = read.string_list("existingSubnetIds", _SUBNET_ID, "a subnet ID such as 'subnet-0123456789abcdef0'")
+    if len(subnet_ids) < AVAILABILITY_ZONES:
+        raise SettingsError("existingSubnetIds", f"give at least {AVAILABILITY_ZONES} subnets in different AZs")
+    return ExistingCluster(
+        cluster_arn=read.string("existingClusterArn", _CLUSTER_ARN, "an MSK cluster ARN"),
+        vpc_id=read.string("existingVpcId", _VPC_ID, "a VPC ID such as 'vpc-0123456789abcdef0'"),
+        subnet_ids=subnet_ids,
+        security_group_id=read.string(
+            "existingSecurityGroupId", _SECURITY_GROUP_ID, "a security group ID such as 'sg-0123456789abcdef0'"
         ),
     )

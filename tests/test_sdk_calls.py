@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scripts.sdk_model import iam_action, operation_model, resolve_service, validate_request
-from tests.conftest import Synthesized
+from tests.conftest import EXISTING_CLUSTER, Synthesized
 from tests.support.iam import function_role, is_allowed, role_statements
 from tests.support.templates import PSEUDO_PARAMETERS, SdkCall, custom_resource_sdk_calls
 
@@ -41,9 +41,11 @@ TARGET_ARNS: dict[tuple[str, str], Callable[[dict[str, Any]], str]] = {
     ("s3vectors", "CreateIndex"): vector_index_arn,
     ("s3vectors", "DeleteIndex"): vector_index_arn,
     ("sqs", "SendMessage"): queue_arn,
+    ("kafka", "GetBootstrapBrokers"): lambda parameters: parameters["ClusterArn"],
+    ("schemas", "CreateRegistry"): lambda parameters: arn("schemas", f"registry/{parameters['RegistryName']}"),
 }
 
-VARIANTS: list[dict[str, Any]] = [{}, {"lifecycleMode": "prod", "embeddingDimension": 256}]
+VARIANTS: list[dict[str, Any]] = [{}, {"lifecycleMode": "prod", "embeddingDimension": 256}, EXISTING_CLUSTER]
 
 
 def all_calls(app: Synthesized) -> list[tuple[SdkCall, dict[str, Any]]]:
@@ -54,7 +56,7 @@ def all_calls(app: Synthesized) -> list[tuple[SdkCall, dict[str, Any]]]:
     ]
 
 
-@pytest.fixture(scope="module", params=range(len(VARIANTS)), ids=["defaults", "prod-256"])
+@pytest.fixture(scope="module", params=range(len(VARIANTS)), ids=["defaults", "prod-256", "existing-cluster"])
 def variant(request: pytest.FixtureRequest, synth: Callable[..., Synthesized]) -> Synthesized:
     return synth(**VARIANTS[request.param])
 
@@ -69,6 +71,9 @@ def test_the_expected_calls_are_found(app: Synthesized) -> None:
         ("S3Vectors", "DeleteIndex", "Delete"),
         ("SQS", "SendMessage", "Create"),
         ("SQS", "SendMessage", "Update"),
+        ("Kafka", "GetBootstrapBrokers", "Create"),
+        ("Kafka", "GetBootstrapBrokers", "Update"),
+        ("Schemas", "CreateRegistry", "Create"),
     } <= found
 
 

@@ -12,7 +12,7 @@ from stacks.settings import (
     SettingsError,
     load_settings,
 )
-from tests.conftest import CDK_CONTEXT
+from tests.conftest import CDK_CONTEXT, EXISTING_CLUSTER
 
 
 def load(**values: Any) -> Settings:
@@ -64,6 +64,16 @@ def test_command_line_strings_are_coerced() -> None:
         ("documentPrefix", "documents", "is not valid"),
         ("vectorIndexName", "Documents", "is not valid"),
         ("vectorIndexName", "x" * 55, "is not valid"),
+        ("kafkaVersion", "3.5.1", "older than 3.6"),
+        ("kafkaVersion", "latest", "is not valid"),
+        ("brokerCount", 3, "not a multiple of 2"),
+        ("brokerCount", 1, "below the minimum 2"),
+        ("brokerInstanceType", "t3.small", "is not valid"),
+        ("brokerStorageGiB", 0, "below the minimum 1"),
+        ("endpointAzCount", 3, "above the maximum 2"),
+        ("topicName", "ticker prices", "is not valid"),
+        ("topicPartitions", 0, "below the minimum 1"),
+        ("topicReplicationFactor", 4, "above the maximum 3"),
     ],
 )
 def test_invalid_values_name_the_setting(key: str, value: Any, message: str) -> None:
@@ -100,3 +110,53 @@ def test_settings_fail_before_any_construct_is_built() -> None:
     # load_settings is pure: it raises without touching CDK, so a bad value never half-builds an app.
     with pytest.raises(SettingsError):
         load(embeddingDimension=100)
+
+
+def test_kafka_defaults() -> None:
+    kafka = load_settings({}).kafka
+    assert (kafka.cluster_name, kafka.kafka_version, kafka.broker_instance_type) == (
+        "kbstream-kafka",
+        "3.8.x",
+        "kafka.t3.small",
+    )
+    assert (kafka.broker_count, kafka.endpoint_az_count, kafka.existing) == (2, 1, None)
+    assert (kafka.topic_name, kafka.topic_partitions, kafka.topic_replication_factor) == ("ticker-prices", 2, 2)
+
+
+def test_replication_cannot_exceed_the_brokers_of_our_cluster() -> None:
+    with pytest.raises(SettingsError, match="3 exceeds the 2 brokers"):
+        load(topicReplicationFactor=3)
+    assert load(topicReplicationFactor=3, brokerCount=4).kafka.topic_replication_factor == 3
+
+
+def test_existing_cluster_settings_come_together() -> None:
+    kafka = load(**EXISTING_CLUSTER, topicReplicationFactor=3).kafka
+    assert kafka.existing is not None
+    assert kafka.existing.cluster_arn == EXISTING_CLUSTER["existingClusterArn"]
+    assert kafka.existing.subnet_ids == tuple(EXISTING_CLUSTER["existingSubnetIds"])
+    assert kafka.cluster_name == "team-kafka"
+    # On the command line the subnets are one comma-separated string.
+    from_cli = load(**{**EXISTING_CLUSTER, "existingSubnetIds": "subnet-0a1b2c3d4e5f60718, subnet-1a1b2c3d4e5f60718"})
+    assert from_cli.kafka.existing == kafka.existing
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("existingSubnetIds", ["subnet-0a1b2c3d4e5f60718"], "at least 2 subnets"),
+        ("existingSubnetIds", ["subnet-xyz", "subnet-0a1b2c3d4e5f60718"], "'subnet-xyz' is not valid"),
+        ("existingSubnetIds", "", "'app:existingSubnetIds': is required"),
+        ("existingVpcId", "vpc-1", "is not valid"),
+        ("existingSecurityGroupId", "default", "is not valid"),
+        ("existingClusterArn", "arn:aws:kafka:us-east-1:123456789012:topic/x/y/z", "is not valid"),
+    ],
+)
+def test_invalid_existing_cluster_settings(key: str, value: Any, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load(**{**EXISTING_CLUSTER, key: value})
+
+
+def test_a_partial_existing_cluster_names_the_missing_setting() -> None:
+    with pytest.raises(SettingsError, match="give all four existing\\* settings or none") as raised:
+        load(existingClusterArn=EXISTING_CLUSTER["existingClusterArn"])
+    assert raised.value.key == "existingVpcId"

@@ -8,7 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.sync_knowledge_base import Sync, SyncError, stack_outputs
+from scripts.deployed import DeploymentError, stack_outputs
+from scripts.sync_knowledge_base import Sync
 from tests.support.sdk_recorder import SdkCallRecorder
 
 IDS = {"knowledgeBaseId": "KB12345678", "dataSourceId": "DS12345678"}
@@ -102,5 +103,5 @@ def test_ids_come_from_the_stack_outputs(monkeypatch: pytest.MonkeyPatch) -> Non
         )  # fmt: skip
         stub.add_client_error("describe_stacks", service_error_code="ValidationError", http_status_code=400)
         assert stack_outputs(cloudformation, "kbstream-knowledge-base") == {"KnowledgeBaseId": "KB12345678"}
-        with pytest.raises(SyncError, match="deploy it first"):
+        with pytest.raises(DeploymentError, match="deploy it first"):
             stack_outputs(cloudformation, "kbstream-knowledge-base")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.conftest import Synthesized
+from tests.conftest import EXISTING_CLUSTER, Synthesized
 
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 # CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
@@ -17,8 +17,14 @@ IGNORED = ["W3005"]
 
 @pytest.mark.parametrize(
     "variant",
-    [{}, {"lifecycleMode": "prod"}, {"chunkingStrategy": "HIERARCHICAL"}, {"chunkingStrategy": "SEMANTIC"}],
-    ids=["dev", "prod", "hierarchical", "semantic"],
+    [
+        {},
+        {"lifecycleMode": "prod"},
+        {"chunkingStrategy": "HIERARCHICAL"},
+        {"chunkingStrategy": "SEMANTIC"},
+        {**EXISTING_CLUSTER, "endpointAzCount": 2},
+    ],
+    ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster"],
 )
 def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
     app = synth(**variant)

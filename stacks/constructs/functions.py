@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import jsii
-from aws_cdk import BundlingOptions, Duration, ILocalBundling, Stack
+from aws_cdk import BundlingOptions, Duration, ILocalBundling, Stack, SymlinkFollowMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -129,7 +129,12 @@ class AppFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=lambda_.Code.from_asset(str(code.code_dir), exclude=CODE_EXCLUDES),
+            code=lambda_.Code.from_asset(
+                str(code.code_dir),
+                exclude=CODE_EXCLUDES,
+                # The producer's sample stream links to sample_data/: ship the file, not the link.
+                follow_symlinks=SymlinkFollowMode.ALWAYS,
+            ),
             layers=[code.layer],
             description=description,
             role=self.role,
@@ -149,8 +154,24 @@ class AppFunction(Construct):
             },
             **function_props,
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
-        )
+        reasons = ["X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions."]
+        if "vpc" in function_props:
+            # What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's
+            # network interfaces with this role, and their IDs do not exist before it does.
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            )
+            reasons.append(
+                "Lambda creates the VPC function's network interfaces with this role; their IDs are unknown."
+            )
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", " ".join(reasons))

@@ -12,7 +12,9 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def role_statements(template: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
+def role_statements(
+    template: dict[str, Any], role_logical_id: str, attributes: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Allow statements of every inline policy and AWS::IAM::Policy attached to one role."""
     resources = template["Resources"]
     statements: list[dict[str, Any]] = []
@@ -24,7 +26,7 @@ def role_statements(template: dict[str, Any], role_logical_id: str) -> list[dict
             attached = [r.get("Ref") for r in resource["Properties"].get("Roles", [])]
             if role_logical_id in attached:
                 statements += _as_list(resource["Properties"]["PolicyDocument"]["Statement"])
-    return [render(statement) for statement in statements if statement["Effect"] == "Allow"]
+    return [render(statement, attributes=attributes) for statement in statements if statement["Effect"] == "Allow"]
 
 
 def allowed_resources(statements: list[dict[str, Any]], action: str) -> list[str]:

@@ -19,11 +19,20 @@ PSEUDO_PARAMETERS = {
 }
 
 
-def render(value: Any, *, pseudo: dict[str, str] | None = None) -> Any:
-    """Replace intrinsics by strings: pseudo parameters by sample values, anything else by a marker."""
+def render(value: Any, *, pseudo: dict[str, str] | None = None, attributes: dict[str, str] | None = None) -> Any:
+    """Replace intrinsics by strings: pseudo parameters by sample values, anything else by a marker.
+
+    ``attributes`` gives sample values for ``Fn::GetAtt`` targets (``"Cluster.Arn"``), so that
+    ``Fn::Split``/``Fn::Select`` over them can be evaluated.
+    """
     pseudo = PSEUDO_PARAMETERS if pseudo is None else pseudo
+    attributes = attributes or {}
+
+    def again(item: Any) -> Any:
+        return render(item, pseudo=pseudo, attributes=attributes)
+
     if isinstance(value, list):
-        return [render(item, pseudo=pseudo) for item in value]
+        return [again(item) for item in value]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
@@ -32,15 +41,23 @@ def render(value: Any, *, pseudo: dict[str, str] | None = None) -> Any:
             return pseudo.get(argument, f"{DEPLOY_TIME_MARKER}Ref:{argument}\u27e7")
         if key == "Fn::GetAtt":
             target = ".".join(argument) if isinstance(argument, list) else argument
-            return f"{DEPLOY_TIME_MARKER}GetAtt:{target}\u27e7"
+            return attributes.get(target, f"{DEPLOY_TIME_MARKER}GetAtt:{target}\u27e7")
         if key == "Fn::Join":
             separator, parts = argument
-            return separator.join(str(render(part, pseudo=pseudo)) for part in parts)
+            return separator.join(str(again(part)) for part in parts)
+        if key == "Fn::Split":
+            separator, source = argument[0], again(argument[1])
+            if isinstance(source, str) and DEPLOY_TIME_MARKER not in source:
+                return source.split(separator)
+        if key == "Fn::Select":
+            index, items = argument[0], again(argument[1])
+            if isinstance(items, list) and isinstance(index, int) and index < len(items):
+                return items[index]
         if key == "Fn::ImportValue":
             return f"{DEPLOY_TIME_MARKER}Import\u27e7"
         if key.startswith("Fn::"):
             return f"{DEPLOY_TIME_MARKER}{key}\u27e7"
-    return {key: render(item, pseudo=pseudo) for key, item in value.items()}
+    return {key: again(item) for key, item in value.items()}
 
 
 @dataclass(frozen=True)

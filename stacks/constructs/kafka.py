@@ -1,0 +1,154 @@
+"""Amazon MSK provisioned cluster (IAM auth, TLS everywhere) and the topic the stream uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Fn, Token
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_msk as msk
+from constructs import Construct
+
+from custom_resources.kafka_bootstrap import KafkaBootstrapBrokers
+from stacks.constructs.lifecycle import log_group, removal_policy
+from stacks.constructs.network import KAFKA_IAM_PORT
+from stacks.settings import KafkaSettings, Lifecycle
+
+
+def kafka_resource_arn(cluster_arn: str, kind: str, name: str) -> str:
+    """``arn:...:cluster/<name>/<uuid>`` -> ``arn:...:<kind>/<name>/<uuid>/<resource name>`` (works on tokens).
+
+    MSK IAM access control names topics and consumer groups under their cluster this way.
+    """
+    if not Token.is_unresolved(cluster_arn):
+        head, tail = cluster_arn.split(":cluster/", 1)
+        return f"{head}:{kind}/{tail}/{name}"
+    head = Fn.select(0, Fn.split(":cluster/", cluster_arn))
+    tail = Fn.select(1, Fn.split(":cluster/", cluster_arn))
+    return Fn.join("", [head, f":{kind}/", tail, f"/{name}"])
+
+
+@dataclass(frozen=True)
+class KafkaClusterRef:
+    """What clients of the cluster need; built by the network stack, passed to the streaming stack."""
+
+    cluster_arn: str
+    topic_name: str
+    bootstrap_brokers: str  # the IAM (port 9098) bootstrap string
+
+    @property
+    def topic_arn(self) -> str:
+        return kafka_resource_arn(self.cluster_arn, "topic", self.topic_name)
+
+    def group_arn(self, group_id: str) -> str:
+        return kafka_resource_arn(self.cluster_arn, "group", group_id)
+
+    def grant_produce(self, grantee: iam.IGrantable) -> None:
+        """Connect, describe and write this topic (idempotently, kafka-python's default)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kafka-cluster:Connect", "kafka-cluster:WriteDataIdempotently"],
+                resources=[self.cluster_arn],
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"], resources=[self.topic_arn]
+            )
+        )
+
+
+class MskCluster(Construct):
+    """Brokers in the isolated subnets; clients authenticate with IAM over TLS on port 9098 only."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: KafkaSettings,
+        vpc: ec2.IVpc,
+        subnets: list[ec2.ISubnet],
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="MSK brokers and the event source mapping pollers, which share this group",
+            allow_all_outbound=False,
+        )
+        # The event source mapping polls with this same group: it must reach the brokers through it.
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.tcp(KAFKA_IAM_PORT), "IAM-authenticated Kafka from this group"
+        )
+        self.security_group.add_egress_rule(
+            self.security_group, ec2.Port.tcp(KAFKA_IAM_PORT), "Pollers to the brokers (IAM auth)"
+        )
+        self.broker_logs = log_group(self, "BrokerLogs", lifecycle)
+        self.cluster = msk.CfnCluster(
+            self,
+            "Cluster",
+            cluster_name=settings.cluster_name,
+            kafka_version=settings.kafka_version,
+            number_of_broker_nodes=settings.broker_count,
+            broker_node_group_info=msk.CfnCluster.BrokerNodeGroupInfoProperty(
+                client_subnets=[subnet.subnet_id for subnet in subnets],
+                instance_type=settings.broker_instance_type,
+                security_groups=[self.security_group.security_group_id],
+                storage_info=msk.CfnCluster.StorageInfoProperty(
+                    ebs_storage_info=msk.CfnCluster.EBSStorageInfoProperty(volume_size=settings.broker_storage_gib)
+                ),
+            ),
+            client_authentication=msk.CfnCluster.ClientAuthenticationProperty(
+                sasl=msk.CfnCluster.SaslProperty(
+                    iam=msk.CfnCluster.IamProperty(enabled=True),
+                    scram=msk.CfnCluster.ScramProperty(enabled=False),
+                ),
+                tls=msk.CfnCluster.TlsProperty(enabled=False),
+                unauthenticated=msk.CfnCluster.UnauthenticatedProperty(enabled=False),
+            ),
+            # At rest, MSK always encrypts broker volumes (with the AWS managed key aws/kafka unless told otherwise).
+            encryption_info=msk.CfnCluster.EncryptionInfoProperty(
+                encryption_in_transit=msk.CfnCluster.EncryptionInTransitProperty(client_broker="TLS", in_cluster=True)
+            ),
+            logging_info=msk.CfnCluster.LoggingInfoProperty(
+                broker_logs=msk.CfnCluster.BrokerLogsProperty(
+                    cloud_watch_logs=msk.CfnCluster.CloudWatchLogsProperty(
+                        enabled=True, log_group=self.broker_logs.log_group_name
+                    )
+                )
+            ),
+            enhanced_monitoring="DEFAULT",
+        )
+        self.cluster_arn = self.cluster.attr_arn
+
+
+class KafkaTopic(Construct):
+    """The topic as a CloudFormation resource, and the IAM bootstrap string its clients connect to."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster_arn: str,
+        settings: KafkaSettings,
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = msk.CfnTopic(
+            self,
+            "Topic",
+            cluster_arn=cluster_arn,
+            topic_name=settings.topic_name,
+            partition_count=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+        )
+        self.topic.apply_removal_policy(removal_policy(lifecycle))
+        bootstrap = KafkaBootstrapBrokers(self, "BootstrapBrokers", cluster_arn=cluster_arn, lifecycle=lifecycle)
+        self.ref = KafkaClusterRef(
+            cluster_arn=cluster_arn, topic_name=settings.topic_name, bootstrap_brokers=bootstrap.iam_brokers
+        )

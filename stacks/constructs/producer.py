@@ -1,0 +1,54 @@
+"""The sample-stream producer: a function inside the VPC that writes to the topic with IAM auth."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from custom_resources.console_test_events import ConsoleTestEvents
+from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.kafka import KafkaClusterRef
+from stacks.settings import Lifecycle
+
+PRODUCER_TEST_EVENTS = {
+    "send-sample-stream": {},
+    "send-two-records": {
+        "records": [
+            {"ticker": "ZVZZT", "price": "$3,413.23"},
+            {"ticker": "NTEST", "price": "$0.45", "timestamp": 1771151400.0},
+        ]
+    },
+}
+
+
+class StreamProducer(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: KafkaClusterRef,
+        vpc: ec2.IVpc,
+        subnets: list[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        code: FunctionCode,
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = AppFunction(
+            self,
+            "Producer",
+            code=code,
+            handler="producer.handler.handler",
+            description="Publishes ticker prices (the sample stream, or the records given) to the Kafka topic",
+            lifecycle=lifecycle,
+            environment={"BOOTSTRAP_BROKERS": cluster.bootstrap_brokers, "TOPIC_NAME": cluster.topic_name},
+            timeout_seconds=60,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=subnets),
+            security_groups=[security_group],
+        )
+        cluster.grant_produce(self.function.role)
+        ConsoleTestEvents(
+            self, "TestEvents", function=self.function.function, events=PRODUCER_TEST_EVENTS, lifecycle=lifecycle
+        )

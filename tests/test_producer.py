@@ -1,0 +1,191 @@
+"""The sample-stream producer, with a fake Kafka producer standing in for the brokers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
+from kafka.partitioner.default import murmur2
+from producer import handler as producer_handler
+from producer.publish import PublishError, connect, kafka_producer_config, publish
+from producer.records import SAMPLE_STREAM, RawMessage, RequestError, TickerPrice, parse_request
+
+from tests.conftest import REPO_ROOT
+from tests.support.lambda_runtime import FakeLambdaContext
+
+NOW = 1771151400.25  # 2026-02-15 10:30:00.25 UTC
+PARTITIONS = 3
+
+
+@dataclass
+class Ack:
+    partition: int
+    offset: int
+
+
+@dataclass
+class PendingAck:
+    ack: Ack | None
+    error: Exception | None = None
+
+    def get(self, timeout: float | None = None) -> Ack:
+        if self.error is not None:
+            raise self.error
+        assert self.ack is not None
+        return self.ack
+
+
+@dataclass
+class FakeProducer:
+    """Partitions like Kafka's default partitioner (murmur2 of the key) and numbers offsets per partition."""
+
+    fail_sends: set[int] = field(default_factory=set)  # indexes of sends the brokers never acknowledge
+    sent: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    offsets: dict[int, int] = field(default_factory=dict)
+    flushed: int = 0
+
+    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> PendingAck:
+        index = len(self.sent)
+        self.sent.append((topic, key, value))
+        if index in self.fail_sends:
+            return PendingAck(ack=None, error=NotLeaderForPartitionError("leader moved"))
+        partition = (murmur2(key) & 0x7FFFFFFF) % PARTITIONS if key is not None else index % PARTITIONS
+        offset = self.offsets.get(partition, 0)
+        self.offsets[partition] = offset + 1
+        return PendingAck(ack=Ack(partition=partition, offset=offset))
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.flushed += 1
+
+
+def now() -> float:
+    return NOW
+
+
+def test_the_sample_stream_is_the_csv_of_the_repository() -> None:
+    assert SAMPLE_STREAM.read_bytes() == (REPO_ROOT / "sample_data" / "TestData.csv").read_bytes()
+    with (REPO_ROOT / "sample_data" / "TestData.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    records = parse_request({}, now)
+    assert len(records) == 17
+    assert [(r.ticker, r.price) for r in records if isinstance(r, TickerPrice)] == [
+        (row["ticker"], row["price"]) for row in rows
+    ]
+
+
+@pytest.mark.parametrize("event", [None, {}])
+def test_an_empty_event_sends_the_17_sample_rows_as_json(event: Any) -> None:
+    producer = FakeProducer()
+    result = publish(parse_request(event, now), producer, "ticker-prices").as_dict()
+    assert result["sent"] == 17 and result["topic"] == "ticker-prices"
+    messages = [json.loads(value or b"") for _, _, value in producer.sent]
+    assert messages[1] == {"ticker": "ZVZZT", "price": "$3,413.23", "timestamp": NOW}
+    assert {message["price"] for message in messages} >= {"$44.50", "$2,802.86", "$0.45", "$63.00"}
+    assert all(set(message) == {"ticker", "price", "timestamp"} for message in messages)
+    assert all(isinstance(message["timestamp"], float) for message in messages)
+    assert producer.flushed == 1
+
+
+def test_records_are_keyed_by_ticker_so_each_ticker_keeps_one_partition() -> None:
+    producer = FakeProducer()
+    records = [{"ticker": ticker, "price": "$1.00"} for ticker in ["ZVZZT", "NTEST", "ZVZZT", "OOOO", "ZVZZT"]]
+    result = publish(parse_request({"records": records}, now), producer, "ticker-prices")
+    assert [key for _, key, _ in producer.sent] == [b"ZVZZT", b"NTEST", b"ZVZZT", b"OOOO", b"ZVZZT"]
+    partitions = {record.partition for record in result.records if record.ticker == "ZVZZT"}
+    assert len(partitions) == 1
+    zvzzt = [record.offset for record in result.records if record.ticker == "ZVZZT"]
+    assert zvzzt == sorted(zvzzt)  # in order within the partition
+    summary = result.as_dict()
+    assert sum(summary["partitions"].values()) == 5
+    assert summary["records"][0] == {"ticker": "ZVZZT", "partition": result.records[0].partition, "offset": 0}
+
+
+def test_a_plain_list_and_given_timestamps_are_accepted() -> None:
+    records = parse_request([{"ticker": "ZTEST", "price": "$23.75", "timestamp": 1700000000}], now)
+    assert records == [TickerPrice(ticker="ZTEST", price="$23.75", timestamp=1700000000.0)]
+
+
+def test_raw_values_are_sent_unchecked_and_unkeyed() -> None:
+    producer = FakeProducer()
+    messages = parse_request({"raw": ["not json", '{"ticker": "X"}']}, now)
+    assert messages == [RawMessage("not json"), RawMessage('{"ticker": "X"}')]
+    result = publish(messages, producer, "t").as_dict()
+    assert [(key, value) for _, key, value in producer.sent] == [(None, b"not json"), (None, b'{"ticker": "X"}')]
+    assert [record["ticker"] for record in result["records"]] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("ZVZZT", "expected an object or a list of records, got str"),
+        (42, "expected an object or a list of records, got int"),
+        ([], "'records' is empty"),
+        ({"records": []}, "'records' is empty"),
+        ({"records": [{"ticker": "A", "price": "$1"}], "raw": ["x"]}, "not both"),
+        ({"tickers": []}, "unknown field(s) 'tickers'"),
+        ([{"ticker": "A", "price": "$1"}] * 1001, "more than 1000"),
+        (["ZVZZT"], "records[0] must be an object"),
+        ([{"price": "$1.00"}], "records[0].ticker must be a non-empty string"),
+        ([{"ticker": " ", "price": "$1.00"}], "records[0].ticker must be a non-empty string"),
+        ([{"ticker": "X" * 33, "price": "$1.00"}], "longer than 32"),
+        ([{"ticker": "A", "price": 1.5}], "records[0].price must be a non-empty string"),
+        ([{"ticker": "A"}], "records[0].price must be a non-empty string"),
+        ([{"ticker": "A", "price": "$1", "timestamp": "now"}], "records[0].timestamp must be epoch seconds"),
+        ([{"ticker": "A", "price": "$1", "timestamp": True}], "records[0].timestamp must be epoch seconds"),
+        ([{"ticker": "A", "price": "$1", "timestamp": -5}], "records[0].timestamp must be epoch seconds"),
+        ([{"ticker": "A", "price": "$1", "volume": 3}], "records[0] has unknown field(s) 'volume'"),
+        ({"raw": "text"}, "'raw' must be a list of strings"),
+        ({"raw": [1]}, "raw[0] must be a string"),
+        ({"raw": ["x" * (1024 * 1024 + 1)]}, "larger than"),
+    ],
+)
+def test_bad_requests_are_rejected_with_a_clear_message(event: Any, message: str) -> None:
+    with pytest.raises(RequestError) as raised:
+        parse_request(event, now)
+    assert message in str(raised.value)
+
+
+def test_unacknowledged_records_fail_the_publish_and_say_how_many() -> None:
+    producer = FakeProducer(fail_sends={1, 3})
+    with pytest.raises(PublishError) as raised:
+        publish(parse_request({}, now), producer, "ticker-prices")
+    message = str(raised.value)
+    assert "2 of 17 records were not acknowledged" in message
+    assert "(15 were)" in message
+    assert "ZVZZT: NotLeaderForPartitionError" in message
+    assert len(producer.sent) == 17  # every record was attempted
+
+
+def test_the_client_authenticates_with_iam_over_tls_and_waits_for_all_replicas() -> None:
+    config = kafka_producer_config("b-1.kafka:9098, b-2.kafka:9098", client_id="producer")
+    assert config["bootstrap_servers"] == ["b-1.kafka:9098", "b-2.kafka:9098"]
+    assert (config["security_protocol"], config["sasl_mechanism"]) == ("SASL_SSL", "AWS_MSK_IAM")
+    assert config["acks"] == "all" and config["enable_idempotence"] is True
+
+
+def test_unreachable_brokers_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with pytest.raises(PublishError, match=r"cannot connect to the brokers 127\.0\.0\.1:9:") as raised:
+        connect("127.0.0.1:9", client_id="test", bootstrap_timeout_ms=300)
+    assert isinstance(raised.value.__cause__, KafkaTimeoutError)
+
+
+@pytest.fixture
+def producer_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPIC_NAME", "ticker-prices")
+    monkeypatch.setenv("BOOTSTRAP_BROKERS", "127.0.0.1:9")
+
+
+@pytest.mark.parametrize("event", [[], {"records": "x"}, [{"ticker": "A"}]])
+def test_the_handler_answers_bad_requests_without_touching_kafka(producer_env: None, event: Any) -> None:
+    # The brokers are unreachable: reaching them would fail the test with PublishError.
+    response = producer_handler.handler(event, FakeLambdaContext())
+    assert set(response) == {"error"}
+    assert response["error"]["type"] == "ValidationError"
+    assert response["error"]["message"]
