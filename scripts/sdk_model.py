@@ -54,11 +54,20 @@ def operation_model(service: str, action: str) -> OperationModel:
     raise KeyError(f"{service} has no operation {action!r}")
 
 
+# Operations authorized by another operation's IAM action (SQS batch calls, for example).
+_IAM_ACTION_OF = {
+    ("sqs", "SendMessageBatch"): "SendMessage",
+    ("sqs", "DeleteMessageBatch"): "DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
+}
+
+
 def iam_action(service: str, operation: str) -> str:
     model = service_model(service)
     # The signing name is the IAM prefix for every service this app calls (bedrock-agent signs as "bedrock").
     prefix = model.metadata.get("signingName", model.endpoint_prefix)
-    return f"{prefix}:{operation_model(service, operation).name}"
+    name = operation_model(service, operation).name
+    return f"{prefix}:{_IAM_ACTION_OF.get((service, name), name)}"
 
 
 def validate_request(service: str, operation: str, parameters: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ from stacks.knowledge_base_stack import KnowledgeBaseStack
 from stacks.network_stack import NetworkStack
 from stacks.settings import Settings
 from stacks.storage_stack import StorageStack
+from stacks.streaming_stack import StreamingStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCUMENTS = REPO_ROOT / "sample_data" / "documents"
@@ -24,6 +25,7 @@ class Stacks:
     storage: StorageStack
     knowledge_base: KnowledgeBaseStack
     network: NetworkStack
+    streaming: StreamingStack
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
@@ -65,6 +67,22 @@ def build_app(app: App, settings: Settings) -> Stacks:
         lifecycle=settings.lifecycle,
     )
 
+    streaming = StreamingStack(
+        app,
+        "Streaming",
+        stack_name=settings.stack_name("streaming"),
+        description="MSK event source mapping and the function that ingests the stream into the knowledge base",
+        name_prefix=settings.name_prefix,
+        stream=settings.stream,
+        cluster=network.cluster,
+        topic_partitions=settings.kafka.topic_partitions,
+        knowledge_base_id=knowledge_base.knowledge_base.knowledge_base_id,
+        knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,
+        data_source_id=knowledge_base.stream_data_source_id,
+        lambda_sources=LAMBDA_SOURCES,
+        lifecycle=settings.lifecycle,
+    )
+
     Tags.of(app).add("application", settings.name_prefix)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return Stacks(storage=storage, knowledge_base=knowledge_base, network=network)
+    return Stacks(storage=storage, knowledge_base=knowledge_base, network=network, streaming=streaming)

@@ -162,6 +162,30 @@ class KafkaSettings:
     existing: ExistingCluster | None = None
 
 
+class PollerMode(Enum):
+    """How the MSK event source mapping runs its pollers."""
+
+    ON_DEMAND = "on-demand"  # no fixed cost; a failing batch is retried whole and blocks its partition
+    PROVISIONED = "provisioned"  # event poller units billed hourly; retries, bisection, partial batch responses
+
+
+class DocumentIdStrategy(Enum):
+    PER_MESSAGE = "per-message"  # every price is a document: <topic>/<partition>/<offset>
+    PER_TICKER = "per-ticker"  # one document per ticker holding its latest price
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    batch_size: int
+    batch_window_seconds: int
+    document_ids: DocumentIdStrategy
+    poller_mode: PollerMode
+    # Provisioned mode only: attempts after the first before a batch goes to the dead-letter queue.
+    retry_attempts: int
+    # The account's IngestKnowledgeBaseDocuments quota, shared by the mapping's concurrent invocations.
+    ingest_requests_per_second: float
+
+
 @dataclass(frozen=True)
 class Lifecycle:
     """What happens to data and logs: passed to every construct that creates either."""
@@ -182,6 +206,7 @@ class Settings:
     storage: StorageSettings
     knowledge_base: KnowledgeBaseSettings
     kafka: KafkaSettings
+    stream: StreamSettings
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -213,6 +238,12 @@ DEFAULTS: Mapping[str, Any] = {
     "existingVpcId": "",
     "existingSubnetIds": [],
     "existingSecurityGroupId": "",
+    "streamBatchSize": 100,
+    "streamBatchWindowSeconds": 5,
+    "streamDocumentIds": "per-message",
+    "streamPollerMode": "on-demand",
+    "streamRetryAttempts": 10,
+    "ingestRequestsPerSecond": 5,
 }
 
 
@@ -325,6 +356,14 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             sync_batch_window_seconds=read.integer("syncBatchWindowSeconds", low=0, high=300),
         ),
         kafka=_kafka_settings(read, name_prefix),
+        stream=StreamSettings(
+            batch_size=read.integer("streamBatchSize", low=1, high=10_000),
+            batch_window_seconds=read.integer("streamBatchWindowSeconds", low=0, high=300),
+            document_ids=read.choice("streamDocumentIds", DocumentIdStrategy),
+            poller_mode=read.choice("streamPollerMode", PollerMode),
+            retry_attempts=read.integer("streamRetryAttempts", low=0, high=10_000),
+            ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),
+        ),
     )
 
 

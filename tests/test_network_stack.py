@@ -29,8 +29,9 @@ def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, An
 
 
 def cluster_attributes(template: dict[str, Any]) -> dict[str, str]:
-    logical_id, _ = one(template, "AWS::MSK::Cluster")
-    return {f"{logical_id}.Arn": CLUSTER_ARN}
+    cluster_id, _ = one(template, "AWS::MSK::Cluster")
+    topic_id, _ = one(template, "AWS::MSK::Topic")
+    return {f"{cluster_id}.Arn": CLUSTER_ARN, f"{topic_id}.TopicArn": TOPIC_ARN}
 
 
 def producer_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -74,6 +74,12 @@ def test_command_line_strings_are_coerced() -> None:
         ("topicName", "ticker prices", "is not valid"),
         ("topicPartitions", 0, "below the minimum 1"),
         ("topicReplicationFactor", 4, "above the maximum 3"),
+        ("streamBatchSize", 10_001, "above the maximum 10000"),
+        ("streamBatchWindowSeconds", 301, "above the maximum 300"),
+        ("streamDocumentIds", "random", "is not one of 'per-message', 'per-ticker'"),
+        ("streamPollerMode", "auto", "is not one of 'on-demand', 'provisioned'"),
+        ("streamRetryAttempts", -1, "below the minimum 0"),
+        ("ingestRequestsPerSecond", 0, "below the minimum 1"),
     ],
 )
 def test_invalid_values_name_the_setting(key: str, value: Any, message: str) -> None:
@@ -160,3 +166,10 @@ def test_a_partial_existing_cluster_names_the_missing_setting() -> None:
     with pytest.raises(SettingsError, match="give all four existing\\* settings or none") as raised:
         load(existingClusterArn=EXISTING_CLUSTER["existingClusterArn"])
     assert raised.value.key == "existingVpcId"
+
+
+def test_stream_defaults() -> None:
+    stream = load_settings({}).stream
+    assert (stream.batch_size, stream.batch_window_seconds) == (100, 5)
+    assert (stream.document_ids.value, stream.poller_mode.value) == ("per-message", "on-demand")
+    assert stream.ingest_requests_per_second == 5

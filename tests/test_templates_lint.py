@@ -23,8 +23,9 @@ IGNORED = ["W3005"]
         {"chunkingStrategy": "HIERARCHICAL"},
         {"chunkingStrategy": "SEMANTIC"},
         {**EXISTING_CLUSTER, "endpointAzCount": 2},
+        {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker"},
     ],
-    ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster"],
+    ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster", "provisioned"],
 )
 def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
     app = synth(**variant)

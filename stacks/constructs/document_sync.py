@@ -22,22 +22,13 @@ from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
 from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.queues import encrypted_queue
 from stacks.settings import Lifecycle
 
 # With a 3-minute visibility timeout, 100 receives keep a change waiting up to about 5 hours for a
 # long-running ingestion job to finish before the message moves to the dead-letter queue.
 VISIBILITY_TIMEOUT = Duration.minutes(3)
 MAX_RECEIVE_COUNT = 100
-
-
-def encrypted_queue(scope: Construct, construct_id: str, **props: object) -> sqs.Queue:
-    return sqs.Queue(
-        scope,
-        construct_id,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
-        **props,  # type: ignore[arg-type]
-    )
 
 
 class DocumentSync(Construct):

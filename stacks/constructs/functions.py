@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -117,6 +117,7 @@ class AppFunction(Construct):
         timeout_seconds: int = 30,
         memory_size: int = 256,
         reserved_concurrency: int | None = None,
+        wildcard_reasons: Sequence[str] = (),
         **function_props: Any,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -154,7 +155,9 @@ class AppFunction(Construct):
             },
             **function_props,
         )
-        reasons = ["X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions."]
+        # Why this role has statements on Resource::* (cdk-nag IAM5); callers that add some say why.
+        reasons = ["X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+                   *wildcard_reasons]  # fmt: skip
         if "vpc" in function_props:
             # What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's
             # network interfaces with this role, and their IDs do not exist before it does.

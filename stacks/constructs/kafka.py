@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Fn, Token
+from aws_cdk import Aws, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_msk as msk
@@ -12,37 +12,62 @@ from constructs import Construct
 
 from custom_resources.kafka_bootstrap import KafkaBootstrapBrokers
 from stacks.constructs.lifecycle import log_group, removal_policy
+from stacks.constructs.nag import acknowledge
 from stacks.constructs.network import KAFKA_IAM_PORT
 from stacks.settings import KafkaSettings, Lifecycle
 
 
-def kafka_resource_arn(cluster_arn: str, kind: str, name: str) -> str:
-    """``arn:...:cluster/<name>/<uuid>`` -> ``arn:...:<kind>/<name>/<uuid>/<resource name>`` (works on tokens).
-
-    MSK IAM access control names topics and consumer groups under their cluster this way.
-    """
-    if not Token.is_unresolved(cluster_arn):
-        head, tail = cluster_arn.split(":cluster/", 1)
-        return f"{head}:{kind}/{tail}/{name}"
-    head = Fn.select(0, Fn.split(":cluster/", cluster_arn))
-    tail = Fn.select(1, Fn.split(":cluster/", cluster_arn))
-    return Fn.join("", [head, f":{kind}/", tail, f"/{name}"])
+def _existing_cluster_resource_arn(cluster_arn: str, kind: str, name: str) -> str:
+    """``arn:...:cluster/<name>/<uuid>`` -> ``arn:...:<kind>/<name>/<uuid>/<name of the topic or group>``."""
+    head, tail = cluster_arn.split(":cluster/", 1)
+    return f"{head}:{kind}/{tail}/{name}"
 
 
 @dataclass(frozen=True)
 class KafkaClusterRef:
-    """What clients of the cluster need; built by the network stack, passed to the streaming stack."""
+    """What clients of the cluster need; built by the network stack, passed to the streaming stack.
+
+    Other stacks read these values through stack outputs, where CloudFormation allows no
+    ``Fn::Split``: so the topic ARN is the topic's own attribute, and a consumer group's ARN is
+    formatted from the cluster name (known from the settings), not cut out of the cluster ARN.
+    """
 
     cluster_arn: str
+    cluster_name: str
     topic_name: str
+    topic_arn: str
     bootstrap_brokers: str  # the IAM (port 9098) bootstrap string
 
-    @property
-    def topic_arn(self) -> str:
-        return kafka_resource_arn(self.cluster_arn, "topic", self.topic_name)
-
     def group_arn(self, group_id: str) -> str:
-        return kafka_resource_arn(self.cluster_arn, "group", group_id)
+        if not Token.is_unresolved(self.cluster_arn):  # an existing cluster: its ARN, with the UUID, is known
+            return _existing_cluster_resource_arn(self.cluster_arn, "group", group_id)
+        # Cluster names are unique in an account and Region; only the UUID MSK appends is unknown here.
+        return f"arn:{Aws.PARTITION}:kafka:{Aws.REGION}:{Aws.ACCOUNT_ID}:group/{self.cluster_name}/*/{group_id}"
+
+    def grant_consume(self, grantee: iam.IGrantable, group_id: str) -> None:
+        """What an IAM-authenticated event source mapping needs to read the topic as ``group_id``."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kafka-cluster:Connect"], resources=[self.cluster_arn])
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], resources=[self.topic_arn]
+            )
+        )
+        group_arn = self.group_arn(group_id)
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], resources=[group_arn]
+            )
+        )
+        if Token.is_unresolved(group_arn) and isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kafka:<AWS::Region>:<AWS::AccountId>:"
+                f"group/{self.cluster_name}/*/{group_id}]",
+                "One consumer group of one named cluster; the wildcard stands only for the UUID MSK appends "
+                "to the cluster name, which other stacks cannot cut out of the cluster ARN.",
+            )
 
     def grant_produce(self, grantee: iam.IGrantable) -> None:
         """Connect, describe and write this topic (idempotently, kafka-python's default)."""
@@ -150,5 +175,11 @@ class KafkaTopic(Construct):
         self.topic.apply_removal_policy(removal_policy(lifecycle))
         bootstrap = KafkaBootstrapBrokers(self, "BootstrapBrokers", cluster_arn=cluster_arn, lifecycle=lifecycle)
         self.ref = KafkaClusterRef(
-            cluster_arn=cluster_arn, topic_name=settings.topic_name, bootstrap_brokers=bootstrap.iam_brokers
+            cluster_arn=cluster_arn,
+            cluster_name=settings.cluster_name,
+            topic_name=settings.topic_name,
+            topic_arn=_existing_cluster_resource_arn(cluster_arn, "topic", settings.topic_name)
+            if not Token.is_unresolved(cluster_arn)
+            else self.topic.attr_topic_arn,
+            bootstrap_brokers=bootstrap.iam_brokers,
         )

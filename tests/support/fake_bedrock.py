@@ -57,9 +57,22 @@ class FakeState:
     _in_flight: int = 0
     _recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     peak_concurrency: int = 0
+    failing_documents: dict[str, str] = field(default_factory=dict)
 
     def fail_next(self, operation: str, code: str, times: int = 1) -> None:
         self.scripted[operation].extend([code] * times)
+
+    def fail_documents(self, document_ids: set[str], code: str) -> None:
+        """Every request that carries one of these custom document IDs fails with ``code``, every time."""
+        self.failing_documents.update(dict.fromkeys(document_ids, code))
+
+    def failure_for(self, body: dict[str, Any]) -> str | None:
+        for document in body.get("documents", []):
+            custom = document.get("content", {}).get("custom", {})
+            code = self.failing_documents.get(custom.get("customDocumentIdentifier", {}).get("id"))
+            if code:
+                return code
+        return None
 
     def admit(self, operation: str) -> str | None:
         """An error code when the request is over a limit or scripted to fail, else None."""
@@ -163,6 +176,10 @@ def _handler_class(state: FakeState) -> type[BaseHTTPRequestHandler]:
             try:
                 time.sleep(state.limits.latency_seconds)
                 body = json.loads(raw or b"{}")
+                failure = state.failure_for(body)
+                if failure:
+                    self._send(_STATUS.get(failure, 400), {"message": f"fake: {failure}"}, failure)
+                    return
                 responder = _RESPONDERS.get(operation)
                 if responder is None:
                     self._send(501, {"message": f"fake does not implement {operation}"}, "InternalServerException")

@@ -59,3 +59,30 @@ def emf_metrics(stdout: str) -> dict[str, float]:
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def kafka_event(records: list[tuple[str, int, int, str | None]], cluster: str = "kbstream-kafka") -> dict[str, Any]:
+    """An MSK event source mapping event; each record is (topic, partition, offset, base64 value or None)."""
+    by_partition: dict[str, list[dict[str, Any]]] = {}
+    for topic, partition, offset, value in records:
+        record: dict[str, Any] = {
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "timestamp": 1771151400000 + offset,
+            "timestampType": "CREATE_TIME",
+            "headers": [],
+        }
+        if value is not None:
+            record["value"] = value
+        by_partition.setdefault(f"{topic}-{partition}", []).append(record)
+    return {
+        "eventSource": "aws:kafka",
+        "eventSourceArn": f"arn:aws:kafka:us-east-1:123456789012:cluster/{cluster}/1a2b3c4d-0000-1111-2222",
+        "bootstrapServers": "b-1.kafka:9098,b-2.kafka:9098",
+        "records": by_partition,
+    }
+
+
+def ticker_value(ticker: str, price: str, timestamp: float = 1771151400.0) -> str:
+    return b64(json.dumps({"ticker": ticker, "price": price, "timestamp": timestamp}))

@@ -22,8 +22,9 @@ PSEUDO_PARAMETERS = {
 def render(value: Any, *, pseudo: dict[str, str] | None = None, attributes: dict[str, str] | None = None) -> Any:
     """Replace intrinsics by strings: pseudo parameters by sample values, anything else by a marker.
 
-    ``attributes`` gives sample values for ``Fn::GetAtt`` targets (``"Cluster.Arn"``), so that
-    ``Fn::Split``/``Fn::Select`` over them can be evaluated.
+    ``attributes`` gives sample values for ``Fn::GetAtt`` targets (``"Cluster.Arn"``) and for other
+    stacks' outputs (``"stack-name.OutputName"``), so that ``Fn::Split``/``Fn::Select`` over them can
+    be evaluated.
     """
     pseudo = PSEUDO_PARAMETERS if pseudo is None else pseudo
     attributes = attributes or {}
@@ -42,6 +43,9 @@ def render(value: Any, *, pseudo: dict[str, str] | None = None, attributes: dict
         if key == "Fn::GetAtt":
             target = ".".join(argument) if isinstance(argument, list) else argument
             return attributes.get(target, f"{DEPLOY_TIME_MARKER}GetAtt:{target}\u27e7")
+        if key == "Fn::GetStackOutput":
+            target = f"{argument['StackName']}.{argument['OutputName']}"
+            return attributes.get(target, f"{DEPLOY_TIME_MARKER}Fn::GetStackOutput\u27e7")
         if key == "Fn::Join":
             separator, parts = argument
             return separator.join(str(again(part)) for part in parts)

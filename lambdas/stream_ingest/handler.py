@@ -1,0 +1,57 @@
+"""MSK event source mapping -> Bedrock knowledge base (custom data source), one batch per invocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from common.aws import client
+
+from stream_ingest.pipeline import BatchOutcome, StreamConfig, process_batch
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class IngestFailed(RuntimeError):
+    """Bedrock kept failing after botocore's retries: the mapping retries the batch (IDs make it safe)."""
+
+
+def _publish_metrics(outcome: BatchOutcome) -> None:
+    for name, value in (
+        ("RecordsReceived", outcome.records),
+        ("PoisonRecords", outcome.poison),
+        ("IngestRequests", outcome.requests),
+        ("DocumentsIngested", outcome.ingested),
+        ("DocumentsRejected", outcome.rejected),
+        ("DocumentsFailed", len(outcome.failed)),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = StreamConfig.from_environment()
+    outcome = process_batch(event, config, agent=client("bedrock-agent"), sqs=client("sqs"))
+    _publish_metrics(outcome)
+    summary = {key: value for key, value in vars(outcome).items() if key != "failed"}
+    if not outcome.failed:
+        logger.info("Batch ingested", **summary)
+        return {"batchItemFailures": []} if config.partial_batch_response else summary
+    _, first_reason = outcome.failed[0]
+    logger.error("Documents not ingested after retries", failed=len(outcome.failed), reason=first_reason, **summary)
+    if config.partial_batch_response:
+        # Provisioned mode: Lambda retries from the lowest failed offset of each partition.
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": {"partition": source.partition_key, "offset": source.offset}}
+                for source in outcome.failed_sources
+            ]
+        }
+    # On-demand mode ignores batchItemFailures: only a failed invocation makes the mapping retry.
+    raise IngestFailed(f"{len(outcome.failed)} of {outcome.documents} documents were not ingested: {first_reason}")

@@ -1,0 +1,91 @@
+"""One batch of the event source mapping: records in, documents ingested, poison set aside."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.aws import required_env
+
+from stream_ingest.dead_letters import DeadLetter, send_dead_letters
+from stream_ingest.documents import DocumentIds, StreamDocument, plan_requests, to_documents
+from stream_ingest.ingest import Ingestor
+from stream_ingest.records import Coordinates, PoisonRecord, TickerPrice, kafka_records, parse_ticker_price
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    knowledge_base_id: str
+    data_source_id: str
+    dead_letter_queue_url: str
+    document_ids: DocumentIds
+    requests_per_second: float  # this invocation's share of the account's IngestKnowledgeBaseDocuments quota
+    partial_batch_response: bool  # provisioned mode honours batchItemFailures; on-demand mode ignores them
+
+    @classmethod
+    def from_environment(cls) -> StreamConfig:
+        return cls(
+            knowledge_base_id=required_env("KNOWLEDGE_BASE_ID"),
+            data_source_id=required_env("DATA_SOURCE_ID"),
+            dead_letter_queue_url=required_env("DEAD_LETTER_QUEUE_URL"),
+            document_ids=DocumentIds(required_env("DOCUMENT_IDS")),
+            requests_per_second=float(required_env("INGEST_REQUESTS_PER_SECOND")),
+            partial_batch_response=required_env("PARTIAL_BATCH_RESPONSE") == "true",
+        )
+
+
+@dataclass
+class BatchOutcome:
+    records: int = 0
+    poison: int = 0
+    documents: int = 0
+    requests: int = 0
+    ingested: int = 0
+    rejected: int = 0
+    failed: list[tuple[StreamDocument, str]] = field(default_factory=list)
+
+    @property
+    def failed_sources(self) -> list[Coordinates]:
+        return sorted({source for document, _ in self.failed for source in document.sources},
+                      key=lambda where: (where.topic, where.partition, where.offset))  # fmt: skip
+
+
+def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> BatchOutcome:
+    """Raises InvalidEvent for an event that is not an MSK batch, DeadLetterError if SQS refuses."""
+    records = list(kafka_records(event))
+    values = {record.coordinates: record.value for record in records}
+    prices: list[TickerPrice] = []
+    letters: list[DeadLetter] = []
+    for record in records:
+        try:
+            prices.append(parse_ticker_price(record))
+        except PoisonRecord as error:
+            letters.append(DeadLetter(coordinates=record.coordinates, reason=str(error), value=record.value))
+    # Set poison aside first: if SQS fails, the invocation fails before anything else happened.
+    send_dead_letters(sqs, config.dead_letter_queue_url, letters)
+
+    documents = to_documents(prices, config.document_ids)
+    requests = list(plan_requests(documents))
+    ingestor = Ingestor(
+        agent,
+        knowledge_base_id=config.knowledge_base_id,
+        data_source_id=config.data_source_id,
+        requests_per_second=config.requests_per_second,
+    )
+    report = ingestor.ingest(requests)
+    refused = [
+        DeadLetter(coordinates=source, reason=f"Bedrock rejected {document.document_id}: {reason}",
+                   value=values.get(source))
+        for document, reason in report.rejected
+        for source in document.sources
+    ]  # fmt: skip
+    send_dead_letters(sqs, config.dead_letter_queue_url, refused)
+    return BatchOutcome(
+        records=len(records),
+        poison=len(letters),
+        documents=len(documents),
+        requests=report.requests,
+        ingested=len(report.ingested),
+        rejected=len(report.rejected),
+        failed=report.failed,
+    )

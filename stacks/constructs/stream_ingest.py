@@ -1,0 +1,136 @@
+"""The streaming ingest function, its MSK event source mapping and its dead-letter queue."""
+
+from __future__ import annotations
+
+import math
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from constructs import Construct
+
+from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.kafka import KafkaClusterRef
+from stacks.constructs.nag import acknowledge
+from stacks.constructs.queues import encrypted_queue
+from stacks.settings import Lifecycle, PollerMode, StreamSettings
+
+DOCUMENTS_PER_REQUEST = 10
+# Pace slightly under the quota: requests from concurrent invocations are not synchronized.
+QUOTA_HEADROOM = 0.95
+MAX_TIMEOUT_SECONDS = 900
+
+
+def requests_per_invocation(stream: StreamSettings, partitions: int) -> float:
+    """The mapping runs at most one invocation per partition at a time; they share the quota."""
+    return round(stream.ingest_requests_per_second * QUOTA_HEADROOM / partitions, 3)
+
+
+def timeout_seconds(stream: StreamSettings, partitions: int) -> int:
+    """Twice the time a full batch takes at this invocation's pace, plus a minute for retries."""
+    documents_per_second = requests_per_invocation(stream, partitions) * DOCUMENTS_PER_REQUEST
+    return min(MAX_TIMEOUT_SECONDS, math.ceil(stream.batch_size / documents_per_second * 2) + 60)
+
+
+class StreamIngest(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        consumer_group_id: str,
+        cluster: KafkaClusterRef,
+        topic_partitions: int,
+        stream: StreamSettings,
+        knowledge_base_id: str,
+        knowledge_base_arn: str,
+        data_source_id: str,
+        code: FunctionCode,
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        provisioned = stream.poller_mode is PollerMode.PROVISIONED
+        self.dead_letters = encrypted_queue(self, "DeadLetters", retention_period=Duration.days(14))
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter destination of the stream: records that cannot be ingested end here.",
+        )
+        self.function = AppFunction(
+            self,
+            "Ingest",
+            code=code,
+            handler="stream_ingest.handler.handler",
+            description="Ingests ticker prices from the Kafka topic into the knowledge base's stream data source",
+            lifecycle=lifecycle,
+            environment={
+                "KNOWLEDGE_BASE_ID": knowledge_base_id,
+                "DATA_SOURCE_ID": data_source_id,
+                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
+                "DOCUMENT_IDS": stream.document_ids.value,
+                "INGEST_REQUESTS_PER_SECOND": str(requests_per_invocation(stream, topic_partitions)),
+                "PARTIAL_BATCH_RESPONSE": "true" if provisioned else "false",
+            },
+            timeout_seconds=timeout_seconds(stream, topic_partitions),
+            memory_size=512,
+            wildcard_reasons=[
+                "The event source mapping creates its pollers' network interfaces in the cluster's subnets "
+                "with this role; their IDs do not exist beforehand, and the Describe actions take no resource."
+            ],
+        )
+        role = self.function.role
+        self.dead_letters.grant_send_messages(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:IngestKnowledgeBaseDocuments"], resources=[knowledge_base_arn])
+        )
+        cluster.grant_consume(role, consumer_group_id)
+
+        # The plain mapping construct: ManagedKafkaEventSource would attach AWSLambdaMSKExecutionRole,
+        # which allows writing any log group and describing any cluster. The role gets what the
+        # mapping needs on this cluster instead (below).
+        self.event_source_mapping = lambda_.EventSourceMapping(
+            self,
+            "EventSourceMapping",
+            target=self.function.function,
+            event_source_arn=cluster.cluster_arn,
+            kafka_topic=cluster.topic_name,
+            kafka_consumer_group_id=consumer_group_id,
+            # Records published before the mapping existed (the first sample stream) are not skipped.
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=stream.batch_size,
+            max_batching_window=Duration.seconds(stream.batch_window_seconds),
+            # Only provisioned mode honours these; on-demand mappings get none of them rather than ignore them.
+            provisioned_poller_config=(
+                lambda_.ProvisionedPollerConfig(minimum_pollers=1, maximum_pollers=2) if provisioned else None
+            ),
+            report_batch_item_failures=True if provisioned else None,
+            bisect_batch_on_error=True if provisioned else None,
+            retry_attempts=stream.retry_attempts if provisioned else None,
+            on_failure=sources.SqsDlq(self.dead_letters) if provisioned else None,
+        )
+        self._grant_mapping(role, cluster.cluster_arn)
+
+    @staticmethod
+    def _grant_mapping(role: iam.Role, cluster_arn: str) -> None:
+        """What AWSLambdaMSKExecutionRole is for, on this cluster only."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"],
+                resources=[cluster_arn],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                # The pollers' network interfaces in the cluster's subnets; their IDs do not exist beforehand.
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],
+            )
+        )

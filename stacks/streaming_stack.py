@@ -1,0 +1,47 @@
+"""Streaming stack: Kafka topic -> event source mapping -> ingest function -> knowledge base."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from stacks.constructs.functions import FunctionCode, LambdaSources
+from stacks.constructs.kafka import KafkaClusterRef
+from stacks.constructs.stream_ingest import StreamIngest
+from stacks.settings import Lifecycle, StreamSettings
+
+
+class StreamingStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        stream: StreamSettings,
+        cluster: KafkaClusterRef,
+        topic_partitions: int,
+        knowledge_base_id: str,
+        knowledge_base_arn: str,
+        data_source_id: str,
+        lambda_sources: LambdaSources,
+        lifecycle: Lifecycle,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.ingest = StreamIngest(
+            self,
+            "StreamIngest",
+            consumer_group_id=f"{name_prefix}-stream-ingest",
+            cluster=cluster,
+            topic_partitions=topic_partitions,
+            stream=stream,
+            knowledge_base_id=knowledge_base_id,
+            knowledge_base_arn=knowledge_base_arn,
+            data_source_id=data_source_id,
+            code=FunctionCode.for_stack(self, lambda_sources),
+            lifecycle=lifecycle,
+        )
+        CfnOutput(self, "IngestFunctionName", value=self.ingest.function.function.function_name)
+        CfnOutput(self, "DeadLetterQueueUrl", value=self.ingest.dead_letters.queue_url)
+        CfnOutput(self, "EventSourceMappingId", value=self.ingest.event_source_mapping.event_source_mapping_id)

@@ -1,0 +1,268 @@
+"""The streaming ingest function end to end: a local Bedrock endpoint (botocore retries run for real)
+and moto's SQS for the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+from stream_ingest import handler as ingest_handler
+from stream_ingest.dead_letters import DeadLetterError
+from stream_ingest.records import InvalidEvent
+
+from scripts.sdk_model import iam_action
+from tests.conftest import LambdaEnvironment, Synthesized
+from tests.support.fake_bedrock import FakeState, Limits, fake_bedrock_agent
+from tests.support.iam import allowed_resources, function_role, role_statements
+from tests.support.lambda_runtime import FakeLambdaContext, b64, emf_metrics, kafka_event, ticker_value
+
+KB_ID, DS_ID = "KB12345678", "DS12345678"
+TOPIC = "ticker-prices"
+
+
+@pytest.fixture
+def stream(
+    lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[LambdaEnvironment, FakeState, str]]:
+    """(environment, fake Bedrock state, dead-letter queue URL), configured as the stack configures it."""
+    with fake_bedrock_agent(Limits(requests_per_second={"IngestKnowledgeBaseDocuments": 5}, max_concurrent=10)) as (
+        url,
+        state,
+    ):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_AGENT", url)
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+        with mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
+            queue_url = boto3.client("sqs").create_queue(QueueName="stream-dead-letters")["QueueUrl"]
+            for name, value in {
+                "KNOWLEDGE_BASE_ID": KB_ID,
+                "DATA_SOURCE_ID": DS_ID,
+                "DEAD_LETTER_QUEUE_URL": queue_url,
+                "DOCUMENT_IDS": "per-message",
+                "INGEST_REQUESTS_PER_SECOND": "20",  # fast tests; the fake's own quota still applies
+                "PARTIAL_BATCH_RESPONSE": "false",
+            }.items():
+                monkeypatch.setenv(name, value)
+            lambda_env.client("bedrock-agent")
+            lambda_env.client("sqs")
+            yield lambda_env, state, queue_url
+
+
+def invoke(event: Any) -> Any:
+    return ingest_handler.handler(event, FakeLambdaContext())
+
+
+def dead_letters(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    letters: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        if not batch.get("Messages"):
+            return letters
+        letters += [{**json.loads(m["Body"]), "attributes": m["MessageAttributes"]} for m in batch["Messages"]]
+        for message in batch["Messages"]:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def prices(count: int, partitions: int = 3) -> list[tuple[str, int, int, str | None]]:
+    def value(index: int) -> str:
+        return ticker_value(f"T{index % 17}", f"${index}.25", 1771151400 + index)
+
+    return [(TOPIC, index % partitions, index // partitions, value(index)) for index in range(count)]
+
+
+def test_a_multi_partition_batch_is_ingested_in_requests_of_ten(
+    stream: tuple[LambdaEnvironment, FakeState, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, state, queue_url = stream
+    result = invoke(kafka_event(prices(45)))
+    assert result == {"records": 45, "poison": 0, "documents": 45, "requests": 5, "ingested": 45, "rejected": 0}
+    assert sorted(state.documents) == sorted(f"{TOPIC}/{i % 3}/{i // 3}" for i in range(45))
+    assert [len(body["documents"]) for _, body in state.requests] == [10, 10, 10, 10, 5]
+    assert {(call["knowledgeBaseId"], call["dataSourceId"]) for _, _, call in env.recorder.calls} == {(KB_ID, DS_ID)}
+    assert dead_letters(queue_url) == []
+    assert emf_metrics(capsys.readouterr().out) == {"RecordsReceived": 45, "PoisonRecords": 0, "IngestRequests": 5,
+                                                    "DocumentsIngested": 45, "DocumentsRejected": 0,
+                                                    "DocumentsFailed": 0}  # fmt: skip
+    assert env.recorder.problems == []
+    assert env.recorder.operations() == {("bedrock-agent", "IngestKnowledgeBaseDocuments")}
+
+
+def test_redelivery_replaces_instead_of_duplicating(stream: tuple[LambdaEnvironment, FakeState, str]) -> None:
+    _, state, _ = stream
+    event = kafka_event(prices(12))
+    invoke(event)
+    first = dict(state.documents)
+    invoke(event)  # the mapping redelivers the same batch after a failure
+    assert state.documents == first
+    tokens = [body["clientToken"] for _, body in state.requests]
+    assert tokens[:2] == tokens[2:]  # the same requests, recognizably
+
+
+def test_per_ticker_documents_hold_the_latest_price(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, state, _ = stream
+    monkeypatch.setenv("DOCUMENT_IDS", "per-ticker")
+    invoke(kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$1.00", 100)),
+                        (TOPIC, 1, 7, ticker_value("OOOO", "$44.50", 150)),
+                        (TOPIC, 0, 2, ticker_value("ZVZZT", "$3,413.23", 200))]))  # fmt: skip
+    invoke(kafka_event([(TOPIC, 1, 8, ticker_value("OOOO", "$45.00", 300))]))
+    assert set(state.documents) == {"ticker/ZVZZT", "ticker/OOOO"}
+    texts = {
+        key: doc["content"]["custom"]["inlineContent"]["textContent"]["data"] for key, doc in state.documents.items()
+    }
+    assert texts["ticker/ZVZZT"].endswith("the price of ZVZZT is $3,413.23.")
+    assert texts["ticker/OOOO"].endswith("the price of OOOO is $45.00.")
+
+
+def test_poison_records_go_to_the_dead_letter_queue_and_valid_ones_still_land(
+    stream: tuple[LambdaEnvironment, FakeState, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, state, queue_url = stream
+    event = kafka_event(
+        [
+            (TOPIC, 0, 10, ticker_value("ZVZZT", "$3,413.23")),
+            (TOPIC, 0, 11, b64("not json")),
+            (TOPIC, 1, 20, None),
+            (TOPIC, 1, 21, ticker_value("NTEST", "$0.45")),
+            (TOPIC, 1, 22, ticker_value("ZBZX", "thirty-six")),
+            (TOPIC, 2, 30, b64("x" * 20_000)),
+        ]
+    )
+    result = invoke(event)
+    assert (result["poison"], result["ingested"]) == (4, 2)
+    assert sorted(state.documents) == [f"{TOPIC}/0/10", f"{TOPIC}/1/21"]
+    letters = sorted(dead_letters(queue_url), key=lambda letter: (letter["partition"], letter["offset"]))
+    assert [(letter["partition"], letter["offset"]) for letter in letters] == [(0, 11), (1, 20), (1, 22), (2, 30)]
+    assert letters[0]["value"] == b64("not json") and "not JSON" in letters[0]["reason"]
+    assert letters[1]["value"] is None and "no value" in letters[1]["reason"]
+    assert "'thirty-six' is not an amount" in letters[2]["reason"]
+    assert "larger than" in letters[3]["reason"] and letters[3]["valueTruncated"] is False
+    assert letters[2]["attributes"]["offset"] == {"StringValue": "22", "DataType": "Number"}
+    assert letters[2]["attributes"]["topic"]["StringValue"] == TOPIC
+    assert emf_metrics(capsys.readouterr().out)["PoisonRecords"] == 4
+    assert env.recorder.problems == []
+
+
+def test_throttling_is_absorbed_by_botocore_retries(stream: tuple[LambdaEnvironment, FakeState, str]) -> None:
+    _, state, _ = stream
+    state.fail_next("IngestKnowledgeBaseDocuments", "ThrottlingException", times=2)  # AWS_MAX_ATTEMPTS=3
+    result = invoke(kafka_event(prices(5)))
+    assert result["ingested"] == 5
+    assert len(state.documents) == 5
+
+
+def test_persistent_failure_fails_the_invocation_in_on_demand_mode(
+    stream: tuple[LambdaEnvironment, FakeState, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, state, queue_url = stream
+    state.fail_documents({f"{TOPIC}/0/0"}, "ThrottlingException")
+    with pytest.raises(ingest_handler.IngestFailed, match="1 of 1 documents were not ingested: ThrottlingException"):
+        invoke(kafka_event(prices(1)))
+    assert state.documents == {}
+    assert dead_letters(queue_url) == []  # retried by the mapping, not given up
+    assert emf_metrics(capsys.readouterr().out)["DocumentsFailed"] == 1
+
+
+def test_persistent_failure_reports_the_failed_records_in_provisioned_mode(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, state, _ = stream
+    monkeypatch.setenv("PARTIAL_BATCH_RESPONSE", "true")
+    monkeypatch.setenv("INGEST_REQUESTS_PER_SECOND", "1000")
+    # 12 records on partition 0: two requests; the first (offsets 0-9) keeps failing.
+    state.fail_documents({f"{TOPIC}/0/3"}, "InternalServerException")
+    result = invoke(kafka_event([(TOPIC, 0, offset, ticker_value("Z", "$1.00")) for offset in range(12)]))
+    failures = result["batchItemFailures"]
+    assert failures[0] == {"itemIdentifier": {"partition": f"{TOPIC}-0", "offset": 0}}
+    assert {item["itemIdentifier"]["offset"] for item in failures} == set(range(10))
+    assert sorted(state.documents) == [f"{TOPIC}/0/10", f"{TOPIC}/0/11"]
+
+
+def test_success_in_provisioned_mode_reports_no_failures(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARTIAL_BATCH_RESPONSE", "true")
+    assert invoke(kafka_event(prices(3))) == {"batchItemFailures": []}
+
+
+def test_an_empty_batch_calls_nothing(stream: tuple[LambdaEnvironment, FakeState, str]) -> None:
+    env, state, _ = stream
+    assert invoke(kafka_event([]))["records"] == 0
+    assert state.requests == [] and env.recorder.calls == []
+
+
+def test_an_event_that_is_not_an_msk_batch_fails_clearly(stream: tuple[LambdaEnvironment, FakeState, str]) -> None:
+    env, _, _ = stream
+    with pytest.raises(InvalidEvent, match="not an MSK event"):
+        invoke({"question": "what is ZVZZT worth?"})
+    assert env.recorder.calls == []
+
+
+def test_a_dead_letter_that_cannot_be_stored_fails_the_batch_before_ingesting(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, state, _ = stream
+    sqs = env.client("sqs")
+    with Stubber(sqs) as stub:
+        stub.add_response(
+            "send_message_batch",
+            {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]},
+            {"QueueUrl": ANY, "Entries": ANY},
+        )
+        with pytest.raises(DeadLetterError, match="1 dead letters were not stored"):
+            invoke(kafka_event([(TOPIC, 0, 1, b64("garbage")), (TOPIC, 0, 2, ticker_value("A", "$1"))]))
+    assert state.requests == []
+
+
+def test_documents_bedrock_rejects_are_dead_lettered_not_retried(
+    stream: tuple[LambdaEnvironment, FakeState, str],
+) -> None:
+    env, _, queue_url = stream
+    agent = env.client("bedrock-agent")
+    detail = {"knowledgeBaseId": KB_ID, "dataSourceId": DS_ID, "identifier": {"dataSourceType": "CUSTOM"}}
+    with Stubber(agent) as stub:
+        stub.add_response(
+            "ingest_knowledge_base_documents",
+            {"documentDetails": [
+                {**detail, "status": "FAILED", "statusReason": "metadata too large",
+                 "identifier": {"dataSourceType": "CUSTOM", "custom": {"id": f"{TOPIC}/0/1"}}},
+                {**detail, "status": "STARTING",
+                 "identifier": {"dataSourceType": "CUSTOM", "custom": {"id": f"{TOPIC}/0/2"}}},
+            ]},
+            None,
+        )  # fmt: skip
+        result = invoke(kafka_event([(TOPIC, 0, 1, ticker_value("A", "$1")), (TOPIC, 0, 2, ticker_value("B", "$2"))]))
+    assert (result["ingested"], result["rejected"]) == (1, 1)
+    (letter,) = dead_letters(queue_url)
+    assert (letter["offset"], letter["value"]) == (1, ticker_value("A", "$1"))
+    assert letter["reason"] == f"Bedrock rejected {TOPIC}/0/1: FAILED: metadata too large"
+
+
+def test_missing_configuration_is_a_clear_error(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL")
+    with pytest.raises(RuntimeError, match="DEAD_LETTER_QUEUE_URL is not set"):
+        invoke(kafka_event(prices(1)))
+
+
+def test_the_role_allows_every_call_the_function_makes(synth: Callable[..., Synthesized]) -> None:
+    app = synth()
+    template = app.template("Streaming")
+    (function_id,) = [key for key, resource in template["Resources"].items()
+                      if resource["Properties"].get("Handler") == "stream_ingest.handler.handler"]  # fmt: skip
+    statements = role_statements(template, function_role(template, function_id))
+    ingest = allowed_resources(statements, iam_action("bedrock-agent", "IngestKnowledgeBaseDocuments"))
+    assert ingest == ["\u27e6Fn::GetStackOutput\u27e7"]  # the knowledge base's ARN, from its stack
+    output = template["Resources"]["StreamIngestRoleDefaultPolicy46C118C0"]
+    assert "KnowledgeBaseArn" in json.dumps(output)
+    (queue_id,) = [key for key, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"]
+    assert allowed_resources(statements, iam_action("sqs", "SendMessageBatch")) == [
+        f"\u27e6GetAtt:{queue_id}.Arn\u27e7"
+    ]

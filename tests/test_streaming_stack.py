@@ -1,0 +1,145 @@
+"""Streaming stack: the MSK event source mapping, the ingest function's role, its dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tests.support.iam import allowed_resources, function_role, role_statements
+from tests.support.templates import render, resources_of_type
+
+CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2"
+TOPIC = "arn:aws:kafka:us-east-1:123456789012:topic/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2/ticker-prices"
+# Only the UUID MSK appends to the cluster name is a wildcard (CloudFormation cannot split another stack's output).
+GROUP = "arn:aws:kafka:us-east-1:123456789012:group/kbstream-kafka/*/kbstream-stream-ingest"
+KNOWLEDGE_BASE = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"
+
+
+def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    (item,) = resources_of_type(template, resource_type).items()
+    return item
+
+
+def published(app: Synthesized, stack_id: str, attribute_of: Callable[[dict[str, Any]], bool]) -> str:
+    """``<stack name>.<output>`` of the output another stack reads through Fn::GetStackOutput."""
+    stack = getattr(app.stacks, {"Network": "network", "KnowledgeBase": "knowledge_base"}[stack_id])
+    (name,) = [key for key, output in app.template(stack_id)["Outputs"].items()
+               if key.startswith("PublishOutput") and attribute_of(output["Value"])]  # fmt: skip
+    return f"{stack.stack_name}.{name}"
+
+
+def sample_attributes(app: Synthesized) -> dict[str, str]:
+    return {
+        published(app, "Network", lambda v: v.get("Fn::GetAtt", [""])[0].startswith("KafkaCluster")): CLUSTER,
+        published(app, "KnowledgeBase", lambda v: v.get("Fn::GetAtt", ["", ""])[1] == "KnowledgeBaseArn"):
+            KNOWLEDGE_BASE,
+        published(app, "Network", lambda v: v.get("Fn::GetAtt", ["", ""])[1] == "TopicArn"): TOPIC,
+    }  # fmt: skip
+
+
+def ingest_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (item,) = [(key, r) for key, r in resources_of_type(template, "AWS::Lambda::Function").items()
+               if r["Properties"]["Handler"] == "stream_ingest.handler.handler"]  # fmt: skip
+    return item
+
+
+def test_on_demand_mapping_reads_the_topic_from_the_beginning(app: Synthesized) -> None:
+    template = app.template("Streaming")
+    _, mapping = one(template, "AWS::Lambda::EventSourceMapping")
+    properties = render(mapping["Properties"], attributes=sample_attributes(app))
+    assert properties["EventSourceArn"] == CLUSTER
+    assert properties["Topics"] == ["ticker-prices"]
+    assert properties["StartingPosition"] == "TRIM_HORIZON"
+    assert properties["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "kbstream-stream-ingest"}
+    assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (100, 5)
+    # Settings on-demand mode would ignore are not pretended.
+    for absent in ("ProvisionedPollerConfig", "FunctionResponseTypes", "BisectBatchOnFunctionError",
+                   "MaximumRetryAttempts", "DestinationConfig"):  # fmt: skip
+        assert absent not in properties
+    _, function = ingest_function(template)
+    assert function["Properties"]["Environment"]["Variables"]["PARTIAL_BATCH_RESPONSE"] == "false"
+
+
+def test_provisioned_mode_uses_retries_bisection_partial_responses_and_the_dead_letter_queue(
+    synth: Callable[..., Synthesized],
+) -> None:
+    app = synth(streamPollerMode="provisioned", streamRetryAttempts=4, streamBatchSize=500, streamBatchWindowSeconds=30)
+    template = app.template("Streaming")
+    _, mapping = one(template, "AWS::Lambda::EventSourceMapping")
+    properties = mapping["Properties"]
+    queue_id, _ = one(template, "AWS::SQS::Queue")
+    assert properties["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 2}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["BisectBatchOnFunctionError"] is True
+    assert properties["MaximumRetryAttempts"] == 4
+    assert properties["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (500, 30)
+    _, function = ingest_function(template)
+    assert function["Properties"]["Environment"]["Variables"]["PARTIAL_BATCH_RESPONSE"] == "true"
+
+
+def test_function_runs_outside_the_vpc_paced_to_its_share_of_the_quota(app: Synthesized) -> None:
+    _, function = ingest_function(app.template("Streaming"))
+    properties = function["Properties"]
+    assert "VpcConfig" not in properties
+    variables = properties["Environment"]["Variables"]
+    # 5 requests/s with 5% headroom, shared by at most one invocation per partition (2).
+    assert variables["INGEST_REQUESTS_PER_SECOND"] == "2.375"
+    assert variables["DOCUMENT_IDS"] == "per-message"
+    assert variables["AWS_RETRY_MODE"] == "adaptive"
+    # A full batch of 100 at 23.75 documents/s takes ~4 s: twice that plus a minute.
+    assert properties["Timeout"] == 69
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize(("batch_size", "timeout"), [(10_000, 900), (1, 61)])
+def test_timeout_follows_the_batch_size(synth: Callable[..., Synthesized], batch_size: int, timeout: int) -> None:
+    _, function = ingest_function(synth(streamBatchSize=batch_size).template("Streaming"))
+    assert function["Properties"]["Timeout"] == timeout
+
+
+def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) -> None:
+    template = app.template("Streaming")
+    function_id, _ = ingest_function(template)
+    role_id = function_role(template, function_id)
+    assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
+    statements = role_statements(template, role_id, sample_attributes(app))
+    expected = {
+        "kafka-cluster:Connect": [CLUSTER],
+        "kafka:DescribeClusterV2": [CLUSTER],
+        "kafka:GetBootstrapBrokers": [CLUSTER],
+        "kafka-cluster:DescribeTopic": [TOPIC],
+        "kafka-cluster:ReadData": [TOPIC],
+        "kafka-cluster:DescribeGroup": [GROUP],
+        "kafka-cluster:AlterGroup": [GROUP],
+        "bedrock:IngestKnowledgeBaseDocuments": [KNOWLEDGE_BASE],
+        "kafka-cluster:WriteData": [],
+        "bedrock:DeleteKnowledgeBaseDocuments": [],
+        "bedrock:Retrieve": [],
+    }
+    assert {action: allowed_resources(statements, action) for action in expected} == expected
+    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert not any(action.endswith("*") for action in actions)
+
+
+def test_dead_letter_queue_is_encrypted_and_kept_two_weeks(app: Synthesized) -> None:
+    _, queue = one(app.template("Streaming"), "AWS::SQS::Queue")
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    policies = resources_of_type(app.template("Streaming"), "AWS::SQS::QueuePolicy")
+    assert "aws:SecureTransport" in json.dumps(policies)
+
+
+def test_streaming_deploys_after_the_cluster_and_the_knowledge_base(app: Synthesized) -> None:
+    dependencies = {stack.node.id for stack in app.stacks.streaming.dependencies}
+    assert {"Network", "KnowledgeBase"} <= dependencies
+
+
+def test_outputs(app: Synthesized) -> None:
+    assert {"IngestFunctionName", "DeadLetterQueueUrl", "EventSourceMappingId"} <= set(
+        app.template("Streaming")["Outputs"]
+    )
