@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit deploy destroy diff sync produce benchmark clean
+.PHONY: help setup synth test lint typecheck unit deploy destroy diff sync produce ask benchmark clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ sync: setup ## Sync the documents data source now and follow the ingestion job (
 
 produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"records": [...]}' to send others)
 	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})'
+
+ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS='--where {...}']
+	python -m scripts.ask "$(Q)" $(ARGS)
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)

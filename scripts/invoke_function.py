@@ -27,6 +27,7 @@ class DeployedFunction(NamedTuple):
 
 FUNCTIONS: Mapping[str, DeployedFunction] = {
     "producer": DeployedFunction("network", "ProducerFunctionName"),
+    "query": DeployedFunction("query", "QueryFunctionName"),
 }
 
 

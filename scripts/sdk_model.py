@@ -82,12 +82,28 @@ def validate_request(service: str, operation: str, parameters: dict[str, Any]) -
     return errors
 
 
+def _validate_document(value: Any, path: str, errors: list[str]) -> None:
+    """A document shape holds any JSON value (botocore serializes it as is)."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return
+    if isinstance(value, list):
+        for position, item in enumerate(value):
+            _validate_document(item, f"{path}[{position}]", errors)
+    elif isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        for key, item in value.items():
+            _validate_document(item, f"{path}.{key}", errors)
+    else:
+        errors.append(f"{path}: {type(value).__name__} is not a JSON value")
+
+
 def validate_value(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     kind = shape.type_name
     if isinstance(value, str) and value.startswith(DEPLOY_TIME_MARKER) and kind != "string":
         errors.append(f"{path}: a deploy-time value cannot stand for a {kind}")
         return
-    if kind == "structure":
+    if kind == "structure" and shape.metadata.get("document"):
+        _validate_document(value, path, errors)
+    elif kind == "structure":
         assert isinstance(shape, StructureShape)
         _validate_structure(shape, value, path, errors)
     elif kind == "list":

@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.constructs.functions import LambdaSources
 from stacks.knowledge_base_stack import KnowledgeBaseStack
 from stacks.network_stack import NetworkStack
+from stacks.query_stack import QueryStack
 from stacks.settings import Settings
 from stacks.storage_stack import StorageStack
 from stacks.streaming_stack import StreamingStack
@@ -26,6 +27,7 @@ class Stacks:
     knowledge_base: KnowledgeBaseStack
     network: NetworkStack
     streaming: StreamingStack
+    query: QueryStack
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
@@ -83,6 +85,18 @@ def build_app(app: App, settings: Settings) -> Stacks:
         lifecycle=settings.lifecycle,
     )
 
+    query = QueryStack(
+        app,
+        "Query",
+        stack_name=settings.stack_name("query"),
+        description="Query function: grounded answers with citations under metadata filters",
+        query=settings.query,
+        knowledge_base_id=knowledge_base.knowledge_base.knowledge_base_id,
+        knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,
+        lambda_sources=LAMBDA_SOURCES,
+        lifecycle=settings.lifecycle,
+    )
+
     Tags.of(app).add("application", settings.name_prefix)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return Stacks(storage=storage, knowledge_base=knowledge_base, network=network, streaming=streaming)
+    return Stacks(storage=storage, knowledge_base=knowledge_base, network=network, streaming=streaming, query=query)

@@ -46,6 +46,8 @@ _KAFKA_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+|x)(\.kraft)?$")
 _BROKER_INSTANCE_TYPE = re.compile(r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9-]{1,64}/[A-Za-z0-9-]+$")
+_INFERENCE_PROFILE_ID = re.compile(r"^(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$")
+_GROUP = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
@@ -187,6 +189,23 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class QuerySettings:
+    inference_profile_id: str  # e.g. global.anthropic.claude-sonnet-4-5-20250929-v1:0
+    number_of_results: int
+    temperature: float | None
+    max_tokens: int | None
+    prompt_template: str
+    # Group -> enforced RetrievalFilter ({}: unrestricted), as JSON; no groups: no access control.
+    group_filters_json: str
+    default_group: str
+
+    @property
+    def foundation_model_id(self) -> str:
+        """The model behind the profile: the profile ID without its geography prefix."""
+        return self.inference_profile_id.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
 class Lifecycle:
     """What happens to data and logs: passed to every construct that creates either."""
 
@@ -207,6 +226,7 @@ class Settings:
     knowledge_base: KnowledgeBaseSettings
     kafka: KafkaSettings
     stream: StreamSettings
+    query: QuerySettings
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -244,6 +264,13 @@ DEFAULTS: Mapping[str, Any] = {
     "streamPollerMode": "on-demand",
     "streamRetryAttempts": 10,
     "ingestRequestsPerSecond": 5,
+    "generationModelId": "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "generationTemperature": None,
+    "generationMaxTokens": None,
+    "promptTemplate": "",
+    "queryNumberOfResults": 5,
+    "groupFilters": {},
+    "defaultGroup": "public",
 }
 
 
@@ -291,6 +318,21 @@ class _Reader:
             if not pattern.fullmatch(item):
                 raise SettingsError(key, f"{item!r} is not valid: {hint}")
         return tuple(value)
+
+    def optional_number(self, key: str, low: float, high: float, *, integer: bool = False) -> Any:
+        value = self.raw(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):  # from the command line
+            try:
+                value = int(value) if integer else float(value)
+            except ValueError:
+                raise SettingsError(key, f"expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+            raise SettingsError(key, f"expected {'an integer' if integer else 'a number'}, got {value!r}")
+        if not low <= value <= high:
+            raise SettingsError(key, f"{value} is outside {low}-{high}")
+        return value
 
     def choice(self, key: str, enum: type[Enum]) -> Any:
         value = self.raw(key)
@@ -364,6 +406,43 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             retry_attempts=read.integer("streamRetryAttempts", low=0, high=10_000),
             ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),
         ),
+        query=_query_settings(read),
+    )
+
+
+def _query_settings(read: _Reader) -> QuerySettings:
+    prompt_template = read.string("promptTemplate")
+    if prompt_template and "$search_results$" not in prompt_template:
+        raise SettingsError("promptTemplate", "must contain $search_results$, where Bedrock puts the retrieved text")
+    if len(prompt_template) > 4000:
+        raise SettingsError("promptTemplate", "is longer than 4000 characters")
+    default_group = read.string("defaultGroup", _GROUP, "1-64 letters, digits, '.', '_', '@' or '-'")
+    group_filters = read.raw("groupFilters")
+    if isinstance(group_filters, str):  # -c app:groupFilters='{...}'
+        try:
+            group_filters = json.loads(group_filters)
+        except json.JSONDecodeError as error:
+            raise SettingsError("groupFilters", f"is not JSON: {error}") from None
+    if not isinstance(group_filters, dict):
+        raise SettingsError("groupFilters", "expected an object mapping groups to a filter or null")
+    for group, enforced in group_filters.items():
+        if not _GROUP.fullmatch(group):
+            raise SettingsError("groupFilters", f"group {group!r} is not 1-64 letters, digits, '.', '_', '@' or '-'")
+        # {} is "no filter": the group sees everything (JSON null would be lost on the way through jsii).
+        if not isinstance(enforced, dict) or len(enforced) > 1:
+            raise SettingsError("groupFilters", f"the filter of {group!r} must be one RetrievalFilter object or {{}}")
+    if group_filters and default_group not in group_filters:
+        raise SettingsError("defaultGroup", f"{default_group!r} must be one of the groups in groupFilters")
+    return QuerySettings(
+        inference_profile_id=read.string(
+            "generationModelId", _INFERENCE_PROFILE_ID, "an inference profile ID such as 'global.anthropic.claude-...'"
+        ),
+        number_of_results=read.integer("queryNumberOfResults", low=1, high=100),
+        temperature=read.optional_number("generationTemperature", 0, 1),
+        max_tokens=read.optional_number("generationMaxTokens", 1, 65536, integer=True),
+        prompt_template=prompt_template,
+        group_filters_json=json.dumps(group_filters, sort_keys=True),
+        default_group=default_group,
     )
 
 

@@ -51,3 +51,23 @@ def test_events_come_inline_or_from_a_file(tmp_path: Any) -> None:
     assert read_event(f"@{file}") == {"records": []}
     with pytest.raises(ValueError, match="Expecting"):
         read_event("{not json")
+
+
+def test_ask_builds_the_request_and_prints_answer_and_sources() -> None:
+    import argparse
+
+    from scripts.ask import build_event, render
+
+    arguments = argparse.Namespace(question="Latest ZVZZT?", mode="retrieve", where='{"ticker": "ZVZZT"}',
+                                   filter=None, results=3, group=["public"], session=None)  # fmt: skip
+    assert build_event(arguments) == {"question": "Latest ZVZZT?", "mode": "retrieve", "where": {"ticker": "ZVZZT"},
+                                      "numberOfResults": 3, "groups": ["public"]}  # fmt: skip
+    citation = {"uri": "s3://b/documents/aurora_company_profile.pdf", "excerpt": "", "metadata": {}}
+    text = render({"answer": "Seattle.", "citations": [citation], "sessionId": "s-1"})
+    assert text.splitlines()[:3] == ["Seattle.", "", "Sources:"]
+    assert "[1] s3://b/documents/aurora_company_profile.pdf" in text
+    assert render({"error": {"type": "ValidationError", "message": "question is empty"}}) == (
+        "error (ValidationError): question is empty"
+    )
+    retrieved = render({"results": [{"uri": "ticker-prices/0/1", "score": 0.5, "excerpt": "At ...", "metadata": {}}]})
+    assert retrieved.splitlines()[0] == "[1] 0.500 ticker-prices/0/1"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -173,3 +174,39 @@ def test_stream_defaults() -> None:
     assert (stream.batch_size, stream.batch_window_seconds) == (100, 5)
     assert (stream.document_ids.value, stream.poller_mode.value) == ("per-message", "on-demand")
     assert stream.ingest_requests_per_second == 5
+
+
+def test_query_defaults_and_group_policies() -> None:
+    query = load_settings({}).query
+    assert query.inference_profile_id == "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert query.foundation_model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert (query.number_of_results, query.temperature, query.max_tokens) == (5, None, None)
+    assert query.group_filters_json == "{}"
+    policy = {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}}
+    configured = load(groupFilters=policy, generationTemperature="0.3", generationMaxTokens="512").query
+    assert (configured.temperature, configured.max_tokens) == (0.3, 512)
+    assert (
+        configured.group_filters_json == '{"public": {"equals": {"key": "is_internal", "value": false}}, "staff": {}}'
+    )
+    from_cli = load(groupFilters='{"public": {"equals": {"key": "is_internal", "value": false}}, "staff": {}}')
+    assert from_cli.query.group_filters_json == configured.group_filters_json
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "message"),
+    [
+        ({"generationModelId": "anthropic.claude-sonnet-4-5-20250929-v1:0"}, "generationModelId", "is not valid"),
+        ({"generationTemperature": 1.5}, "generationTemperature", "outside 0-1"),
+        ({"generationMaxTokens": 2.5}, "generationMaxTokens", "expected an integer"),
+        ({"promptTemplate": "Answer briefly."}, "promptTemplate", "must contain $search_results$"),
+        ({"queryNumberOfResults": 101}, "queryNumberOfResults", "above the maximum 100"),
+        ({"groupFilters": {"staff": {}}}, "defaultGroup", "must be one of the groups"),
+        ({"groupFilters": {"public": "is_internal=false"}}, "groupFilters", "must be one RetrievalFilter object"),
+        ({"groupFilters": "{not json"}, "groupFilters", "is not JSON"),
+        ({"defaultGroup": "all users"}, "defaultGroup", "is not valid"),
+    ],
+)
+def test_invalid_query_settings(values: dict[str, Any], key: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)) as raised:
+        load(**values)
+    assert raised.value.key == key

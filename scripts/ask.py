@@ -1,0 +1,80 @@
+"""Ask the deployed knowledge base a question through the query function and print the answer.
+
+    python -m scripts.ask "What does the security brief cover?"
+    python -m scripts.ask "Latest ZVZZT price?" --mode retrieve --where '{"ticker": "ZVZZT"}'
+    python -m scripts.ask "Revenue targets?" --group public [-c app:namePrefix=...]
+
+The function name comes from the query stack's outputs. Exit status 1 if the function answers with an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from scripts.deployed import DeploymentError, settings_with, stack_output
+from scripts.invoke_function import FUNCTIONS, invoke
+
+
+def build_event(arguments: argparse.Namespace) -> dict[str, Any]:
+    event: dict[str, Any] = {"question": arguments.question, "mode": arguments.mode}
+    if arguments.where:
+        event["where"] = json.loads(arguments.where)
+    if arguments.filter:
+        event["filter"] = json.loads(arguments.filter)
+    if arguments.results:
+        event["numberOfResults"] = arguments.results
+    if arguments.group:
+        event["groups"] = arguments.group
+    if arguments.session:
+        event["sessionId"] = arguments.session
+    return event
+
+
+def render(answer: Any) -> str:
+    """The answer and its sources as plain text (the raw JSON for anything else)."""
+    if not isinstance(answer, dict):
+        return json.dumps(answer, indent=2)
+    if "error" in answer:
+        return f"error ({answer['error'].get('type')}): {answer['error'].get('message')}"
+    lines: list[str] = []
+    if "answer" in answer:
+        lines += [answer["answer"], "", "Sources:"]
+        lines += [f"  [{index}] {citation['uri']}" for index, citation in enumerate(answer["citations"], 1)]
+        lines += ["", f"sessionId: {answer['sessionId']} (--session to ask a follow-up)"]
+    for index, result in enumerate(answer.get("results", []), 1):
+        lines.append(f"[{index}] {result['score']:.3f} {result['uri']}")
+        lines.append(f"    {result['excerpt'][:300]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import boto3
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("question")
+    parser.add_argument("--mode", choices=["generate", "retrieve"], default="generate")
+    parser.add_argument("--where", help="compact filter, e.g. '{\"is_internal\": false}'")
+    parser.add_argument("--filter", help="a Bedrock RetrievalFilter as JSON")
+    parser.add_argument("--results", type=int, help="numberOfResults (1-100)")
+    parser.add_argument("--group", action="append", help="the caller's group (repeatable)")
+    parser.add_argument("--session", help="sessionId of a previous answer")
+    parser.add_argument("-c", "--context", action="append", default=[], help="app:key=value, as with cdk -c")
+    arguments = parser.parse_args(argv)
+    target = FUNCTIONS["query"]
+    try:
+        event = build_event(arguments)
+        stack_name = settings_with(arguments.context).stack_name(target.stack_part)
+        function_name = stack_output(boto3.client("cloudformation"), stack_name, target.output_key)
+    except (DeploymentError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    succeeded, answer = invoke(boto3.client("lambda"), function_name, event)
+    print(render(answer))
+    return 0 if succeeded else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

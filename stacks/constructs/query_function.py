@@ -1,0 +1,126 @@
+"""The query function: RetrieveAndGenerate or Retrieve on the knowledge base, with console test events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from custom_resources.console_test_events import ConsoleTestEvents
+from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.nag import acknowledge
+from stacks.settings import Lifecycle, QuerySettings
+
+
+def _equals(key: str, value: Any) -> dict[str, Any]:
+    return {"equals": {"key": key, "value": value}}
+
+
+# The hands-on's six scenarios, then one event per other feature. Shown in the Lambda console.
+QUERY_TEST_EVENTS: dict[str, dict[str, Any]] = {
+    "1-company-overview": {"question": "Give me a broad overview of Aurora Dynamics: what it does and where."},
+    "2-domain-filter": {
+        "question": "Where is Aurora Dynamics headquartered and which industries does it serve?",
+        "filter": _equals("domain", "auroradynamics.com"),
+    },
+    "3-internal-security": {
+        "question": "What does the security brief say about zero trust and threat detection?",
+        "filter": {"andAll": [_equals("is_internal", True), _equals("tags", "security,governance")]},
+    },
+    "4-recent-public-press": {
+        "question": "What new practice did Aurora Dynamics announce?",
+        "filter": {
+            "andAll": [
+                _equals("is_internal", False),
+                _equals("tags", "press,announcement"),
+                {"greaterThanOrEquals": {"key": "published_at", "value": 1750000000}},
+            ]
+        },
+    },
+    "5-internal-metrics": {
+        "question": "What are the FY25 revenue targets and projected growth by region?",
+        "filter": {"andAll": [_equals("is_internal", True), _equals("tags", "metrics,operations")]},
+    },
+    "6-service-catalog": {
+        "question": "Which services are in the Aurora Dynamics solution catalog?",
+        "filter": _equals("tags", "services,catalog"),
+    },
+    "retrieve-mode": {"question": "zero-trust reference architecture", "mode": "retrieve", "numberOfResults": 3},
+    "compact-where": {
+        "question": "What did Aurora Dynamics publish recently for the public?",
+        "where": {"is_internal": False, "published_at": {">=": 1750000000}},
+    },
+    "group-restricted": {
+        "question": "What are the FY25 revenue targets by region?",
+        "groups": ["public"],
+    },
+    "stream-latest-price": {
+        "question": "What is the latest price of ZVZZT?",
+        "mode": "retrieve",
+        "where": {"ticker": "ZVZZT"},
+    },
+}
+
+
+class QueryFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        query: QuerySettings,
+        knowledge_base_id: str,
+        knowledge_base_arn: str,
+        code: FunctionCode,
+        lifecycle: Lifecycle,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        profile_arn = stack.format_arn(
+            service="bedrock", resource="inference-profile", resource_name=query.inference_profile_id
+        )
+        # A cross-Region profile may route to any Region it covers (any Region, for a global profile).
+        model_arns = f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{query.foundation_model_id}"
+        generation = {
+            "temperature": query.temperature,
+            "maxTokens": query.max_tokens,
+            "promptTemplate": query.prompt_template,
+        }
+        self.function = AppFunction(
+            self,
+            "Query",
+            code=code,
+            handler="query.handler.handler",
+            description="Answers questions from the knowledge base (RetrieveAndGenerate or Retrieve, metadata filters)",
+            lifecycle=lifecycle,
+            environment={
+                "KNOWLEDGE_BASE_ID": knowledge_base_id,
+                "MODEL_ARN": profile_arn,
+                "DEFAULT_NUMBER_OF_RESULTS": str(query.number_of_results),
+                "GENERATION_SETTINGS": json.dumps({k: v for k, v in generation.items() if v not in (None, "")}),
+                "GROUP_FILTERS": query.group_filters_json,
+                "DEFAULT_GROUP": query.default_group,
+            },
+            timeout_seconds=120,
+        )
+        role = self.function.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"], resources=[knowledge_base_arn]
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel", "bedrock:GetInferenceProfile"], resources=[profile_arn])
+        )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model_arns]))
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{query.foundation_model_id}]",
+            "One foundation model, the one behind the configured inference profile, in whichever Region the "
+            "profile routes a request to.",
+        )
+        ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=QUERY_TEST_EVENTS,
+                          lifecycle=lifecycle)  # fmt: skip

@@ -1,0 +1,100 @@
+"""Query stack: the function's permissions, its model, its settings and its console test events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from scripts.sdk_model import iam_action, validate_request
+from stacks.constructs.query_function import QUERY_TEST_EVENTS
+from tests.conftest import Synthesized
+from tests.support.iam import allowed_resources, function_role, role_statements
+from tests.support.templates import render, resources_of_type
+
+KNOWLEDGE_BASE = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"
+PROFILE = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+MODEL = "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def query_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (item,) = [(key, r) for key, r in resources_of_type(template, "AWS::Lambda::Function").items()
+               if r["Properties"]["Handler"] == "query.handler.handler"]  # fmt: skip
+    return item
+
+
+def knowledge_base_output(app: Synthesized) -> dict[str, str]:
+    (name,) = [
+        key
+        for key, output in app.template("KnowledgeBase")["Outputs"].items()
+        if key.startswith("PublishOutput") and output["Value"]["Fn::GetAtt"][1] == "KnowledgeBaseArn"
+    ]
+    return {f"{app.stacks.knowledge_base.stack_name}.{name}": KNOWLEDGE_BASE}
+
+
+def test_role_may_query_this_knowledge_base_with_the_configured_model_only(app: Synthesized) -> None:
+    template = app.template("Query")
+    function_id, _ = query_function(template)
+    statements = role_statements(template, function_role(template, function_id), knowledge_base_output(app))
+    found = {
+        action: allowed_resources(statements, action)
+        for action in ("bedrock:Retrieve", "bedrock:RetrieveAndGenerate", "bedrock:GetInferenceProfile",
+                       "bedrock:InvokeModel", "bedrock:IngestKnowledgeBaseDocuments",
+                       "bedrock:InvokeModelWithResponseStream")
+    }  # fmt: skip
+    assert found == {
+        "bedrock:Retrieve": [KNOWLEDGE_BASE],
+        "bedrock:RetrieveAndGenerate": [KNOWLEDGE_BASE],
+        "bedrock:GetInferenceProfile": [PROFILE],
+        "bedrock:InvokeModel": [PROFILE, MODEL],
+        "bedrock:IngestKnowledgeBaseDocuments": [],
+        "bedrock:InvokeModelWithResponseStream": [],
+    }
+    for operation in ("Retrieve", "RetrieveAndGenerate"):
+        assert allowed_resources(statements, iam_action("bedrock-agent-runtime", operation)) == [KNOWLEDGE_BASE]
+
+
+def test_environment_carries_the_profile_arn_and_settings(synth: Callable[..., Synthesized]) -> None:
+    policy = {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}}
+    app = synth(groupFilters=policy, generationTemperature=0.1, generationMaxTokens=700, queryNumberOfResults=8)
+    _, function = query_function(app.template("Query"))
+    variables = render(function["Properties"]["Environment"]["Variables"])
+    assert variables["MODEL_ARN"] == PROFILE
+    assert variables["DEFAULT_NUMBER_OF_RESULTS"] == "8"
+    assert json.loads(variables["GENERATION_SETTINGS"]) == {"temperature": 0.1, "maxTokens": 700}
+    assert json.loads(variables["GROUP_FILTERS"]) == policy
+    assert variables["DEFAULT_GROUP"] == "public"
+    parameters = {
+        "input": {"text": "q"},
+        "retrieveAndGenerateConfiguration": {
+            "type": "KNOWLEDGE_BASE",
+            "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB12345678", "modelArn": variables["MODEL_ARN"]},
+        },
+    }
+    assert validate_request("bedrock-agent-runtime", "RetrieveAndGenerate", parameters) == []
+
+
+def test_default_generation_settings_are_left_to_the_model(app: Synthesized) -> None:
+    _, function = query_function(app.template("Query"))
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert json.loads(variables["GENERATION_SETTINGS"]) == {}
+    assert json.loads(variables["GROUP_FILTERS"]) == {}
+
+
+def test_console_test_events_are_shared_for_the_function(app: Synthesized) -> None:
+    template = app.template("Query")
+    function_id, _ = query_function(template)
+    (schema,) = resources_of_type(template, "AWS::EventSchemas::Schema").values()
+    assert render(schema["Properties"]["SchemaName"]) == f"_\u27e6Ref:{function_id}\u27e7-schema"
+    examples = json.loads(schema["Properties"]["Content"])["components"]["examples"]
+    assert {name: example["value"] for name, example in examples.items()} == QUERY_TEST_EVENTS
+    assert {"retrieve-mode", "compact-where", "group-restricted"} <= set(examples)
+    # The registry is created only if missing, and the schema waits for it.
+    (registry_id,) = [key for key, r in resources_of_type(template, "Custom::AWS").items()
+                      if "CreateRegistry" in json.dumps(r["Properties"])]  # fmt: skip
+    assert registry_id in schema["DependsOn"]
+    assert "Delete" not in json.dumps(template["Resources"][registry_id]["Properties"].get("Delete", ""))
+
+
+def test_outputs(app: Synthesized) -> None:
+    assert "QueryFunctionName" in app.template("Query")["Outputs"]
