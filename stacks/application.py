@@ -9,6 +9,7 @@ from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.constructs.functions import LambdaSources
+from stacks.constructs.provider_logs import adopt_provider_log_groups
 from stacks.knowledge_base_stack import KnowledgeBaseStack
 from stacks.network_stack import NetworkStack
 from stacks.query_stack import QueryStack
@@ -97,6 +98,8 @@ def build_app(app: App, settings: Settings) -> Stacks:
         lifecycle=settings.lifecycle,
     )
 
+    for stack in (storage, knowledge_base, network, streaming, query):
+        adopt_provider_log_groups(stack, settings.lifecycle)
     Tags.of(app).add("application", settings.name_prefix)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return Stacks(storage=storage, knowledge_base=knowledge_base, network=network, streaming=streaming, query=query)
