@@ -9,8 +9,10 @@ from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.constructs.functions import LambdaSources
+from stacks.constructs.monitoring import MonitoredResources
 from stacks.constructs.provider_logs import adopt_provider_log_groups
 from stacks.knowledge_base_stack import KnowledgeBaseStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.query_stack import QueryStack
 from stacks.settings import Settings
@@ -29,6 +31,7 @@ class Stacks:
     network: NetworkStack
     streaming: StreamingStack
     query: QueryStack
+    monitoring: MonitoringStack
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
@@ -98,8 +101,33 @@ def build_app(app: App, settings: Settings) -> Stacks:
         lifecycle=settings.lifecycle,
     )
 
-    for stack in (storage, knowledge_base, network, streaming, query):
+    monitoring = MonitoringStack(
+        app,
+        "Monitoring",
+        stack_name=settings.stack_name("monitoring"),
+        description="Alarms (SNS) and the operations dashboard of the stream, the document sync and queries",
+        name_prefix=settings.name_prefix,
+        resources=MonitoredResources(
+            metrics_namespace=settings.name_prefix,
+            stream_function=streaming.ingest.function.function,
+            stream_dead_letters=streaming.ingest.dead_letters,
+            sync_function=knowledge_base.sync.function.function,
+            sync_dead_letters=knowledge_base.sync.dead_letters,
+            query_function=query.query.function.function,
+            knowledge_base_log_group_name=knowledge_base.knowledge_base.application_logs.log_group_name,
+        ),
+        alarm_email=settings.alarm_email,
+    )
+
+    for stack in (storage, knowledge_base, network, streaming, query, monitoring):
         adopt_provider_log_groups(stack, settings.lifecycle)
     Tags.of(app).add("application", settings.name_prefix)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return Stacks(storage=storage, knowledge_base=knowledge_base, network=network, streaming=streaming, query=query)
+    return Stacks(
+        storage=storage,
+        knowledge_base=knowledge_base,
+        network=network,
+        streaming=streaming,
+        query=query,
+        monitoring=monitoring,
+    )

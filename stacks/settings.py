@@ -48,6 +48,7 @@ _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9-]{1,64}/[A-Za-z0-9-]+$")
 _INFERENCE_PROFILE_ID = re.compile(r"^(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$")
 _GROUP = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
@@ -227,6 +228,7 @@ class Settings:
     kafka: KafkaSettings
     stream: StreamSettings
     query: QuerySettings
+    alarm_email: str  # empty: alarms notify the SNS topic only
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -271,6 +273,7 @@ DEFAULTS: Mapping[str, Any] = {
     "queryNumberOfResults": 5,
     "groupFilters": {},
     "defaultGroup": "public",
+    "alarmEmail": "",
 }
 
 
@@ -407,6 +410,9 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),
         ),
         query=_query_settings(read),
+        alarm_email=read.string("alarmEmail", _EMAIL, "an e-mail address, or empty for none")
+        if read.raw("alarmEmail")
+        else "",
     )
 
 

@@ -27,7 +27,7 @@ def knowledge_base_output(app: Synthesized) -> dict[str, str]:
     (name,) = [
         key
         for key, output in app.template("KnowledgeBase")["Outputs"].items()
-        if key.startswith("PublishOutput") and output["Value"]["Fn::GetAtt"][1] == "KnowledgeBaseArn"
+        if key.startswith("PublishOutput") and output["Value"].get("Fn::GetAtt", ["", ""])[1] == "KnowledgeBaseArn"
     ]
     return {f"{app.stacks.knowledge_base.stack_name}.{name}": KNOWLEDGE_BASE}
 

@@ -80,14 +80,15 @@ def test_a_multi_partition_batch_is_ingested_in_requests_of_ten(
 ) -> None:
     env, state, queue_url = stream
     result = invoke(kafka_event(prices(45)))
-    assert result == {"records": 45, "poison": 0, "documents": 45, "requests": 5, "ingested": 45, "rejected": 0}
+    assert result == {"records": 45, "poison": 0, "documents": 45, "requests": 5, "retries": 0, "ingested": 45,
+                      "rejected": 0}  # fmt: skip
     assert sorted(state.documents) == sorted(f"{TOPIC}/{i % 3}/{i // 3}" for i in range(45))
     assert [len(body["documents"]) for _, body in state.requests] == [10, 10, 10, 10, 5]
     assert {(call["knowledgeBaseId"], call["dataSourceId"]) for _, _, call in env.recorder.calls} == {(KB_ID, DS_ID)}
     assert dead_letters(queue_url) == []
     assert emf_metrics(capsys.readouterr().out) == {"RecordsReceived": 45, "PoisonRecords": 0, "IngestRequests": 5,
-                                                    "DocumentsIngested": 45, "DocumentsRejected": 0,
-                                                    "DocumentsFailed": 0}  # fmt: skip
+                                                    "IngestRetries": 0, "DocumentsIngested": 45,
+                                                    "DocumentsRejected": 0, "DocumentsFailed": 0}  # fmt: skip
     assert env.recorder.problems == []
     assert env.recorder.operations() == {("bedrock-agent", "IngestKnowledgeBaseDocuments")}
 
@@ -153,7 +154,7 @@ def test_throttling_is_absorbed_by_botocore_retries(stream: tuple[LambdaEnvironm
     _, state, _ = stream
     state.fail_next("IngestKnowledgeBaseDocuments", "ThrottlingException", times=2)  # AWS_MAX_ATTEMPTS=3
     result = invoke(kafka_event(prices(5)))
-    assert result["ingested"] == 5
+    assert (result["ingested"], result["retries"]) == (5, 2)
     assert len(state.documents) == 5
 
 
@@ -166,7 +167,8 @@ def test_persistent_failure_fails_the_invocation_in_on_demand_mode(
         invoke(kafka_event(prices(1)))
     assert state.documents == {}
     assert dead_letters(queue_url) == []  # retried by the mapping, not given up
-    assert emf_metrics(capsys.readouterr().out)["DocumentsFailed"] == 1
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert (metrics["DocumentsFailed"], metrics["IngestRetries"]) == (1, 2)  # AWS_MAX_ATTEMPTS=3
 
 
 def test_persistent_failure_reports_the_failed_records_in_provisioned_mode(

@@ -25,6 +25,7 @@ def _publish_metrics(outcome: BatchOutcome) -> None:
         ("RecordsReceived", outcome.records),
         ("PoisonRecords", outcome.poison),
         ("IngestRequests", outcome.requests),
+        ("IngestRetries", outcome.retries),
         ("DocumentsIngested", outcome.ingested),
         ("DocumentsRejected", outcome.rejected),
         ("DocumentsFailed", len(outcome.failed)),

@@ -45,6 +45,7 @@ class Pacer:
 @dataclass
 class IngestReport:
     requests: int = 0
+    retries: int = 0  # attempts botocore repeated, mostly after throttling
     ingested: list[StreamDocument] = field(default_factory=list)
     rejected: list[tuple[StreamDocument, str]] = field(default_factory=list)  # Bedrock said no: a reason
     failed: list[tuple[StreamDocument, str]] = field(default_factory=list)  # still failing after retries
@@ -66,6 +67,7 @@ class Ingestor:
         with ThreadPoolExecutor(max_workers=min(self._workers, len(requests))) as pool:
             outcomes = list(pool.map(self._send, requests))
         for request, (response, error) in zip(requests, outcomes, strict=True):
+            report.retries += int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
             if error is not None:
                 report.failed += [(document, error) for document in request.documents]
                 continue
@@ -82,7 +84,9 @@ class Ingestor:
                 documents=request.body(),
             )
         except ClientError as error:  # after botocore's retries
-            return {}, f"{error.response['Error'].get('Code', 'Error')}: {error.response['Error'].get('Message', '')}"
+            details = error.response.get("Error", {})
+            metadata = {"ResponseMetadata": error.response.get("ResponseMetadata", {})}
+            return metadata, f"{details.get('Code', 'Error')}: {details.get('Message', '')}"
         except BotoCoreError as error:
             return {}, f"{type(error).__name__}: {error}"
         return response, None

@@ -40,6 +40,7 @@ class BatchOutcome:
     poison: int = 0
     documents: int = 0
     requests: int = 0
+    retries: int = 0
     ingested: int = 0
     rejected: int = 0
     failed: list[tuple[StreamDocument, str]] = field(default_factory=list)
@@ -85,6 +86,7 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
         poison=len(letters),
         documents=len(documents),
         requests=report.requests,
+        retries=report.retries,
         ingested=len(report.ingested),
         rejected=len(report.rejected),
         failed=report.failed,

@@ -1,0 +1,179 @@
+"""Alarms and a dashboard for the stream, the document sync and the query path, with SNS notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.constructs.nag import acknowledge
+
+FIVE_MINUTES = Duration.minutes(5)
+# Lambda's OffsetLag: records the mapping has not yet delivered. The sample stream is tiny; a lag this
+# large for 15 minutes means the consumer is stuck or far too slow.
+OFFSET_LAG_THRESHOLD = 1000
+INGEST_RETRIES_THRESHOLD = 20  # botocore retries per 5 minutes: sustained throttling, not a blip
+QUERY_LATENCY_P90_MS = 20_000
+
+
+@dataclass(frozen=True)
+class MonitoredResources:
+    metrics_namespace: str  # Powertools namespace of the app's functions
+    stream_function: lambda_.IFunction
+    stream_dead_letters: sqs.IQueue
+    sync_function: lambda_.IFunction
+    sync_dead_letters: sqs.IQueue
+    query_function: lambda_.IFunction
+    knowledge_base_log_group_name: str
+
+
+class Monitoring(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, name_prefix: str, resources: MonitoredResources, email: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Alarms", display_name=f"{name_prefix} alarms", enforce_ssl=True)
+        acknowledge(
+            self.topic,
+            "AwsSolutions-SNS2",
+            "Alarm notifications carry alarm names and states, no data. CloudWatch cannot publish to a topic "
+            "encrypted with the AWS managed SNS key, and a customer managed key would cost more than the topic.",
+        )
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._resources = resources
+        stream, query = resources.stream_function, resources.query_function
+
+        offset_lag = cloudwatch.Metric(
+            namespace="AWS/Lambda", metric_name="OffsetLag", statistic="Maximum", period=FIVE_MINUTES,
+            dimensions_map={"FunctionName": stream.function_name},
+        )  # fmt: skip
+        self._alarm("StreamOffsetLag", offset_lag, OFFSET_LAG_THRESHOLD, "The stream consumer is falling behind",
+                    periods=3)  # fmt: skip
+        self._alarm(
+            "StreamErrors",
+            stream.metric_errors(period=FIVE_MINUTES),
+            1,
+            "Stream ingest invocations failed (Bedrock kept failing; the mapping retries the batch)",
+        )
+        self._alarm(
+            "StreamThrottles",
+            stream.metric_throttles(period=FIVE_MINUTES),
+            1,
+            "Stream ingest invocations were throttled by Lambda",
+        )
+        self._alarm(
+            "StreamDeadLetters",
+            self._visible(resources.stream_dead_letters),
+            1,
+            "Stream records are in the dead-letter queue (poison, or rejected by Bedrock)",
+        )
+        self._alarm(
+            "SyncDeadLetters",
+            self._visible(resources.sync_dead_letters),
+            1,
+            "Document sync requests are in the dead-letter queue",
+        )
+        self._alarm(
+            "IngestThrottling",
+            self._app_metric("stream_ingest", "IngestRetries"),
+            INGEST_RETRIES_THRESHOLD,
+            "IngestKnowledgeBaseDocuments is being throttled (botocore retries)",
+        )
+        self._alarm("QueryErrors", query.metric_errors(period=FIVE_MINUTES), 1, "Query invocations failed")
+        self._alarm(
+            "QueryFailures", self._app_metric("query", "FailedQueries"), 3, "Bedrock refused queries (after retries)"
+        )
+        self._alarm("QueryLatency", query.metric_duration(period=FIVE_MINUTES, statistic="p90"), QUERY_LATENCY_P90_MS,
+                    "Answers take longer than 20 s (p90)", periods=3)  # fmt: skip
+
+        # Bedrock writes ingestion-job status changes to the knowledge base's application log.
+        failed_jobs = logs.MetricFilter(
+            self,
+            "FailedIngestionJobs",
+            log_group=logs.LogGroup.from_log_group_name(
+                self, "KnowledgeBaseLogs", resources.knowledge_base_log_group_name
+            ),
+            metric_namespace=resources.metrics_namespace,
+            metric_name="IngestionJobsFailed",
+            filter_pattern=logs.FilterPattern.all(
+                logs.FilterPattern.string_value("$.event_type", "=", "StartIngestionJob.StatusChanged"),
+                logs.FilterPattern.string_value("$.event.ingestion_job_status", "=", "FAILED"),
+            ),
+            metric_value="1",
+        )
+        self._alarm("IngestionJobsFailed", failed_jobs.metric(statistic="Sum", period=FIVE_MINUTES), 1,
+                    "An ingestion job of the documents data source failed")  # fmt: skip
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{name_prefix}-operations")
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4)
+        )
+        self.dashboard.add_widgets(
+            self._graph("Stream: offset lag", [offset_lag]),
+            self._graph("Stream: records", [self._app_metric("stream_ingest", name) for name in
+                                            ("RecordsReceived", "DocumentsIngested", "PoisonRecords",
+                                             "DocumentsFailed")]),
+            self._graph("Stream: Bedrock calls", [self._app_metric("stream_ingest", "IngestRequests"),
+                                                  self._app_metric("stream_ingest", "IngestRetries")]),
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            self._graph("Stream function", [stream.metric_invocations(period=FIVE_MINUTES),
+                                            stream.metric_errors(period=FIVE_MINUTES),
+                                            stream.metric_throttles(period=FIVE_MINUTES)]),
+            self._graph("Dead letters", [self._visible(resources.stream_dead_letters),
+                                         self._visible(resources.sync_dead_letters)]),
+            self._graph("Document sync", [self._app_metric("kb_sync", "IngestionJobsStarted"),
+                                          self._app_metric("kb_sync", "SyncsDeferred"),
+                                          failed_jobs.metric(statistic="Sum", period=FIVE_MINUTES)]),
+        )  # fmt: skip
+        self.dashboard.add_widgets(
+            self._graph("Queries", [self._app_metric("query", "GenerateQueries"),
+                                    self._app_metric("query", "RetrieveQueries"),
+                                    self._app_metric("query", "InvalidQueries"),
+                                    self._app_metric("query", "FailedQueries")]),
+            self._graph("Query latency", [query.metric_duration(period=FIVE_MINUTES, statistic="p50"),
+                                          query.metric_duration(period=FIVE_MINUTES, statistic="p90")]),
+            self._graph("Query errors", [query.metric_errors(period=FIVE_MINUTES)]),
+        )  # fmt: skip
+
+    def _app_metric(self, service: str, name: str) -> cloudwatch.Metric:
+        """A Powertools metric: the app's namespace, the function's service dimension."""
+        return cloudwatch.Metric(
+            namespace=self._resources.metrics_namespace, metric_name=name, statistic="Sum", period=FIVE_MINUTES,
+            dimensions_map={"service": service},
+        )  # fmt: skip
+
+    @staticmethod
+    def _visible(queue: sqs.IQueue) -> cloudwatch.Metric:
+        return queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum")
+
+    @staticmethod
+    def _graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+        return cloudwatch.GraphWidget(title=title, left=metrics, width=8, height=6)
+
+    def _alarm(
+        self, name: str, metric: cloudwatch.IMetric, threshold: float, description: str, periods: int = 1
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)
