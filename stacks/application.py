@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.constructs.functions import LambdaSources
 from stacks.constructs.monitoring import MonitoredResources
 from stacks.constructs.provider_logs import adopt_provider_log_groups
+from stacks.deploy_role_stack import DeployRoleStack
 from stacks.knowledge_base_stack import KnowledgeBaseStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
@@ -32,6 +33,7 @@ class Stacks:
     streaming: StreamingStack
     query: QueryStack
     monitoring: MonitoringStack
+    deploy_role: DeployRoleStack | None = None
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
@@ -119,6 +121,16 @@ def build_app(app: App, settings: Settings) -> Stacks:
         alarm_email=settings.alarm_email,
     )
 
+    deploy_role = None
+    if settings.github is not None:
+        deploy_role = DeployRoleStack(
+            app,
+            "DeployRole",
+            stack_name=settings.stack_name("github-deploy"),
+            description="Role GitHub Actions assumes through OIDC to deploy this app with the CDK bootstrap roles",
+            github=settings.github,
+        )
+
     for stack in (storage, knowledge_base, network, streaming, query, monitoring):
         adopt_provider_log_groups(stack, settings.lifecycle)
     Tags.of(app).add("application", settings.name_prefix)
@@ -130,4 +142,5 @@ def build_app(app: App, settings: Settings) -> Stacks:
         streaming=streaming,
         query=query,
         monitoring=monitoring,
+        deploy_role=deploy_role,
     )

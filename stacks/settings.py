@@ -49,6 +49,9 @@ _CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/[A-Z
 _INFERENCE_PROFILE_ID = re.compile(r"^(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$")
 _GROUP = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
+_GIT_REF = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
+_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
@@ -207,6 +210,14 @@ class QuerySettings:
 
 
 @dataclass(frozen=True)
+class GitHubSettings:
+    repository: str  # owner/name
+    branch: str
+    environment: str
+    oidc_provider_arn: str  # empty: the stack creates the account's GitHub OIDC provider
+
+
+@dataclass(frozen=True)
 class Lifecycle:
     """What happens to data and logs: passed to every construct that creates either."""
 
@@ -229,6 +240,7 @@ class Settings:
     stream: StreamSettings
     query: QuerySettings
     alarm_email: str  # empty: alarms notify the SNS topic only
+    github: GitHubSettings | None  # None: no deploy-role stack
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -274,6 +286,10 @@ DEFAULTS: Mapping[str, Any] = {
     "groupFilters": {},
     "defaultGroup": "public",
     "alarmEmail": "",
+    "githubRepository": "",
+    "githubBranch": "main",
+    "githubEnvironment": "production",
+    "githubOidcProviderArn": "",
 }
 
 
@@ -412,6 +428,21 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
         query=_query_settings(read),
         alarm_email=read.string("alarmEmail", _EMAIL, "an e-mail address, or empty for none")
         if read.raw("alarmEmail")
+        else "",
+        github=_github_settings(read),
+    )
+
+
+def _github_settings(read: _Reader) -> GitHubSettings | None:
+    if not read.raw("githubRepository"):
+        return None
+    provider = read.raw("githubOidcProviderArn")
+    return GitHubSettings(
+        repository=read.string("githubRepository", _GITHUB_REPOSITORY, "owner/name of a GitHub repository"),
+        branch=read.string("githubBranch", _GIT_REF, "a branch name"),
+        environment=read.string("githubEnvironment", _GIT_REF, "a GitHub environment name"),
+        oidc_provider_arn=read.string("githubOidcProviderArn", _OIDC_PROVIDER_ARN, "an IAM OIDC provider ARN")
+        if provider
         else "",
     )
 

@@ -69,9 +69,8 @@ def test_the_vector_store_is_deleted_index_first(app: Synthesized) -> None:
 
 
 def test_stacks_are_destroyed_consumers_first(app: Synthesized) -> None:
-    depends = {
-        stack.node.id: {dependency.node.id for dependency in stack.dependencies} for stack in vars(app.stacks).values()
-    }
+    stacks = [stack for stack in vars(app.stacks).values() if stack is not None]
+    depends = {stack.node.id: {dependency.node.id for dependency in stack.dependencies} for stack in stacks}
     assert "Storage" in depends["KnowledgeBase"]
     assert {"Network", "KnowledgeBase"} <= depends["Streaming"]
     assert "KnowledgeBase" in depends["Query"]

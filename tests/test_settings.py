@@ -210,3 +210,31 @@ def test_invalid_query_settings(values: dict[str, Any], key: str, message: str) 
     with pytest.raises(SettingsError, match=re.escape(message)) as raised:
         load(**values)
     assert raised.value.key == key
+
+
+def test_github_deploy_role_settings() -> None:
+    assert load_settings({}).github is None
+    github = load(githubRepository="example-org/kb-stream").github
+    assert github is not None
+    assert (github.repository, github.branch, github.environment, github.oidc_provider_arn) == (
+        "example-org/kb-stream",
+        "main",
+        "production",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "message"),
+    [
+        ({"githubRepository": "kb-stream"}, "githubRepository", "is not valid"),
+        ({"githubRepository": "a/b", "githubBranch": "main branch"}, "githubBranch", "is not valid"),
+        ({"githubRepository": "a/b", "githubOidcProviderArn": "arn:aws:iam::1:role/x"}, "githubOidcProviderArn",
+         "is not valid"),
+        ({"alarmEmail": "ops"}, "alarmEmail", "is not valid"),
+    ],
+)  # fmt: skip
+def test_invalid_operations_settings(values: dict[str, Any], key: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as raised:
+        load(**values)
+    assert raised.value.key == key

@@ -23,7 +23,12 @@ IGNORED = ["W3005"]
         {"chunkingStrategy": "HIERARCHICAL"},
         {"chunkingStrategy": "SEMANTIC"},
         {**EXISTING_CLUSTER, "endpointAzCount": 2},
-        {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker"},
+        {
+            "streamPollerMode": "provisioned",
+            "streamDocumentIds": "per-ticker",
+            "githubRepository": "org/repo",
+            "alarmEmail": "ops@example.com",
+        },
     ],
     ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster", "provisioned"],
 )
