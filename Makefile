@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit deploy destroy diff sync produce ask benchmark clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask benchmark cost diagram clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test: lint typecheck unit ## Everything CI checks: lint, types, tests
 diff: setup ## Compare the app with what is deployed (needs AWS credentials)
 	$(CDK) diff --all
 
+bootstrap: setup ## Bootstrap the account and Region of your credentials for CDK (once)
+	$(CDK) bootstrap
+
 deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account)
 	$(CDK) deploy --all --require-approval never
 
@@ -55,11 +58,20 @@ sync: setup ## Sync the documents data source now and follow the ingestion job (
 produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"records": [...]}' to send others)
 	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})'
 
-ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS='--where {...}']
+ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--group public"]
 	python -m scripts.ask "$(Q)" $(ARGS)
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)
+
+cost: setup ## Regenerate docs/cost.md from the synthesized templates and the price table
+	python -m scripts.estimate_cost > docs/cost.md
+
+diagram: synth ## Redraw docs/architecture.png from the synthesized app (cdk-dia; needs graphviz's dot)
+	@command -v dot >/dev/null || { echo "graphviz is missing: apt-get install graphviz (or brew install graphviz)"; exit 1; }
+	mkdir -p build
+	npx --yes cdk-dia@0.12.3 --tree cdk.out/tree.json --target build/architecture.png
+	dot -Gdpi=60 -Tpng build/architecture.dot -o docs/architecture.png
 
 destroy: setup ## Remove every stack
 	$(CDK) destroy --all --force

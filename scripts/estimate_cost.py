@@ -1,0 +1,241 @@
+"""Monthly cost of the app, by resource, read from the synthesized templates and a price table.
+
+    python -m scripts.estimate_cost > docs/cost.md        (make cost)
+
+Synthesizes the app twice in process (the settings of cdk.json, and the bring-your-own-cluster
+variant), walks the templates for what costs money while idle (brokers, broker storage, interface
+endpoints, NAT gateways, provisioned event pollers, alarms) and prices a stated load on top. Prices
+are us-east-1 list prices (late 2026); they are inputs, not quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOURS_PER_MONTH = 730
+BROKER_HOUR: dict[str, float] = {"kafka.t3.small": 0.0456, "kafka.m5.large": 0.21, "kafka.m7g.large": 0.204}
+PRICES: dict[str, float] = {
+    "msk_storage_gb_month": 0.10,
+    "interface_endpoint_az_hour": 0.01,
+    "nat_gateway_hour": 0.045,
+    "elastic_ip_hour": 0.005,
+    "event_poller_unit_hour": 0.185,
+    "alarm_month": 0.10,
+    "lambda_request": 0.20 / 1_000_000,
+    "lambda_arm_gb_second": 0.0000133334,
+    "titan_v2_per_1k_tokens": 0.00002,
+    "s3_vectors_gb_month": 0.06,
+    "s3_vectors_gb_written": 0.20,
+    "claude_sonnet_input_per_1m_tokens": 3.00,
+    "claude_sonnet_output_per_1m_tokens": 15.00,
+    "logs_ingested_gb": 0.50,
+}
+EXISTING_CLUSTER_SETTINGS = {
+    "app:existingClusterArn": "arn:aws:kafka:us-east-1:123456789012:cluster/team-kafka/0b1c2d3e-4f5a-6b7c-8d9e-3",
+    "app:existingVpcId": "vpc-0a1b2c3d4e5f60718",
+    "app:existingSubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
+    "app:existingSecurityGroupId": "sg-0a1b2c3d4e5f60718",
+}
+
+
+@dataclass(frozen=True)
+class Load:
+    """The stated load: a steady ticker stream and a few questions a day."""
+
+    records_per_month: int = 730_000  # 1,000 prices an hour
+    records_per_invocation: int = 10
+    invocation_seconds: float = 0.5
+    tokens_per_record: int = 25
+    vector_bytes: int = 1024 * 4 + 1024  # float32 x 1024 dimensions, plus metadata and text
+    questions_per_month: int = 1_000
+    input_tokens_per_question: int = 3_000  # question, prompt and retrieved chunks
+    output_tokens_per_question: int = 300
+    query_seconds: float = 6.0
+    log_bytes_per_invocation: int = 2_000
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    detail: str
+    monthly: float
+
+
+def _resources(templates: Mapping[str, dict[str, Any]], resource_type: str) -> Iterable[dict[str, Any]]:
+    for template in templates.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] == resource_type:
+                yield resource.get("Properties", {})
+
+
+def idle_lines(templates: Mapping[str, dict[str, Any]]) -> list[Line]:
+    lines: list[Line] = []
+    for cluster in _resources(templates, "AWS::MSK::Cluster"):
+        brokers = int(cluster["NumberOfBrokerNodes"])
+        instance = cluster["BrokerNodeGroupInfo"]["InstanceType"]
+        hourly = BROKER_HOUR[instance]
+        lines.append(Line("MSK brokers", f"{brokers} x {instance} at ${hourly}/h", brokers * hourly * HOURS_PER_MONTH))
+        size = int(cluster["BrokerNodeGroupInfo"]["StorageInfo"]["EBSStorageInfo"]["VolumeSize"])
+        lines.append(Line("MSK storage", f"{brokers} x {size} GB", brokers * size * PRICES["msk_storage_gb_month"]))
+    endpoint_azs = sum(len(endpoint["SubnetIds"]) for endpoint in _resources(templates, "AWS::EC2::VPCEndpoint")
+                       if endpoint.get("VpcEndpointType") == "Interface")  # fmt: skip
+    if endpoint_azs:
+        lines.append(
+            Line(
+                "Interface endpoints",
+                f"{endpoint_azs} endpoint-AZs (Lambda, STS)",
+                endpoint_azs * PRICES["interface_endpoint_az_hour"] * HOURS_PER_MONTH,
+            )
+        )
+    nat_gateways = len(list(_resources(templates, "AWS::EC2::NatGateway")))
+    if nat_gateways:
+        hourly = PRICES["nat_gateway_hour"] + PRICES["elastic_ip_hour"]
+        lines.append(Line("NAT gateways", f"{nat_gateways} with Elastic IPs", nat_gateways * hourly * HOURS_PER_MONTH))
+    for mapping in _resources(templates, "AWS::Lambda::EventSourceMapping"):
+        pollers = mapping.get("ProvisionedPollerConfig", {}).get("MinimumPollers")
+        if pollers:
+            lines.append(
+                Line(
+                    "Provisioned event pollers",
+                    f"{pollers} minimum",
+                    pollers * PRICES["event_poller_unit_hour"] * HOURS_PER_MONTH,
+                )
+            )
+    alarms = len(list(_resources(templates, "AWS::CloudWatch::Alarm")))
+    lines.append(Line("CloudWatch alarms", f"{alarms} standard alarms", alarms * PRICES["alarm_month"]))
+    lines.append(Line("Lambda, SQS, SNS, S3, S3 Vectors, logs", "nothing runs while idle", 0.0))
+    return lines
+
+
+def load_lines(load: Load, templates: Mapping[str, dict[str, Any]]) -> list[Line]:
+    memory_gb = {
+        properties["Handler"]: properties.get("MemorySize", 128) / 1024
+        for properties in _resources(templates, "AWS::Lambda::Function")
+        if "Handler" in properties
+    }
+    invocations = math.ceil(load.records_per_month / load.records_per_invocation)
+    gb_second = PRICES["lambda_arm_gb_second"]
+    stream_gb, query_gb = memory_gb["stream_ingest.handler.handler"], memory_gb["query.handler.handler"]
+    stream_compute = invocations * (PRICES["lambda_request"] + load.invocation_seconds * stream_gb * gb_second)
+    query_compute = load.questions_per_month * (PRICES["lambda_request"] + load.query_seconds * query_gb * gb_second)
+    written_gb = load.records_per_month * load.vector_bytes / 1024**3
+    tokens = load.records_per_month * load.tokens_per_record
+    generation = (
+        load.questions_per_month
+        * (
+            load.input_tokens_per_question * PRICES["claude_sonnet_input_per_1m_tokens"]
+            + load.output_tokens_per_question * PRICES["claude_sonnet_output_per_1m_tokens"]
+        )
+        / 1_000_000
+    )
+    logs_gb = (invocations + load.questions_per_month) * load.log_bytes_per_invocation / 1024**3
+    return [
+        Line("Stream ingest function", f"{invocations:,} invocations of {load.invocation_seconds} s", stream_compute),
+        Line(
+            "Titan Text Embeddings v2", f"{tokens / 1e6:.1f} M tokens", tokens / 1000 * PRICES["titan_v2_per_1k_tokens"]
+        ),
+        Line("S3 Vectors writes", f"{written_gb:.2f} GB written", written_gb * PRICES["s3_vectors_gb_written"]),
+        Line("S3 Vectors storage", f"{written_gb:.2f} GB added each month", written_gb * PRICES["s3_vectors_gb_month"]),
+        Line("Generation (Claude Sonnet 4.5)", f"{load.questions_per_month:,} questions", generation),
+        Line("Query function", f"{load.questions_per_month:,} invocations of {load.query_seconds} s", query_compute),
+        Line("CloudWatch Logs", f"{logs_gb:.2f} GB ingested", logs_gb * PRICES["logs_ingested_gb"]),
+    ]
+
+
+def original_sample_lines() -> list[Line]:
+    """The streaming sample this app replaces, by the same prices: 2 brokers, a NAT gateway and its IP."""
+    broker = BROKER_HOUR["kafka.t3.small"]
+    return [
+        Line("MSK brokers", "2 x kafka.t3.small", 2 * broker * HOURS_PER_MONTH),
+        Line(
+            "NAT gateway", "1, for the consumer's path to Lambda and STS", PRICES["nat_gateway_hour"] * HOURS_PER_MONTH
+        ),
+        Line("Elastic IP", "the NAT gateway's", PRICES["elastic_ip_hour"] * HOURS_PER_MONTH),
+        Line("SageMaker Studio", "domain only (notebook apps are billed while running)", 0.0),
+    ]
+
+
+def _table(lines: list[Line]) -> list[str]:
+    rows = ["| item | detail | per month |", "|---|---|---:|"]
+    rows += [f"| {line.item} | {line.detail} | ${line.monthly:,.2f} |" for line in lines]
+    rows.append(f"| **total** | | **${sum(line.monthly for line in lines):,.2f}** |")
+    return rows
+
+
+def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str, dict[str, Any]],
+                    load: Load = Load()) -> str:  # fmt: skip
+    idle, extra = idle_lines(default), load_lines(load, default)
+    out = [
+        "# Monthly cost",
+        "",
+        "Generated by `make cost` (`python -m scripts.estimate_cost`) from the synthesized templates of",
+        "the settings in `cdk.json` and the us-east-1 list prices in the script. Tax, free tiers and data",
+        "transfer are left out. Regenerate after changing settings.",
+        "",
+        "## Left idle (default settings)",
+        "",
+        *_table(idle),
+        "",
+        "## Under load",
+        "",
+        f"The stated load: {load.records_per_month:,} ticker prices a month (1,000 an hour), ingested",
+        f"{load.records_per_invocation} per invocation, and {load.questions_per_month:,} questions a month",
+        f"answered by RetrieveAndGenerate ({load.input_tokens_per_question:,} input and",
+        f"{load.output_tokens_per_question} output tokens each). On top of the idle cost:",
+        "",
+        *_table(extra),
+        "",
+        f"Idle plus load: **${sum(line.monthly for line in idle + extra):,.2f}** a month.",
+        "",
+        "## Bring your own cluster",
+        "",
+        "With the `existing*` settings the app creates no cluster, VPC or endpoints; idle:",
+        "",
+        *_table(idle_lines(existing)),
+        "",
+        "## The original streaming sample, by the same prices",
+        "",
+        *_table(original_sample_lines()),
+        "",
+        "The difference is the NAT gateway and its address: PrivateLink endpoints for Lambda and STS",
+        "in one AZ give the event source mapping the same path for less, and nothing else in the VPC needs",
+        "the internet. `endpointAzCount=2` adds one more endpoint per service for AZ resilience.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def synthesize_templates(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    from aws_cdk import App
+
+    from stacks.application import build_app
+    from stacks.settings import load_settings
+
+    context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
+    context.update(overrides)
+    context["aws:cdk:bundling-stacks"] = []  # the templates are what matters; skip building the layer
+    with tempfile.TemporaryDirectory() as outdir:
+        app = App(context=context, outdir=outdir)
+        stacks = build_app(app, load_settings(app.node.get_all_context()))
+        assembly = app.synth()
+        return {
+            stack.node.id: assembly.get_stack_artifact(stack.artifact_id).template
+            for stack in vars(stacks).values()
+            if stack is not None
+        }
+
+
+def main() -> int:
+    sys.stdout.write(render_markdown(synthesize_templates({}), synthesize_templates(EXISTING_CLUSTER_SETTINGS)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
