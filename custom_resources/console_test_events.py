@@ -21,6 +21,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
+from stacks.constructs.singleton import stack_singleton
 from stacks.settings import Lifecycle
 
 REGISTRY_NAME = "lambda-testevent-schemas"
@@ -68,11 +69,12 @@ class _TestEventRegistry(Construct):
 
     @staticmethod
     def of(scope: Construct, lifecycle: Lifecycle) -> _TestEventRegistry:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(_REGISTRY_ID)
-        if isinstance(existing, _TestEventRegistry):
-            return existing
-        return _TestEventRegistry(stack, _REGISTRY_ID, lifecycle=lifecycle)
+        return stack_singleton(
+            scope,
+            _REGISTRY_ID,
+            _TestEventRegistry,
+            lambda stack, name: _TestEventRegistry(stack, name, lifecycle=lifecycle),
+        )
 
 
 class ConsoleTestEvents(Construct):

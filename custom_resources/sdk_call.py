@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.constructs.handler_role import HandlerRole
 from stacks.constructs.lifecycle import log_group
+from stacks.constructs.singleton import stack_singleton
 from stacks.settings import Lifecycle
 
 _PROVIDER_ID = "SdkCallProvider"
@@ -32,11 +32,9 @@ class SdkCallProvider(Construct):
 
     @staticmethod
     def of(scope: Construct, lifecycle: Lifecycle) -> SdkCallProvider:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(_PROVIDER_ID)
-        if isinstance(existing, SdkCallProvider):
-            return existing
-        return SdkCallProvider(stack, _PROVIDER_ID, lifecycle=lifecycle)
+        return stack_singleton(
+            scope, _PROVIDER_ID, SdkCallProvider, lambda stack, name: SdkCallProvider(stack, name, lifecycle=lifecycle)
+        )
 
 
 def sdk_call_resource(

@@ -24,6 +24,7 @@ from constructs import Construct
 from stacks.constructs.handler_role import HandlerRole
 from stacks.constructs.lifecycle import log_group
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.singleton import stack_singleton
 from stacks.settings import Lifecycle
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -91,12 +92,11 @@ class FunctionCode:
 
     @staticmethod
     def for_stack(scope: Construct, sources: LambdaSources) -> FunctionCode:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child("Dependencies")
-        layer = (
-            existing
-            if isinstance(existing, DependenciesLayer)
-            else DependenciesLayer(stack, "Dependencies", sources=sources)
+        layer = stack_singleton(
+            scope,
+            "Dependencies",
+            DependenciesLayer,
+            lambda stack, name: DependenciesLayer(stack, name, sources=sources),
         )
         return FunctionCode(code_dir=sources.code_dir, layer=layer.layer)
 
