@@ -37,8 +37,11 @@ PRICES: dict[str, float] = {
     "claude_sonnet_output_per_1m_tokens": 15.00,
     "logs_ingested_gb": 0.50,
 }
+# An example of the bring-your-own-cluster settings (the tests synthesize the same variant).
 EXISTING_CLUSTER_SETTINGS = {
-    "app:existingClusterArn": "arn:aws:kafka:us-east-1:123456789012:cluster/team-kafka/0b1c2d3e-4f5a-6b7c-8d9e-3",
+    "app:existingClusterArn": (
+        "arn:aws:kafka:us-east-1:123456789012:cluster/team-kafka/0b1c2d3e-4f5a-6b7c-8d9e-0123456789ab-3"
+    ),
     "app:existingVpcId": "vpc-0a1b2c3d4e5f60718",
     "app:existingSubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
     "app:existingSecurityGroupId": "sg-0a1b2c3d4e5f60718",

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
+from scripts.estimate_cost import EXISTING_CLUSTER_SETTINGS
 from stacks.application import Stacks, build_app
 from stacks.settings import Settings, load_settings
 from tests.support.sdk_recorder import SdkCallRecorder
@@ -25,14 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
-# Settings of the bring-your-own-cluster variant (``synth(**EXISTING_CLUSTER)``).
-EXISTING_CLUSTER_ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/team-kafka/0b1c2d3e-4f5a-6b7c-8d9e-0123456789ab-3"
-EXISTING_CLUSTER: dict[str, Any] = {
-    "existingClusterArn": EXISTING_CLUSTER_ARN,
-    "existingVpcId": "vpc-0a1b2c3d4e5f60718",
-    "existingSubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
-    "existingSecurityGroupId": "sg-0a1b2c3d4e5f60718",
-}
+# Settings of the bring-your-own-cluster variant (``synth(**EXISTING_CLUSTER)``), as the cost script uses them.
+EXISTING_CLUSTER: dict[str, Any] = {key.removeprefix("app:"): value for key, value in EXISTING_CLUSTER_SETTINGS.items()}
+EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]
 
 
 @dataclass(frozen=True)

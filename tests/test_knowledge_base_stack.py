@@ -18,7 +18,7 @@ from stacks.settings import Lifecycle, LifecycleMode
 from tests.conftest import Synthesized
 from tests.support.iam import allowed_resources, role_statements
 from tests.support.lambda_runtime import FakeLambdaContext, sqs_event
-from tests.support.templates import render, resources_of_type
+from tests.support.templates import one, render, resources_of_type
 
 INDEX_ARN_PREFIX = "arn:aws:s3vectors:us-east-1:123456789012:bucket/kbstream-vectors/index/"
 DOCUMENTS_BUCKET = "kbstream-documents-123456789012-us-east-1"
@@ -26,11 +26,6 @@ DOCUMENTS_BUCKET = "kbstream-documents-123456789012-us-east-1"
 
 def kb_template(app: Synthesized) -> dict[str, Any]:
     return app.template("KnowledgeBase")
-
-
-def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
-    (item,) = resources_of_type(template, resource_type).items()
-    return item
 
 
 def role_of(template: dict[str, Any], description_start: str) -> str:

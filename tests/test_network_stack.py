@@ -11,7 +11,7 @@ import pytest
 from custom_resources.console_test_events import REGISTRY_NAME
 from tests.conftest import EXISTING_CLUSTER, EXISTING_CLUSTER_ARN, Synthesized
 from tests.support.iam import allowed_resources, function_role, role_statements
-from tests.support.templates import render, resources_of_type
+from tests.support.templates import function_with_handler, one, render, resources_of_type
 
 CLUSTER_ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2"
 TOPIC_ARN = (
@@ -23,11 +23,6 @@ def network(app: Synthesized) -> dict[str, Any]:
     return app.template("Network")
 
 
-def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
-    (item,) = resources_of_type(template, resource_type).items()
-    return item
-
-
 def cluster_attributes(template: dict[str, Any]) -> dict[str, str]:
     cluster_id, _ = one(template, "AWS::MSK::Cluster")
     topic_id, _ = one(template, "AWS::MSK::Topic")
@@ -35,12 +30,7 @@ def cluster_attributes(template: dict[str, Any]) -> dict[str, str]:
 
 
 def producer_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (item,) = [
-        (key, resource)
-        for key, resource in resources_of_type(template, "AWS::Lambda::Function").items()
-        if resource["Properties"].get("Handler") == "producer.handler.handler"
-    ]
-    return item
+    return function_with_handler(template, "producer.handler.handler")
 
 
 def rules(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from scripts.sdk_model import iam_action, validate_request
 from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import Synthesized
 from tests.support.iam import allowed_resources, function_role, role_statements
-from tests.support.templates import render, resources_of_type
+from tests.support.templates import function_with_handler, published_attribute, render, resources_of_type
 
 KNOWLEDGE_BASE = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"
 PROFILE = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -18,18 +18,12 @@ MODEL = "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-2025092
 
 
 def query_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (item,) = [(key, r) for key, r in resources_of_type(template, "AWS::Lambda::Function").items()
-               if r["Properties"]["Handler"] == "query.handler.handler"]  # fmt: skip
-    return item
+    return function_with_handler(template, "query.handler.handler")
 
 
 def knowledge_base_output(app: Synthesized) -> dict[str, str]:
-    (name,) = [
-        key
-        for key, output in app.template("KnowledgeBase")["Outputs"].items()
-        if key.startswith("PublishOutput") and output["Value"].get("Fn::GetAtt", ["", ""])[1] == "KnowledgeBaseArn"
-    ]
-    return {f"{app.stacks.knowledge_base.stack_name}.{name}": KNOWLEDGE_BASE}
+    stack = app.stacks.knowledge_base.stack_name
+    return {published_attribute(stack, app.template("KnowledgeBase"), "KnowledgeBaseArn"): KNOWLEDGE_BASE}
 
 
 def test_role_may_query_this_knowledge_base_with_the_configured_model_only(app: Synthesized) -> None:

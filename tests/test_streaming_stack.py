@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from scripts.sdk_model import iam_action
 from tests.conftest import Synthesized
 from tests.support.iam import allowed_resources, function_role, role_statements
-from tests.support.templates import render, resources_of_type
+from tests.support.templates import function_with_handler, one, published_attribute, render, resources_of_type
 
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2"
 TOPIC = "arn:aws:kafka:us-east-1:123456789012:topic/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2/ticker-prices"
@@ -19,32 +20,17 @@ GROUP = "arn:aws:kafka:us-east-1:123456789012:group/kbstream-kafka/*/kbstream-st
 KNOWLEDGE_BASE = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"
 
 
-def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
-    (item,) = resources_of_type(template, resource_type).items()
-    return item
-
-
-def published(app: Synthesized, stack_id: str, attribute_of: Callable[[dict[str, Any]], bool]) -> str:
-    """``<stack name>.<output>`` of the output another stack reads through Fn::GetStackOutput."""
-    stack = getattr(app.stacks, {"Network": "network", "KnowledgeBase": "knowledge_base"}[stack_id])
-    (name,) = [key for key, output in app.template(stack_id)["Outputs"].items()
-               if key.startswith("PublishOutput") and attribute_of(output["Value"])]  # fmt: skip
-    return f"{stack.stack_name}.{name}"
-
-
 def sample_attributes(app: Synthesized) -> dict[str, str]:
+    network, knowledge_base = app.stacks.network.stack_name, app.stacks.knowledge_base.stack_name
     return {
-        published(app, "Network", lambda v: v.get("Fn::GetAtt", [""])[0].startswith("KafkaCluster")): CLUSTER,
-        published(app, "KnowledgeBase", lambda v: v.get("Fn::GetAtt", ["", ""])[1] == "KnowledgeBaseArn"):
-            KNOWLEDGE_BASE,
-        published(app, "Network", lambda v: v.get("Fn::GetAtt", ["", ""])[1] == "TopicArn"): TOPIC,
-    }  # fmt: skip
+        published_attribute(network, app.template("Network"), "Arn"): CLUSTER,  # the cluster's only
+        published_attribute(network, app.template("Network"), "TopicArn"): TOPIC,
+        published_attribute(knowledge_base, app.template("KnowledgeBase"), "KnowledgeBaseArn"): KNOWLEDGE_BASE,
+    }
 
 
 def ingest_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    (item,) = [(key, r) for key, r in resources_of_type(template, "AWS::Lambda::Function").items()
-               if r["Properties"]["Handler"] == "stream_ingest.handler.handler"]  # fmt: skip
-    return item
+    return function_with_handler(template, "stream_ingest.handler.handler")
 
 
 def test_on_demand_mapping_reads_the_topic_from_the_beginning(app: Synthesized) -> None:
@@ -108,6 +94,8 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
     role_id = function_role(template, function_id)
     assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
     statements = role_statements(template, role_id, sample_attributes(app))
+    queue_id, _ = one(template, "AWS::SQS::Queue")
+    assert iam_action("bedrock-agent", "IngestKnowledgeBaseDocuments") == "bedrock:IngestKnowledgeBaseDocuments"
     expected = {
         "kafka-cluster:Connect": [CLUSTER],
         "kafka:DescribeClusterV2": [CLUSTER],
@@ -117,6 +105,8 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
         "kafka-cluster:DescribeGroup": [GROUP],
         "kafka-cluster:AlterGroup": [GROUP],
         "bedrock:IngestKnowledgeBaseDocuments": [KNOWLEDGE_BASE],
+        # Every call the handler makes (tests/test_stream_ingest.py records them), by its IAM action.
+        iam_action("sqs", "SendMessageBatch"): [f"\u27e6GetAtt:{queue_id}.Arn\u27e7"],
         "kafka-cluster:WriteData": [],
         "bedrock:DeleteKnowledgeBaseDocuments": [],
         "bedrock:Retrieve": [],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_lambda as lambda_
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from stacks.constructs.lifecycle import log_group
 from stacks.settings import Lifecycle
@@ -30,6 +30,6 @@ def adopt_provider_log_groups(stack: Stack, lifecycle: Lifecycle) -> None:
         if _is_bare_function(node):
             assert isinstance(node, CfnResource)
             parent = node.node.scope
-            assert parent is not None
-            logs = log_group(parent, "Logs", lifecycle)  # type: ignore[arg-type]
+            assert isinstance(parent, Construct)
+            logs = log_group(parent, "Logs", lifecycle)
             node.add_property_override("LoggingConfig.LogGroup", logs.log_group_name)

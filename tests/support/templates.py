@@ -104,3 +104,26 @@ def custom_resource_sdk_calls(stack: str, template: dict[str, Any]) -> Iterator[
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    """(logical ID, resource) of the only resource of this type; fails if there are none or several."""
+    (item,) = resources_of_type(template, resource_type).items()
+    return item
+
+
+def function_with_handler(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    (item,) = [(key, resource) for key, resource in resources_of_type(template, "AWS::Lambda::Function").items()
+               if resource["Properties"].get("Handler") == handler]  # fmt: skip
+    return item
+
+
+def published_attribute(stack_name: str, template: dict[str, Any], attribute: str) -> str:
+    """``<stack name>.<output>`` under which another stack reads ``Fn::GetAtt`` ``attribute`` of this one
+    (weak cross-stack references go through ``Fn::GetStackOutput``); a key for ``render(attributes=...)``."""
+    (name,) = [
+        key
+        for key, output in template["Outputs"].items()
+        if key.startswith("PublishOutput") and output["Value"].get("Fn::GetAtt", ["", ""])[1] == attribute
+    ]
+    return f"{stack_name}.{name}"
