@@ -220,3 +220,9 @@ def test_the_pacer_spaces_request_starts() -> None:
     now[0] += 10  # idle: no debt is carried over as a burst
     pacer.wait()
     assert slept == [0.2, 0.2, 0.2]
+
+
+def test_the_function_knows_every_document_id_strategy_the_settings_offer() -> None:
+    from stacks.settings import DocumentIdStrategy
+
+    assert {strategy.value for strategy in DocumentIds} == {strategy.value for strategy in DocumentIdStrategy}
