@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from typing import Any
 
+from tests.support import iam_rules
+from tests.support.iam_simulator import SAMPLE_ACCOUNT, Decision, simulator
+from tests.support.sample_values import AppSamples
 from tests.support.templates import render
 
 
@@ -13,7 +17,10 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def role_statements(
-    template: dict[str, Any], role_logical_id: str, attributes: dict[str, str] | None = None
+    template: dict[str, Any],
+    role_logical_id: str,
+    attributes: dict[str, str] | None = None,
+    render_with: Callable[[Any], Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Allow statements of every inline policy and AWS::IAM::Policy attached to one role."""
     resources = template["Resources"]
@@ -26,7 +33,8 @@ def role_statements(
             attached = [r.get("Ref") for r in resource["Properties"].get("Roles", [])]
             if role_logical_id in attached:
                 statements += _as_list(resource["Properties"]["PolicyDocument"]["Statement"])
-    return [render(statement, attributes=attributes) for statement in statements if statement["Effect"] == "Allow"]
+    show = render_with or (lambda value: render(value, attributes=attributes))
+    return [show(statement) for statement in statements if statement["Effect"] == "Allow"]
 
 
 def allowed_resources(statements: list[dict[str, Any]], action: str) -> list[str]:
@@ -39,7 +47,31 @@ def allowed_resources(statements: list[dict[str, Any]], action: str) -> list[str
 
 
 def is_allowed(statements: list[dict[str, Any]], action: str, resource_arn: str) -> bool:
-    return any(fnmatch.fnmatchcase(resource_arn, pattern) for pattern in allowed_resources(statements, action))
+    """Would AWS allow ``action`` on ``resource_arn``? Evaluated by iam-simulate with AWS's authorization
+    data: the resource must be of a type the action supports (``*`` for actions that support none)."""
+    return evaluate(statements, action, resource_arn).allowed
+
+
+def evaluate(statements: list[dict[str, Any]], action: str, resource_arn: str) -> Decision:
+    """A request of the role's own account, on a resource of that account (as every call of this app is)."""
+    context = {"aws:ResourceAccount": SAMPLE_ACCOUNT} if resource_arn != "*" else {}
+    return simulator().evaluate(
+        [{"Version": "2012-10-17", "Statement": statements}], action, resource_arn, context=context
+    )
+
+
+def request_resource(action: str, resource_arn: str) -> str:
+    """The resource a request for ``action`` names: ``*`` for actions that support no resource types."""
+    return "*" if iam_rules.action(action).wildcard_only else resource_arn
+
+
+def role_policy_statements(
+    templates_by_stack_name: dict[str, dict[str, Any]], stack_name: str, role_logical_id: str
+) -> list[dict[str, Any]]:
+    """Allow statements of one role (inline policies and attached AWS::IAM::Policy), with sample ARNs."""
+    template = templates_by_stack_name[stack_name]
+    samples = AppSamples(templates_by_stack_name)
+    return role_statements(template, role_logical_id, render_with=lambda value: samples.render(value, template))
 
 
 def function_role(template: dict[str, Any], function_logical_id: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +80,10 @@ class SdkCall:
         return f"{self.stack}/{self.logical_id} {self.phase} {self.service}.{self.action}"
 
 
-def custom_resource_sdk_calls(stack: str, template: dict[str, Any]) -> Iterator[SdkCall]:
+def custom_resource_sdk_calls(
+    stack: str, template: dict[str, Any], render_with: Callable[[Any], Any] = render
+) -> Iterator[SdkCall]:
+    """The calls of every ``AwsCustomResource``; deploy-time values marked, or as ``render_with`` renders them."""
     for logical_id, resource in template.get("Resources", {}).items():
         if not resource["Type"].startswith("Custom::"):
             continue
@@ -88,7 +91,7 @@ def custom_resource_sdk_calls(stack: str, template: dict[str, Any]) -> Iterator[
             raw = resource.get("Properties", {}).get(phase)
             if raw is None:
                 continue
-            call = json.loads(render(raw))
+            call = json.loads(render_with(raw))
             if not {"service", "action"} <= set(call):
                 continue
             yield SdkCall(
