@@ -7,6 +7,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
+from stacks.constructs.nag import acknowledge
 from stacks.settings import Lifecycle
 
 IAM_BROKERS_FIELD = "BootstrapBrokerStringSaslIam"
@@ -29,8 +30,15 @@ class KafkaBootstrapBrokers(Construct):
             lifecycle=lifecycle,
             on_create=call,
             on_update=call,
+            # The Service Authorization Reference lists no resource type for kafka:GetBootstrapBrokers:
+            # a statement naming the cluster ARN never matches it, so it is allowed on "*".
             policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["kafka:GetBootstrapBrokers"], resources=[cluster_arn])]
+                [iam.PolicyStatement(actions=["kafka:GetBootstrapBrokers"], resources=["*"])]
             ),
+        )
+        acknowledge(
+            self.resource.node.find_child("CustomResourcePolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "kafka:GetBootstrapBrokers supports no resource-level permissions; it reads broker addresses only.",
         )
         self.iam_brokers = self.resource.get_response_field(IAM_BROKERS_FIELD)

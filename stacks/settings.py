@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from stacks.aws_limits import DOCUMENTS_PER_INGEST_REQUEST, MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 
 CONTEXT_PREFIX = "app:"
 
@@ -190,6 +193,21 @@ class StreamSettings:
     retry_attempts: int
     # The account's IngestKnowledgeBaseDocuments quota, shared by the mapping's concurrent invocations.
     ingest_requests_per_second: float
+
+
+# Pace slightly under the quota: requests from concurrent invocations are not synchronized.
+QUOTA_HEADROOM = 0.95
+
+
+def requests_per_invocation(stream: StreamSettings, partitions: int) -> float:
+    """The mapping runs at most one invocation per partition at a time; they share the quota."""
+    return round(stream.ingest_requests_per_second * QUOTA_HEADROOM / partitions, 3)
+
+
+def stream_timeout_seconds(stream: StreamSettings, partitions: int) -> int:
+    """Twice the time a full batch takes at one invocation's pace, plus a minute for retries."""
+    documents_per_second = requests_per_invocation(stream, partitions) * DOCUMENTS_PER_INGEST_REQUEST
+    return math.ceil(stream.batch_size / documents_per_second * 2) + 60
 
 
 @dataclass(frozen=True)
@@ -392,6 +410,8 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
         "3-54 characters: lowercase letters, digits, hyphens, dots (a 9-character suffix is added)",
     )
 
+    kafka = _kafka_settings(read, name_prefix)
+    stream = _stream_settings(read, kafka.topic_partitions)
     return Settings(
         name_prefix=name_prefix,
         lifecycle=Lifecycle(
@@ -416,15 +436,8 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
             chunk_overlap_percentage=read.integer("chunkOverlapPercentage", low=1, high=99),
             sync_batch_window_seconds=read.integer("syncBatchWindowSeconds", low=0, high=300),
         ),
-        kafka=_kafka_settings(read, name_prefix),
-        stream=StreamSettings(
-            batch_size=read.integer("streamBatchSize", low=1, high=10_000),
-            batch_window_seconds=read.integer("streamBatchWindowSeconds", low=0, high=300),
-            document_ids=read.choice("streamDocumentIds", DocumentIdStrategy),
-            poller_mode=read.choice("streamPollerMode", PollerMode),
-            retry_attempts=read.integer("streamRetryAttempts", low=0, high=10_000),
-            ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),
-        ),
+        kafka=kafka,
+        stream=stream,
         query=_query_settings(read),
         alarm_email=read.string("alarmEmail", _EMAIL, "an e-mail address, or empty for none")
         if read.raw("alarmEmail")
@@ -481,6 +494,28 @@ def _query_settings(read: _Reader) -> QuerySettings:
         group_filters_json=json.dumps(group_filters, sort_keys=True),
         default_group=default_group,
     )
+
+
+def _stream_settings(read: _Reader, topic_partitions: int) -> StreamSettings:
+    stream = StreamSettings(
+        batch_size=read.integer("streamBatchSize", low=1, high=10_000),
+        batch_window_seconds=read.integer("streamBatchWindowSeconds", low=0, high=300),
+        document_ids=read.choice("streamDocumentIds", DocumentIdStrategy),
+        poller_mode=read.choice("streamPollerMode", PollerMode),
+        retry_attempts=read.integer("streamRetryAttempts", low=0, high=10_000),
+        ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),
+    )
+    timeout = stream_timeout_seconds(stream, topic_partitions)
+    if timeout > MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS:
+        raise SettingsError(
+            "streamBatchSize",
+            f"a batch of {stream.batch_size} records, paced at app:ingestRequestsPerSecond="
+            f"{stream.ingest_requests_per_second} shared by app:topicPartitions={topic_partitions}, needs a "
+            f"{timeout} s function timeout; functions behind an MSK event source mapping may run at most "
+            f"{MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS} s. Lower app:streamBatchSize or raise "
+            "app:ingestRequestsPerSecond",
+        )
+    return stream
 
 
 def _kafka_settings(read: _Reader, name_prefix: str) -> KafkaSettings:

@@ -45,9 +45,16 @@ class KafkaClusterRef:
         return f"arn:{Aws.PARTITION}:kafka:{Aws.REGION}:{Aws.ACCOUNT_ID}:group/{self.cluster_name}/*/{group_id}"
 
     def grant_consume(self, grantee: iam.IGrantable, group_id: str) -> None:
-        """What an IAM-authenticated event source mapping needs to read the topic as ``group_id``."""
+        """What an IAM-authenticated event source mapping needs to read the topic as ``group_id``.
+
+        The Lambda developer guide's list for MSK mappings with IAM authentication includes reading the
+        cluster's dynamic configuration.
+        """
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kafka-cluster:Connect"], resources=[self.cluster_arn])
+            iam.PolicyStatement(
+                actions=["kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"],
+                resources=[self.cluster_arn],
+            )
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(

@@ -104,14 +104,22 @@ class VectorKnowledgeBase(Construct):
                 "EmbeddingModel": iam.PolicyDocument(
                     statements=[iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[embedding_model_arn])]
                 ),
+                # As the Bedrock user guide's service-role page writes the S3 data source statements
+                # (https://docs.aws.amazon.com/bedrock/latest/userguide/kb-permissions.html): ListBucket on
+                # the bucket, with no s3:prefix condition (the crawler's list requests are not documented
+                # to carry one), GetObject on the documents; both only in this account's bucket.
                 "Documents": iam.PolicyDocument(
                     statements=[
                         iam.PolicyStatement(
                             actions=["s3:ListBucket"],
                             resources=[document_bucket.bucket_arn],
-                            conditions={"StringLike": {"s3:prefix": [f"{document_prefix}*"]}},
+                            conditions={"StringEquals": {"aws:ResourceAccount": [stack.account]}},
                         ),
-                        iam.PolicyStatement(actions=["s3:GetObject"], resources=[document_objects]),
+                        iam.PolicyStatement(
+                            actions=["s3:GetObject"],
+                            resources=[document_objects],
+                            conditions={"StringEquals": {"aws:ResourceAccount": [stack.account]}},
+                        ),
                     ]
                 ),
                 "VectorIndex": iam.PolicyDocument(

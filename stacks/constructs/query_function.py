@@ -107,10 +107,16 @@ class QueryFunction(Construct):
             timeout_seconds=120,
         )
         role = self.function.role
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"], resources=[knowledge_base_arn]
-            )
+        # Retrieve names this knowledge base; RetrieveAndGenerate supports no resource types (Service
+        # Authorization Reference), so it is allowed on "*". It reaches only knowledge bases the role may
+        # Retrieve from, and only models the role may invoke: both stay narrow.
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:Retrieve"], resources=[knowledge_base_arn]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:RetrieveAndGenerate"], resources=["*"]))
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "bedrock:RetrieveAndGenerate supports no resource-level permissions; the knowledge base it reads is "
+            "limited by bedrock:Retrieve on this knowledge base and the model by bedrock:InvokeModel on one profile.",
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["bedrock:InvokeModel", "bedrock:GetInferenceProfile"], resources=[profile_arn])
