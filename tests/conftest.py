@@ -20,6 +20,7 @@ from aws_cdk import App
 from scripts.estimate_cost import EXISTING_CLUSTER_SETTINGS
 from stacks.application import Stacks, build_app
 from stacks.settings import Settings, load_settings
+from tests.support.policies import policy_problems
 from tests.support.sdk_recorder import SdkCallRecorder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,11 @@ class Synthesized:
     def template(self, stack_id: str) -> dict[str, Any]:
         return self.templates[stack_id]
 
+    @property
+    def templates_by_stack_name(self) -> dict[str, dict[str, Any]]:
+        """What ``Fn::GetStackOutput`` names: the deployed stack names."""
+        return {stack.stack_name: self.templates[stack.node.id] for stack in assembly_stacks(self.stacks)}
+
 
 def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Synthesized:
     context = {
@@ -55,7 +61,11 @@ def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Synt
     assembly = app.synth()
     templates = {stack.node.id: assembly.get_stack_artifact(stack.artifact_id).template for stack in
                  assembly_stacks(stacks)}  # fmt: skip
-    return Synthesized(settings=settings, stacks=stacks, templates=templates, outdir=outdir)
+    synthesized = Synthesized(settings=settings, stacks=stacks, templates=templates, outdir=outdir)
+    # Every variant any test synthesizes grants only what AWS's authorization data says can take effect.
+    problems = policy_problems(synthesized.templates_by_stack_name)
+    assert not problems, "IAM statements that AWS would not honour:\n" + "\n".join(problems)
+    return synthesized
 
 
 def assembly_stacks(stacks: Stacks) -> list[Any]:

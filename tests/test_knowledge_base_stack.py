@@ -16,6 +16,7 @@ from scripts.sdk_model import iam_action
 from stacks.constructs.document_upload import DocumentUpload
 from stacks.settings import Lifecycle, LifecycleMode
 from tests.conftest import Synthesized
+from tests.support import iam_rules
 from tests.support.iam import allowed_resources, role_statements
 from tests.support.lambda_runtime import FakeLambdaContext, sqs_event
 from tests.support.templates import one, render, resources_of_type
@@ -94,7 +95,10 @@ def test_service_role_is_least_privilege(app: Synthesized) -> None:
     assert allowed_resources(statements, "s3:GetObject") == [f"arn:aws:s3:::{DOCUMENTS_BUCKET}/documents/*"]
     (list_bucket,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
     assert list_bucket["Resource"] == f"arn:aws:s3:::{DOCUMENTS_BUCKET}"
-    assert list_bucket["Condition"] == {"StringLike": {"s3:prefix": ["documents/*"]}}
+    # The S3 data source statements as the Bedrock user guide writes them: this account's bucket only.
+    assert list_bucket["Condition"] == {"StringEquals": {"aws:ResourceAccount": ["123456789012"]}}
+    (get_object,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert get_object["Condition"] == list_bucket["Condition"]
     for action in ("GetIndex", "QueryVectors", "PutVectors", "GetVectors", "DeleteVectors"):
         assert allowed_resources(statements, f"s3vectors:{action}") == [index_arn]
     assert allowed_resources(statements, "s3:PutObject") == []
@@ -108,8 +112,10 @@ def test_no_bedrock_s3_or_s3vectors_action_is_granted_on_every_resource(app: Syn
                 resources = (
                     statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 )
-                if any(a.split(":")[0] in ("bedrock", "s3", "s3vectors") for a in actions):
-                    assert "*" not in resources, (stack, role, statement)
+                scoped = [a for a in actions if a.split(":")[0] in ("bedrock", "s3", "s3vectors")]
+                # Only actions AWS's authorization data scopes to no resource type may be allowed on "*".
+                if "*" in resources:
+                    assert all(iam_rules.action(a).wildcard_only for a in scoped), (stack, role, statement)
 
 
 def test_data_sources_retain_vectors_on_delete(app: Synthesized) -> None:

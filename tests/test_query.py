@@ -242,11 +242,34 @@ def test_invalid_requests_name_the_problem_and_call_nothing(
 
 def test_bedrock_errors_come_back_as_errors(query_env: LambdaEnvironment) -> None:
     runtime = query_env.client("bedrock-agent-runtime")
+    message = "User is not authorized to perform: bedrock:Retrieve on resource: knowledge-base/KB12345678"
     with Stubber(runtime) as stub:
         stub.add_client_error("retrieve_and_generate", service_error_code="AccessDeniedException",
-                              service_message="model access is not enabled", http_status_code=403)  # fmt: skip
+                              service_message=message, http_status_code=403)  # fmt: skip
         result = invoke({"question": "q"})
-    assert result == {"error": {"type": "AccessDeniedException", "message": "model access is not enabled"}}
+    assert result == {"error": {"type": "AccessDeniedException", "message": message}}
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("AccessDeniedException", "Model access is denied due to IAM user or service role is not authorized to "
+         "perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, "
+         "aws-marketplace:Subscribe) to enable access to this model."),
+        ("ResourceNotFoundException", "Model use case details have not been submitted for this account. Fill out "
+         "the Anthropic use case details form before using the model."),
+        ("AccessDeniedException", "You don't have access to the model with the specified model ID."),
+    ],
+)  # fmt: skip
+def test_a_model_not_yet_enabled_is_named_with_its_fix(query_env: LambdaEnvironment, code: str, message: str) -> None:
+    runtime = query_env.client("bedrock-agent-runtime")
+    with Stubber(runtime) as stub:
+        stub.add_client_error("retrieve_and_generate", service_error_code=code, service_message=message,
+                              http_status_code=403)  # fmt: skip
+        result = invoke({"question": "q"})
+    assert result["error"]["type"] == "ModelAccessRequired"
+    assert result["error"]["message"] == message
+    assert "use-case form" in result["error"]["fix"] and "aws-marketplace:Subscribe" in result["error"]["fix"]
 
 
 POLICY = {"public": PUBLIC_ONLY, "partners": {"notEquals": {"key": "tags", "value": "metrics,operations"}},

@@ -34,18 +34,20 @@ def test_role_may_query_this_knowledge_base_with_the_configured_model_only(app: 
         action: allowed_resources(statements, action)
         for action in ("bedrock:Retrieve", "bedrock:RetrieveAndGenerate", "bedrock:GetInferenceProfile",
                        "bedrock:InvokeModel", "bedrock:IngestKnowledgeBaseDocuments",
-                       "bedrock:InvokeModelWithResponseStream")
+                       "bedrock:InvokeModelWithResponseStream", "aws-marketplace:Subscribe")
     }  # fmt: skip
     assert found == {
         "bedrock:Retrieve": [KNOWLEDGE_BASE],
-        "bedrock:RetrieveAndGenerate": [KNOWLEDGE_BASE],
+        # No resource types for RetrieveAndGenerate: it reaches only what Retrieve and InvokeModel allow.
+        "bedrock:RetrieveAndGenerate": ["*"],
         "bedrock:GetInferenceProfile": [PROFILE],
         "bedrock:InvokeModel": [PROFILE, MODEL],
         "bedrock:IngestKnowledgeBaseDocuments": [],
         "bedrock:InvokeModelWithResponseStream": [],
+        # Enabling a model is an administrator's one-time step, never a side effect of a question.
+        "aws-marketplace:Subscribe": [],
     }
-    for operation in ("Retrieve", "RetrieveAndGenerate"):
-        assert allowed_resources(statements, iam_action("bedrock-agent-runtime", operation)) == [KNOWLEDGE_BASE]
+    assert allowed_resources(statements, iam_action("bedrock-agent-runtime", "Retrieve")) == [KNOWLEDGE_BASE]
 
 
 def test_environment_carries_the_profile_arn_and_settings(synth: Callable[..., Synthesized]) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from scripts.sdk_model import iam_action, operation_model, resolve_service, validate_request
 from tests.conftest import EXISTING_CLUSTER, Synthesized
-from tests.support.iam import function_role, is_allowed, role_statements
+from tests.support.iam import evaluate, function_role, is_allowed, request_resource, role_policy_statements
+from tests.support.sample_values import AppSamples
 from tests.support.templates import PSEUDO_PARAMETERS, SdkCall, custom_resource_sdk_calls
 
 
@@ -28,10 +30,10 @@ def vector_index_arn(parameters: dict[str, Any]) -> str:
 
 
 def queue_arn(parameters: dict[str, Any]) -> str:
-    """QueueUrl is a Ref of the queue; its policy names the queue's Arn attribute."""
-    reference = re.fullmatch(r"\u27e6Ref:(\w+)\u27e7", parameters["QueueUrl"])
-    assert reference, parameters["QueueUrl"]
-    return f"\u27e6GetAtt:{reference.group(1)}.Arn\u27e7"
+    """https://sqs.<region>.amazonaws.com/<account>/<name> -> the queue's ARN."""
+    url = re.fullmatch(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com/(\d{12})/(.+)", parameters["QueueUrl"])
+    assert url, parameters["QueueUrl"]
+    return f"arn:aws:sqs:{url[1]}:{url[2]}:{url[3]}"
 
 
 # The resource each operation acts on, from its parameters: used to check the caller's IAM grants.
@@ -96,11 +98,29 @@ def test_ignored_error_codes_are_errors_the_operation_can_raise(variant: Synthes
 
 
 def test_each_call_is_allowed_by_the_provider_role(variant: Synthesized) -> None:
-    for call, template in all_calls(variant):
-        service = resolve_service(call.service)
-        operation = operation_model(service, call.action).name
-        resource = template["Resources"][call.logical_id]
-        provider = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
-        statements = role_statements(template, function_role(template, provider))
-        target = TARGET_ARNS[(service, operation)](call.parameters)
-        assert is_allowed(statements, iam_action(service, operation), target), (str(call), target, statements)
+    """Evaluated as AWS would (iam-simulate): the request names the resource the call acts on, or ``*``
+    for an action that supports no resource types; the role's policies carry AWS-shaped sample ARNs."""
+    by_name = variant.templates_by_stack_name
+    samples = AppSamples(by_name)
+    for stack_name, template in by_name.items():
+        render_here = partial(samples.render, template=template)
+        for call in custom_resource_sdk_calls(stack_name, template, render_here):
+            service = resolve_service(call.service)
+            operation = operation_model(service, call.action).name
+            action = iam_action(service, operation)
+            provider = template["Resources"][call.logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+            statements = role_policy_statements(by_name, stack_name, function_role(template, provider))
+            target = request_resource(action, TARGET_ARNS[(service, operation)](call.parameters))
+            decision = evaluate(statements, action, target)
+            assert decision.allowed, (str(call), target, decision, statements)
+
+
+def test_a_grant_on_the_wrong_resource_type_is_denied() -> None:
+    """The defect this evaluation exists for: kafka:GetBootstrapBrokers granted on the cluster ARN."""
+    cluster = arn("kafka", "cluster/kbstream-kafka/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d-2")
+    on_cluster = [{"Effect": "Allow", "Action": "kafka:GetBootstrapBrokers", "Resource": cluster}]
+    request = request_resource("kafka:GetBootstrapBrokers", cluster)
+    assert request == "*"
+    assert not is_allowed(on_cluster, "kafka:GetBootstrapBrokers", request)
+    on_all = [{"Effect": "Allow", "Action": "kafka:GetBootstrapBrokers", "Resource": "*"}]
+    assert is_allowed(on_all, "kafka:GetBootstrapBrokers", request)

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from scripts.sdk_model import iam_action
-from tests.conftest import Synthesized
+from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
+from stacks.settings import SettingsError, load_settings
+from tests.conftest import CDK_CONTEXT, Synthesized
 from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, one, published_attribute, render, resources_of_type
 
@@ -82,10 +84,27 @@ def test_function_runs_outside_the_vpc_paced_to_its_share_of_the_quota(app: Synt
     assert properties["TracingConfig"] == {"Mode": "Active"}
 
 
-@pytest.mark.parametrize(("batch_size", "timeout"), [(10_000, 900), (1, 61)])
+@pytest.mark.parametrize(("batch_size", "timeout"), [(9000, 818), (1, 61)])
 def test_timeout_follows_the_batch_size(synth: Callable[..., Synthesized], batch_size: int, timeout: int) -> None:
     _, function = ingest_function(synth(streamBatchSize=batch_size).template("Streaming"))
-    assert function["Properties"]["Timeout"] == timeout
+    assert function["Properties"]["Timeout"] == timeout <= MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"streamBatchSize": 10_000},
+        {"streamBatchSize": 2000, "topicPartitions": 12},
+        {"streamBatchSize": 5000, "ingestRequestsPerSecond": 2},
+    ],
+)
+def test_settings_that_need_more_than_fourteen_minutes_fail_synthesis(overrides: dict[str, Any]) -> None:
+    context = {**CDK_CONTEXT, **{f"app:{key}": value for key, value in overrides.items()}}
+    with pytest.raises(SettingsError, match="840 s") as raised:
+        load_settings(context)
+    message = str(raised.value)
+    for key in ("app:streamBatchSize", "app:ingestRequestsPerSecond", "app:topicPartitions"):
+        assert key in message
 
 
 def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) -> None:
@@ -98,8 +117,10 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
     assert iam_action("bedrock-agent", "IngestKnowledgeBaseDocuments") == "bedrock:IngestKnowledgeBaseDocuments"
     expected = {
         "kafka-cluster:Connect": [CLUSTER],
+        "kafka-cluster:DescribeClusterDynamicConfiguration": [CLUSTER],
         "kafka:DescribeClusterV2": [CLUSTER],
-        "kafka:GetBootstrapBrokers": [CLUSTER],
+        "kafka:DescribeCluster": [],
+        "kafka:GetBootstrapBrokers": ["*"],
         "kafka-cluster:DescribeTopic": [TOPIC],
         "kafka-cluster:ReadData": [TOPIC],
         "kafka-cluster:DescribeGroup": [GROUP],

@@ -16,6 +16,8 @@ from common.aws import client, required_env
 
 from query.access import AccessPolicy, combine
 from query.answer import Generation, ask
+from query.model_access import FIX as MODEL_ACCESS_FIX
+from query.model_access import needs_model_access
 from query.request import RequestError, parse_request
 
 logger = Logger()
@@ -69,9 +71,12 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
                        settings.generation)  # fmt: skip
     except ClientError as failure:  # after botocore's retries
         details = failure.response.get("Error", {})
-        logger.warning("Bedrock refused the query", code=details.get("Code"), reason=details.get("Message"))
+        code, message = str(details.get("Code", "BedrockError")), str(details.get("Message", failure))
+        logger.warning("Bedrock refused the query", code=code, reason=message)
         metrics.add_metric(name="FailedQueries", unit=MetricUnit.Count, value=1)
-        return error(str(details.get("Code", "BedrockError")), str(details.get("Message", failure)))
+        if needs_model_access(code, message):
+            return {"error": {"type": "ModelAccessRequired", "message": message, "fix": MODEL_ACCESS_FIX}}
+        return error(code, message)
     except BotoCoreError as failure:
         metrics.add_metric(name="FailedQueries", unit=MetricUnit.Count, value=1)
         return error(type(failure).__name__, str(failure))

