@@ -7,7 +7,7 @@ documentation lists (tests/support/documented_permissions.py, each with its page
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pytest
@@ -28,7 +28,6 @@ from tests.support.policies import policy_documents, policy_problems
 from tests.support.sample_values import SAMPLE_UUID, AppSamples
 from tests.support.templates import function_with_handler, one
 
-REPO_ROOT = iam_rules.__file__.rsplit("/tests/", 1)[0]
 ACCOUNT_ARN = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 CLUSTER = ACCOUNT_ARN.format(service="kafka", resource=f"cluster/kbstream-kafka/{SAMPLE_UUID}")
 KNOWLEDGE_BASE = ACCOUNT_ARN.format(service="bedrock", resource="knowledge-base/KB12345678")
@@ -102,13 +101,8 @@ def test_documented_wildcards_are_network_interfaces_only() -> None:
 def test_documented_sets_name_real_actions_and_resource_types(permission_set: PermissionSet) -> None:
     assert permission_set.documentation.startswith("https://docs.aws.amazon.com/")
     for permission in permission_set.permissions:
-        info = iam_rules.action(permission.action)
-        if permission.resource == "*":
-            continue
-        kinds = {kind for kind, _ in info.resource_formats}
-        expected = {"embedding-model": "foundation-model", "document-bucket": "bucket", "documents": "object",
-                    "index": "Index"}.get(permission.resource, permission.resource)  # fmt: skip
-        assert expected in kinds or (expected == "log-group" and "log-stream" in kinds), (permission, kinds)
+        kinds = {kind for kind, _ in iam_rules.action(permission.action).resource_formats}
+        assert permission.resource == "*" or permission.resource in kinds, (permission, kinds)
 
 
 def _role_actions(statements: list[dict[str, Any]]) -> set[str]:
@@ -124,19 +118,19 @@ def _holds_to(
     statements: list[dict[str, Any]],
     resources: dict[str, str],
     *,
-    also_allowed: set[str] = frozenset(),  # type: ignore[assignment]
+    also_allowed: Collection[str] = (),
 ) -> None:
     """Both ways: every documented permission is allowed on its resource, and nothing undocumented is granted."""
     for permission in permission_set.required():
         info = iam_rules.action(permission.action)
         if permission.resource == "*" and not info.wildcard_only:
             _, arn_format = info.resource_formats[0]
-            resource = AppSamples({}).fill_format(arn_format)
+            resource = AppSamples.fill_format(arn_format)
         else:
             resource = request_resource(permission.action, resources.get(permission.resource, "*"))
         decision = evaluate(statements, permission.action, resource)
         assert decision.allowed, (permission, resource, decision)
-    documented = {iam_rules.action(action).qualified for action in permission_set.actions()} | also_allowed
+    documented = {iam_rules.action(action).qualified for action in permission_set.actions()} | set(also_allowed)
     assert _role_actions(statements) - documented == set()
 
 
@@ -157,7 +151,7 @@ def test_stream_function_role_is_what_an_msk_mapping_with_iam_auth_needs(app: Sy
         "group": ACCOUNT_ARN.format(
             service="kafka", resource=f"group/{cluster_name}/{SAMPLE_UUID}/{app.settings.name_prefix}-stream-ingest"
         ),
-        "log-group": log_group.removesuffix("*") + "log-stream:2026/11/22/[$LATEST]0123",
+        "log-stream": log_group.removesuffix("*") + "log-stream:2026/11/22/[$LATEST]0123",
     }
     _holds_to(MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, statements, resources)
 
@@ -170,10 +164,10 @@ def test_knowledge_base_service_role_is_what_kb_permissions_documents(app: Synth
     storage = app.settings.storage
     bucket = f"{app.settings.name_prefix}-documents-123456789012-us-east-1"
     resources = {
-        "embedding-model": f"arn:aws:bedrock:us-east-1::foundation-model/{app.settings.embedding.model_id}",
-        "document-bucket": f"arn:aws:s3:::{bucket}",
-        "documents": f"arn:aws:s3:::{bucket}/{storage.document_prefix}handbook.pdf",
-        "index": ACCOUNT_ARN.format(
+        "foundation-model": f"arn:aws:bedrock:us-east-1::foundation-model/{app.settings.embedding.model_id}",
+        "bucket": f"arn:aws:s3:::{bucket}",
+        "object": f"arn:aws:s3:::{bucket}/{storage.document_prefix}handbook.pdf",
+        "Index": ACCOUNT_ARN.format(
             service="s3vectors",
             resource=f"bucket/{storage.vector_index.bucket_name}/index/{storage.vector_index.index_name}",
         ),
@@ -211,15 +205,15 @@ HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
         ("bedrock-runtime", "InvokeModel", "model"),
     ],
 }
-STACK_OF_HANDLER = {"stream_ingest.handler.handler": "Streaming", "kb_sync.handler.handler": "KnowledgeBase",
-                    "query.handler.handler": "Query"}  # fmt: skip
+# The field of ``Stacks`` that holds each function.
+STACK_OF_HANDLER = {"stream_ingest.handler.handler": "streaming", "kb_sync.handler.handler": "knowledge_base",
+                    "query.handler.handler": "query"}  # fmt: skip
 
 
 @pytest.mark.parametrize("handler", HANDLER_CALLS)
 def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(app: Synthesized, handler: str) -> None:
-    stack_id = STACK_OF_HANDLER[handler]
-    template = app.template(stack_id)
-    stack_name = getattr(app.stacks, {"KnowledgeBase": "knowledge_base"}.get(stack_id, stack_id.lower())).stack_name
+    stack = getattr(app.stacks, STACK_OF_HANDLER[handler])
+    template, stack_name = app.template(stack.node.id), stack.stack_name
     function_id, function = function_with_handler(template, handler)
     statements = role_policy_statements(app.templates_by_stack_name, stack_name, function_role(template, function_id))
     samples = AppSamples(app.templates_by_stack_name)

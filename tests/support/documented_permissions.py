@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Permission:
     action: str
-    resource: str  # "cluster", "topic", ... named by the set's ``resources``; "*" for actions AWS scopes to all
+    resource: str  # the Service Authorization Reference's resource type ("cluster", "Index"), or "*" as documented
     waived: str = ""  # why the app does without it (empty: required)
 
 
@@ -56,8 +56,8 @@ MSK_EVENT_SOURCE_MAPPING_IAM_AUTH = PermissionSet(
             "log-group",
             waived="The app creates the function's log group itself, with retention; the role only writes to it.",
         ),
-        Permission("logs:CreateLogStream", "log-group"),
-        Permission("logs:PutLogEvents", "log-group"),
+        Permission("logs:CreateLogStream", "log-stream"),
+        Permission("logs:PutLogEvents", "log-stream"),
         # IAM access control: what the pollers do on the cluster, the topic and the consumer group.
         Permission("kafka-cluster:Connect", "cluster"),
         Permission("kafka-cluster:DescribeClusterDynamicConfiguration", "cluster"),
@@ -81,15 +81,15 @@ KNOWLEDGE_BASE_SERVICE_ROLE = PermissionSet(
     documentation="https://docs.aws.amazon.com/bedrock/latest/userguide/kb-permissions.html "
     "(models, Amazon S3 data source, S3 Vectors)",
     permissions=(
-        Permission("bedrock:InvokeModel", "embedding-model"),
+        Permission("bedrock:InvokeModel", "foundation-model"),
         # The documented statement: ListBucket on the bucket, conditioned on aws:ResourceAccount only.
-        Permission("s3:ListBucket", "document-bucket"),
-        Permission("s3:GetObject", "documents"),
-        Permission("s3vectors:GetIndex", "index"),
-        Permission("s3vectors:QueryVectors", "index"),
-        Permission("s3vectors:PutVectors", "index"),
-        Permission("s3vectors:GetVectors", "index"),
-        Permission("s3vectors:DeleteVectors", "index"),
+        Permission("s3:ListBucket", "bucket"),
+        Permission("s3:GetObject", "object"),
+        Permission("s3vectors:GetIndex", "Index"),
+        Permission("s3vectors:QueryVectors", "Index"),
+        Permission("s3vectors:PutVectors", "Index"),
+        Permission("s3vectors:GetVectors", "Index"),
+        Permission("s3vectors:DeleteVectors", "Index"),
     ),
 )
 

