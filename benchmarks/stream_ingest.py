@@ -68,7 +68,6 @@ def synthetic_event(count: int) -> dict[str, Any]:
 
 def run_handler(count: int) -> None:
     from stream_ingest import handler
-
     from tests.support.lambda_runtime import FakeLambdaContext
 
     with contextlib.redirect_stdout(io.StringIO()):  # Powertools' log and metric lines
@@ -91,9 +90,9 @@ def run_baseline(count: int) -> None:
 
 
 def measure(name: str, count: int, latency: float, run: Callable[[int], None]) -> Result:
-    from common import aws
     from moto import mock_aws
 
+    from function_runtime import aws_clients
     from tests.support.fake_bedrock import Limits, fake_bedrock_agent
 
     limits = Limits(
@@ -106,7 +105,7 @@ def measure(name: str, count: int, latency: float, run: Callable[[int], None]) -
             import boto3
 
             os.environ["DEAD_LETTER_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
-            aws.client.cache_clear()
+            aws_clients.client.cache_clear()
             started = time.perf_counter()
             run(count)
             seconds = time.perf_counter() - started

@@ -60,6 +60,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         documents=storage.documents,
         documents_version=storage.sample_documents_version,
         lambda_sources=LAMBDA_SOURCES,
+        functions=settings.functions,
         lifecycle=settings.lifecycle,
     )
     # Documents and the vector index are referenced by name, not by stack output: make the order explicit.
@@ -72,6 +73,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         description="VPC, MSK cluster (IAM auth, TLS) with the stream topic, and the sample-stream producer",
         kafka=settings.kafka,
         lambda_sources=LAMBDA_SOURCES,
+        functions=settings.functions,
         lifecycle=settings.lifecycle,
     )
 
@@ -88,6 +90,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,
         data_source_id=knowledge_base.stream_data_source_id,
         lambda_sources=LAMBDA_SOURCES,
+        functions=settings.functions,
         lifecycle=settings.lifecycle,
     )
 
@@ -100,6 +103,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         knowledge_base_id=knowledge_base.knowledge_base.knowledge_base_id,
         knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,
         lambda_sources=LAMBDA_SOURCES,
+        functions=settings.functions,
         lifecycle=settings.lifecycle,
     )
 
@@ -110,7 +114,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         description="Alarms (SNS) and the operations dashboard of the stream, the document sync and queries",
         name_prefix=settings.name_prefix,
         resources=MonitoredResources(
-            metrics_namespace=settings.name_prefix,
+            metrics_namespace=settings.functions.metrics_namespace,
             stream_function=streaming.ingest.function.function,
             stream_dead_letters=streaming.ingest.dead_letters,
             sync_function=knowledge_base.sync.function.function,

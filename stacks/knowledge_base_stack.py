@@ -10,7 +10,7 @@ from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.document_sync import DocumentSync
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.knowledge_base import VectorKnowledgeBase
-from stacks.settings import EmbeddingSettings, KnowledgeBaseSettings, Lifecycle
+from stacks.settings import EmbeddingSettings, FunctionSettings, KnowledgeBaseSettings, Lifecycle
 
 
 class KnowledgeBaseStack(Stack):
@@ -26,6 +26,7 @@ class KnowledgeBaseStack(Stack):
         documents: DocumentBucketRef,
         documents_version: str,
         lambda_sources: LambdaSources,
+        functions: FunctionSettings,
         lifecycle: Lifecycle,
         **kwargs: object,
     ) -> None:
@@ -62,7 +63,7 @@ class KnowledgeBaseStack(Stack):
             prefix=document_prefix,
             documents_version=documents_version,
             batch_window_seconds=knowledge_base.sync_batch_window_seconds,
-            code=FunctionCode.for_stack(self, lambda_sources),
+            code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
         )
         # The first sync waits for the data source (and the documents, deployed by the storage stack).

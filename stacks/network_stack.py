@@ -15,7 +15,7 @@ from stacks.constructs.kafka import KafkaClusterRef, KafkaTopic, MskCluster
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.network import KAFKA_IAM_PORT, PrivateNetwork
 from stacks.constructs.producer import StreamProducer
-from stacks.settings import KafkaSettings, Lifecycle
+from stacks.settings import FunctionSettings, KafkaSettings, Lifecycle
 
 
 class NetworkStack(Stack):
@@ -26,6 +26,7 @@ class NetworkStack(Stack):
         *,
         kafka: KafkaSettings,
         lambda_sources: LambdaSources,
+        functions: FunctionSettings,
         lifecycle: Lifecycle,
         **kwargs: object,
     ) -> None:
@@ -85,7 +86,7 @@ class NetworkStack(Stack):
             vpc=vpc,
             subnets=subnets,
             security_group=producer_group,
-            code=FunctionCode.for_stack(self, lambda_sources),
+            code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
         )
 

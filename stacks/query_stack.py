@@ -7,7 +7,7 @@ from constructs import Construct
 
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.query_function import QueryFunction
-from stacks.settings import Lifecycle, QuerySettings
+from stacks.settings import FunctionSettings, Lifecycle, QuerySettings
 
 
 class QueryStack(Stack):
@@ -20,6 +20,7 @@ class QueryStack(Stack):
         knowledge_base_id: str,
         knowledge_base_arn: str,
         lambda_sources: LambdaSources,
+        functions: FunctionSettings,
         lifecycle: Lifecycle,
         **kwargs: object,
     ) -> None:
@@ -30,7 +31,7 @@ class QueryStack(Stack):
             query=query,
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,
-            code=FunctionCode.for_stack(self, lambda_sources),
+            code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
         )
         CfnOutput(self, "QueryFunctionName", value=self.query.function.function.function_name)

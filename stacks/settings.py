@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from stacks.aws_limits import DOCUMENTS_PER_INGEST_REQUEST, MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
+from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
+from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds
 
 CONTEXT_PREFIX = "app:"
 
@@ -178,16 +179,11 @@ class PollerMode(Enum):
     PROVISIONED = "provisioned"  # event poller units billed hourly; retries, bisection, partial batch responses
 
 
-class DocumentIdStrategy(Enum):
-    PER_MESSAGE = "per-message"  # every price is a document: <topic>/<partition>/<offset>
-    PER_TICKER = "per-ticker"  # one document per ticker holding its latest price
-
-
 @dataclass(frozen=True)
 class StreamSettings:
     batch_size: int
     batch_window_seconds: int
-    document_ids: DocumentIdStrategy
+    document_ids: DocumentIds
     poller_mode: PollerMode
     # Provisioned mode only: attempts after the first before a batch goes to the dead-letter queue.
     retry_attempts: int
@@ -248,6 +244,15 @@ class Lifecycle:
 
 
 @dataclass(frozen=True)
+class FunctionSettings:
+    """What every function of the app gets."""
+
+    metrics_namespace: str  # Powertools' namespace; the monitoring reads the same
+    # X-Ray SDK subsegments for every AWS call; Lambda traces each invocation either way.
+    trace_aws_calls: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     name_prefix: str
     lifecycle: Lifecycle
@@ -259,6 +264,7 @@ class Settings:
     query: QuerySettings
     alarm_email: str  # empty: alarms notify the SNS topic only
     github: GitHubSettings | None  # None: no deploy-role stack
+    functions: FunctionSettings
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
@@ -308,6 +314,7 @@ DEFAULTS: Mapping[str, Any] = {
     "githubBranch": "main",
     "githubEnvironment": "production",
     "githubOidcProviderArn": "",
+    "traceAwsCalls": False,
 }
 
 
@@ -443,6 +450,7 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
         if read.raw("alarmEmail")
         else "",
         github=_github_settings(read),
+        functions=FunctionSettings(metrics_namespace=name_prefix, trace_aws_calls=read.raw("traceAwsCalls") is True),
     )
 
 
@@ -500,7 +508,7 @@ def _stream_settings(read: _Reader, topic_partitions: int) -> StreamSettings:
     stream = StreamSettings(
         batch_size=read.integer("streamBatchSize", low=1, high=10_000),
         batch_window_seconds=read.integer("streamBatchWindowSeconds", low=0, high=300),
-        document_ids=read.choice("streamDocumentIds", DocumentIdStrategy),
+        document_ids=read.choice("streamDocumentIds", DocumentIds),
         poller_mode=read.choice("streamPollerMode", PollerMode),
         retry_attempts=read.integer("streamRetryAttempts", low=0, high=10_000),
         ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),

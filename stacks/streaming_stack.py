@@ -8,7 +8,7 @@ from constructs import Construct
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.stream_ingest import StreamIngest
-from stacks.settings import Lifecycle, StreamSettings
+from stacks.settings import FunctionSettings, Lifecycle, StreamSettings
 
 
 class StreamingStack(Stack):
@@ -25,6 +25,7 @@ class StreamingStack(Stack):
         knowledge_base_arn: str,
         data_source_id: str,
         lambda_sources: LambdaSources,
+        functions: FunctionSettings,
         lifecycle: Lifecycle,
         **kwargs: object,
     ) -> None:
@@ -39,7 +40,7 @@ class StreamingStack(Stack):
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,
             data_source_id=data_source_id,
-            code=FunctionCode.for_stack(self, lambda_sources),
+            code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
         )
         CfnOutput(self, "IngestFunctionName", value=self.ingest.function.function.function_name)

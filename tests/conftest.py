@@ -102,9 +102,9 @@ class LambdaEnvironment:
     recorder: SdkCallRecorder
 
     def client(self, service: str) -> Any:
-        from common import aws
+        from function_runtime import aws_clients
 
-        created = aws.client(service)  # the very instance the code under test will get from its cache
+        created = aws_clients.client(service)  # the very instance the code under test will get from its cache
         if not getattr(created, "_recorded", False):
             self.recorder.attach(created)
             created._recorded = True
@@ -114,7 +114,7 @@ class LambdaEnvironment:
 @pytest.fixture
 def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaEnvironment]:
     """Fake credentials, no tracing, fresh clients."""
-    from common import aws
+    from function_runtime import aws_clients
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
@@ -122,6 +122,6 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaEnvironment]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "kbstream")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "test")
-    aws.client.cache_clear()
+    aws_clients.client.cache_clear()
     yield LambdaEnvironment(recorder=SdkCallRecorder())
-    aws.client.cache_clear()
+    aws_clients.client.cache_clear()

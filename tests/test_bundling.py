@@ -7,7 +7,7 @@ from pathlib import Path
 from aws_cdk import App, Stack
 
 from stacks.constructs.functions import AppFunction, FunctionCode, LambdaSources
-from stacks.settings import Lifecycle, LifecycleMode
+from stacks.settings import FunctionSettings, Lifecycle, LifecycleMode
 
 
 def test_layer_is_built_by_local_pip_for_the_lambda_platform(tmp_path: Path) -> None:
@@ -22,10 +22,12 @@ def test_layer_is_built_by_local_pip_for_the_lambda_platform(tmp_path: Path) -> 
 
     app = App(outdir=str(tmp_path / "out"))  # bundling enabled, as in `make synth`
     stack = Stack(app, "Bundled")
-    code = FunctionCode.for_stack(stack, LambdaSources(code_dir=code_dir, layer_dir=layer_dir))
-    AppFunction(stack, "Function", code=code, handler="service.handler.handler", description="test",
-                lifecycle=Lifecycle(mode=LifecycleMode.DEV, log_retention_days=7))  # fmt: skip
-    assert FunctionCode.for_stack(stack, LambdaSources(code_dir=code_dir, layer_dir=layer_dir)).layer is code.layer
+    sources = LambdaSources(code_dir=code_dir, layer_dir=layer_dir)
+    settings = FunctionSettings(metrics_namespace="test", trace_aws_calls=False)
+    code = FunctionCode.for_stack(stack, sources, settings)
+    AppFunction(stack, "Function", code=code, handler="service.handler.handler", service="service", config=None,
+                description="test", lifecycle=Lifecycle(mode=LifecycleMode.DEV, log_retention_days=7))  # fmt: skip
+    assert FunctionCode.for_stack(stack, sources, settings).layer is code.layer
     assembly = app.synth()
 
     assets = [path for path in Path(assembly.directory).iterdir() if path.name.startswith("asset.")]

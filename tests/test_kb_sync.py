@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
+
 from kb_sync import handler as sync_handler
 from kb_sync.sync import ChangeNotice, InvalidMessage, client_token, describe, parse_notice
-
 from tests.conftest import LambdaEnvironment
 from tests.support.fake_bedrock import FakeState, fake_bedrock_agent
 from tests.support.lambda_runtime import FakeLambdaContext, emf_metrics, sqs_event

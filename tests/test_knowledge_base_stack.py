@@ -9,9 +9,9 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 from botocore.stub import Stubber
+
 from kb_sync import handler as sync_handler
 from kb_sync.sync import parse_notice
-
 from scripts.sdk_model import iam_action
 from stacks.constructs.document_upload import DocumentUpload
 from stacks.settings import Lifecycle, LifecycleMode

@@ -10,6 +10,7 @@ import pytest
 
 from custom_resources.console_test_events import REGISTRY_NAME
 from tests.conftest import EXISTING_CLUSTER, EXISTING_CLUSTER_ARN, Synthesized
+from tests.support.contracts import deployed_config
 from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, one, render, resources_of_type
 
@@ -167,9 +168,9 @@ def test_producer_runs_in_the_vpc_with_the_bootstrap_brokers_and_topic(app: Synt
     properties = function["Properties"]
     assert render(properties["VpcConfig"]["SecurityGroupIds"]) == [group_id(template, "Sample-stream producer")]
     assert len(properties["VpcConfig"]["SubnetIds"]) == 2
-    environment = render(properties["Environment"]["Variables"])
-    assert environment["TOPIC_NAME"] == "ticker-prices"
-    assert environment["BOOTSTRAP_BROKERS"].endswith(".BootstrapBrokerStringSaslIam\u27e7")
+    config = deployed_config(function)
+    assert config.topic_name == "ticker-prices"
+    assert config.bootstrap_brokers.endswith(".BootstrapBrokerStringSaslIam\u27e7")
 
 
 def test_producer_may_only_connect_describe_and_write_its_topic(app: Synthesized) -> None:

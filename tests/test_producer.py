@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.partitioner.default import murmur2
+
 from producer import handler as producer_handler
 from producer.publish import PublishError, connect, kafka_producer_config, publish
 from producer.records import SAMPLE_STREAM, RawMessage, RequestError, TickerPrice, parse_request
-
 from tests.conftest import REPO_ROOT
 from tests.support.lambda_runtime import FakeLambdaContext
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+
+from function_runtime.environment import ConfigurationError
 from query import handler as query_handler
 from query.access import AccessPolicy
 from query.filters import FilterError, translate_where, validate_filter
-
 from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import LambdaEnvironment
 from tests.support.lambda_runtime import FakeLambdaContext
@@ -22,20 +22,17 @@ PUBLIC_ONLY = {"equals": {"key": "is_internal", "value": False}}
 
 
 @pytest.fixture
-def query_env(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaEnvironment]:
+def query_env(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
     for name, value in {
         "KNOWLEDGE_BASE_ID": KB_ID,
         "MODEL_ARN": MODEL_ARN,
         "DEFAULT_NUMBER_OF_RESULTS": "5",
-        "GENERATION_SETTINGS": "{}",
         "GROUP_FILTERS": "{}",
         "DEFAULT_GROUP": "public",
     }.items():
         monkeypatch.setenv(name, value)
-    query_handler.config.cache_clear()  # configuration is read once per execution environment
     lambda_env.client("bedrock-agent-runtime")
-    yield lambda_env
-    query_handler.config.cache_clear()
+    return lambda_env
 
 
 def invoke(event: Any) -> Any:
@@ -128,9 +125,9 @@ def test_generate_mode_cites_each_source_once_in_order_without_bedrock_keys(quer
 def test_follow_up_questions_continue_the_session_and_generation_settings_apply(
     query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GENERATION_SETTINGS", json.dumps(
-        {"temperature": 0.2, "maxTokens": 800, "promptTemplate": "Answer from $search_results$ only."}))  # fmt: skip
-    query_handler.config.cache_clear()
+    monkeypatch.setenv("GENERATION_TEMPERATURE", "0.2")
+    monkeypatch.setenv("GENERATION_MAX_TOKENS", "800")
+    monkeypatch.setenv("PROMPT_TEMPLATE", "Answer from $search_results$ only.")
     runtime = query_env.client("bedrock-agent-runtime")
     expected = expected_generate(None, "And its offices?")
     expected["sessionId"] = "abc-123"
@@ -280,7 +277,6 @@ POLICY = {"public": PUBLIC_ONLY, "partners": {"notEquals": {"key": "tags", "valu
 def with_groups(query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
     monkeypatch.setenv("GROUP_FILTERS", json.dumps(POLICY))
     monkeypatch.setenv("DEFAULT_GROUP", "public")
-    query_handler.config.cache_clear()
     return query_env
 
 
@@ -327,12 +323,19 @@ def test_without_a_policy_requests_are_not_restricted(query_env: LambdaEnvironme
     [
         ({"public": {"startsWith": {"key": "t", "value": "x"}}}, "public", "does not support startsWith"),
         ({"staff": {}}, "public", "default group 'public' has no entry"),
-        ([], "public", "must be a JSON object"),
     ],
 )
-def test_a_bad_policy_is_refused_at_start(filters: Any, default: str, message: str) -> None:
+def test_a_bad_policy_is_refused(filters: Any, default: str, message: str) -> None:
     with pytest.raises((ValueError, FilterError), match=message):
-        AccessPolicy.from_json(json.dumps(filters), default)
+        AccessPolicy.of(filters, default)
+
+
+def test_a_policy_that_is_not_an_object_fails_the_invocation_loudly(
+    query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROUP_FILTERS", "[]")
+    with pytest.raises(ConfigurationError, match=r"GROUP_FILTERS='\[\]' is not valid: expected a JSON dict"):
+        invoke({"question": "anything"})
 
 
 def test_every_console_test_event_is_a_valid_request() -> None:

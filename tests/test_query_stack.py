@@ -9,6 +9,7 @@ from typing import Any
 from scripts.sdk_model import iam_action, validate_request
 from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import Synthesized
+from tests.support.contracts import deployed_config
 from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, published_attribute, render, resources_of_type
 
@@ -54,17 +55,17 @@ def test_environment_carries_the_profile_arn_and_settings(synth: Callable[..., S
     policy = {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}}
     app = synth(groupFilters=policy, generationTemperature=0.1, generationMaxTokens=700, queryNumberOfResults=8)
     _, function = query_function(app.template("Query"))
-    variables = render(function["Properties"]["Environment"]["Variables"])
-    assert variables["MODEL_ARN"] == PROFILE
-    assert variables["DEFAULT_NUMBER_OF_RESULTS"] == "8"
-    assert json.loads(variables["GENERATION_SETTINGS"]) == {"temperature": 0.1, "maxTokens": 700}
-    assert json.loads(variables["GROUP_FILTERS"]) == policy
-    assert variables["DEFAULT_GROUP"] == "public"
+    config = deployed_config(function)
+    assert config.model_arn == PROFILE
+    assert config.default_number_of_results == 8
+    assert (config.temperature, config.max_tokens, config.prompt_template) == (0.1, 700, None)
+    assert config.group_filters == policy
+    assert config.default_group == "public"
     parameters = {
         "input": {"text": "q"},
         "retrieveAndGenerateConfiguration": {
             "type": "KNOWLEDGE_BASE",
-            "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB12345678", "modelArn": variables["MODEL_ARN"]},
+            "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB12345678", "modelArn": config.model_arn},
         },
     }
     assert validate_request("bedrock-agent-runtime", "RetrieveAndGenerate", parameters) == []
@@ -72,9 +73,9 @@ def test_environment_carries_the_profile_arn_and_settings(synth: Callable[..., S
 
 def test_default_generation_settings_are_left_to_the_model(app: Synthesized) -> None:
     _, function = query_function(app.template("Query"))
-    variables = function["Properties"]["Environment"]["Variables"]
-    assert json.loads(variables["GENERATION_SETTINGS"]) == {}
-    assert json.loads(variables["GROUP_FILTERS"]) == {}
+    config = deployed_config(function)
+    assert (config.temperature, config.max_tokens, config.prompt_template) == (None, None, None)
+    assert config.group_filters == {}
 
 
 def test_console_test_events_are_shared_for_the_function(app: Synthesized) -> None:

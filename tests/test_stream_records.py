@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
+from scripts.sdk_model import validate_request
+from stream_ingest.contract import DocumentIds
 from stream_ingest.documents import (
     MAX_REQUEST_BYTES,
-    DocumentIds,
     IngestRequest,
     StreamDocument,
     plan_requests,
@@ -27,8 +29,6 @@ from stream_ingest.records import (
     kafka_records,
     parse_ticker_price,
 )
-
-from scripts.sdk_model import validate_request
 from tests.support.lambda_runtime import b64, kafka_event, ticker_value
 
 WHERE = Coordinates(topic="ticker-prices", partition=1, offset=42)
@@ -220,9 +220,3 @@ def test_the_pacer_spaces_request_starts() -> None:
     now[0] += 10  # idle: no debt is carried over as a burst
     pacer.wait()
     assert slept == [0.2, 0.2, 0.2]
-
-
-def test_the_function_knows_every_document_id_strategy_the_settings_offer() -> None:
-    from stacks.settings import DocumentIdStrategy
-
-    assert {strategy.value for strategy in DocumentIds} == {strategy.value for strategy in DocumentIdStrategy}

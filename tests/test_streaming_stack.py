@@ -11,7 +11,9 @@ import pytest
 from scripts.sdk_model import iam_action
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stacks.settings import SettingsError, load_settings
+from stream_ingest.contract import DocumentIds
 from tests.conftest import CDK_CONTEXT, Synthesized
+from tests.support.contracts import deployed_config, deployed_runtime
 from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, one, published_attribute, render, resources_of_type
 
@@ -49,7 +51,7 @@ def test_on_demand_mapping_reads_the_topic_from_the_beginning(app: Synthesized) 
                    "MaximumRetryAttempts", "DestinationConfig"):  # fmt: skip
         assert absent not in properties
     _, function = ingest_function(template)
-    assert function["Properties"]["Environment"]["Variables"]["PARTIAL_BATCH_RESPONSE"] == "false"
+    assert deployed_config(function).partial_batch_response is False
 
 
 def test_provisioned_mode_uses_retries_bisection_partial_responses_and_the_dead_letter_queue(
@@ -67,18 +69,18 @@ def test_provisioned_mode_uses_retries_bisection_partial_responses_and_the_dead_
     assert properties["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
     assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (500, 30)
     _, function = ingest_function(template)
-    assert function["Properties"]["Environment"]["Variables"]["PARTIAL_BATCH_RESPONSE"] == "true"
+    assert deployed_config(function).partial_batch_response is True
 
 
 def test_function_runs_outside_the_vpc_paced_to_its_share_of_the_quota(app: Synthesized) -> None:
     _, function = ingest_function(app.template("Streaming"))
     properties = function["Properties"]
     assert "VpcConfig" not in properties
-    variables = properties["Environment"]["Variables"]
+    config = deployed_config(function)
     # 5 requests/s with 5% headroom, shared by at most one invocation per partition (2).
-    assert variables["INGEST_REQUESTS_PER_SECOND"] == "2.375"
-    assert variables["DOCUMENT_IDS"] == "per-message"
-    assert variables["AWS_RETRY_MODE"] == "adaptive"
+    assert config.requests_per_second == 2.375
+    assert config.document_ids is DocumentIds.PER_MESSAGE
+    assert deployed_runtime(function).retry_mode == "adaptive"
     # A full batch of 100 at 23.75 documents/s takes ~4 s: twice that plus a minute.
     assert properties["Timeout"] == 69
     assert properties["TracingConfig"] == {"Mode": "Active"}

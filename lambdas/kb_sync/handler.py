@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SQSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from common.aws import client, required_env
 
+from function_runtime.aws_clients import client
+from function_runtime.environment import from_environment
+from function_runtime.observability import make_tracer
+from kb_sync.contract import SyncConfig, SyncMetric
 from kb_sync.sync import ChangeNotice, InvalidMessage, Outcome, parse_notice, start_sync
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
-
-
-@dataclass(frozen=True)
-class SyncConfig:
-    knowledge_base_id: str
-    data_source_id: str
-    bucket: str
-    prefix: str
-    dead_letter_queue_url: str
-
-    @classmethod
-    def from_environment(cls) -> SyncConfig:
-        return cls(
-            knowledge_base_id=required_env("KNOWLEDGE_BASE_ID"),
-            data_source_id=required_env("DATA_SOURCE_ID"),
-            bucket=required_env("DOCUMENT_BUCKET"),
-            prefix=required_env("DOCUMENT_PREFIX"),
-            dead_letter_queue_url=required_env("DEAD_LETTER_QUEUE_URL"),
-        )
 
 
 def quarantine(queue_url: str, message_id: str, body: str, reason: str) -> None:
@@ -54,7 +37,7 @@ def quarantine(queue_url: str, message_id: str, body: str, reason: str) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
-    config = SyncConfig.from_environment()
+    config = from_environment(SyncConfig)
     notices: list[ChangeNotice] = []
     for record in event.records:
         try:
@@ -62,7 +45,7 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
         except InvalidMessage as error:
             logger.warning("Unusable message quarantined", message_id=record.message_id, reason=str(error))
             quarantine(config.dead_letter_queue_url, record.message_id, record.body, str(error))
-            metrics.add_metric(name="InvalidSyncMessages", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=SyncMetric.INVALID_SYNC_MESSAGES, unit=MetricUnit.Count, value=1)
     if not notices:
         return {"batchItemFailures": []}
 
@@ -74,8 +57,8 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     )
     if result.outcome is Outcome.STARTED:
         logger.info("Ingestion job started", job_id=result.job_id, changes=len(notices))
-        metrics.add_metric(name="IngestionJobsStarted", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=SyncMetric.INGESTION_JOBS_STARTED, unit=MetricUnit.Count, value=1)
         return {"batchItemFailures": []}
     logger.info("Sync deferred; the messages return to the queue", reason=result.reason, changes=len(notices))
-    metrics.add_metric(name="SyncsDeferred", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=SyncMetric.SYNCS_DEFERRED, unit=MetricUnit.Count, value=1)
     return {"batchItemFailures": [{"itemIdentifier": notice.message_id} for notice in notices]}

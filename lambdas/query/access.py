@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,17 +18,16 @@ class AccessPolicy:
     default_group: str
 
     @classmethod
-    def from_json(cls, filters_json: str, default_group: str) -> AccessPolicy:
-        filters = json.loads(filters_json or "{}")
-        if not isinstance(filters, dict):
-            raise ValueError("GROUP_FILTERS must be a JSON object of group -> filter or null")
+    def of(cls, group_filters: Mapping[str, Any], default_group: str) -> AccessPolicy:
+        """Raises FilterError or ValueError for a policy the function must not run with."""
+        filters: dict[str, dict[str, Any] | None] = dict(group_filters)
         for group, enforced in list(filters.items()):
             if enforced in (None, {}):
                 filters[group] = None
             else:
                 validate_filter(enforced, f"group {group!r}")
         if filters and default_group not in filters:
-            raise ValueError(f"the default group {default_group!r} has no entry in GROUP_FILTERS")
+            raise ValueError(f"the default group {default_group!r} has no entry in the group filters")
         return cls(filters=filters, default_group=default_group)
 
     @property

@@ -6,21 +6,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
+from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds
 from stream_ingest.records import Coordinates, TickerPrice
 
-MAX_DOCUMENTS_PER_REQUEST = 10  # IngestKnowledgeBaseDocuments accepts 1-10
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # the API's payload limit
 _REQUEST_OVERHEAD_BYTES = 512  # knowledgeBaseId, dataSourceId, clientToken and JSON punctuation
-
-
-class DocumentIds(Enum):
-    """How a record maps to a document ID; redelivering a record always maps to the same one."""
-
-    PER_MESSAGE = "per-message"  # every price is kept: <topic>/<partition>/<offset>
-    PER_TICKER = "per-ticker"  # the latest price of each ticker replaces the previous one
 
 
 @dataclass(frozen=True)
@@ -120,7 +112,7 @@ def plan_requests(documents: Iterable[StreamDocument]) -> Iterator[IngestRequest
     request = IngestRequest()
     for document in documents:
         size = len(json.dumps(document.as_request_item()).encode()) + 1
-        full = len(request.documents) == MAX_DOCUMENTS_PER_REQUEST or request.size + size > MAX_REQUEST_BYTES
+        full = len(request.documents) == DOCUMENTS_PER_INGEST_REQUEST or request.size + size > MAX_REQUEST_BYTES
         if request.documents and full:
             yield request
             request = IngestRequest()

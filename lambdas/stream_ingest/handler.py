@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from common.aws import client
 
-from stream_ingest.pipeline import BatchOutcome, StreamConfig, process_batch
+from function_runtime.aws_clients import client
+from function_runtime.environment import from_environment
+from function_runtime.observability import make_tracer
+from stream_ingest.contract import StreamConfig, StreamMetric
+from stream_ingest.pipeline import BatchOutcome, process_batch
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 
 
@@ -22,13 +25,13 @@ class IngestFailed(RuntimeError):
 
 def _publish_metrics(outcome: BatchOutcome) -> None:
     for name, value in (
-        ("RecordsReceived", outcome.records),
-        ("PoisonRecords", outcome.poison),
-        ("IngestRequests", outcome.requests),
-        ("IngestRetries", outcome.retries),
-        ("DocumentsIngested", outcome.ingested),
-        ("DocumentsRejected", outcome.rejected),
-        ("DocumentsFailed", len(outcome.failed)),
+        (StreamMetric.RECORDS_RECEIVED, outcome.records),
+        (StreamMetric.POISON_RECORDS, outcome.poison),
+        (StreamMetric.INGEST_REQUESTS, outcome.requests),
+        (StreamMetric.INGEST_RETRIES, outcome.retries),
+        (StreamMetric.DOCUMENTS_INGESTED, outcome.ingested),
+        (StreamMetric.DOCUMENTS_REJECTED, outcome.rejected),
+        (StreamMetric.DOCUMENTS_FAILED, len(outcome.failed)),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
@@ -37,7 +40,7 @@ def _publish_metrics(outcome: BatchOutcome) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = StreamConfig.from_environment()
+    config = from_environment(StreamConfig)
     outcome = process_batch(event, config, agent=client("bedrock-agent"), sqs=client("sqs"))
     _publish_metrics(outcome)
     summary = {key: value for key, value in vars(outcome).items() if key != "failed"}

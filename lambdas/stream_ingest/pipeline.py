@@ -5,33 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.aws import required_env
-
+from stream_ingest.contract import StreamConfig
 from stream_ingest.dead_letters import DeadLetter, send_dead_letters
-from stream_ingest.documents import DocumentIds, StreamDocument, plan_requests, to_documents
+from stream_ingest.documents import StreamDocument, plan_requests, to_documents
 from stream_ingest.ingest import Ingestor
 from stream_ingest.records import Coordinates, PoisonRecord, TickerPrice, kafka_records, parse_ticker_price
-
-
-@dataclass(frozen=True)
-class StreamConfig:
-    knowledge_base_id: str
-    data_source_id: str
-    dead_letter_queue_url: str
-    document_ids: DocumentIds
-    requests_per_second: float  # this invocation's share of the account's IngestKnowledgeBaseDocuments quota
-    partial_batch_response: bool  # provisioned mode honours batchItemFailures; on-demand mode ignores them
-
-    @classmethod
-    def from_environment(cls) -> StreamConfig:
-        return cls(
-            knowledge_base_id=required_env("KNOWLEDGE_BASE_ID"),
-            data_source_id=required_env("DATA_SOURCE_ID"),
-            dead_letter_queue_url=required_env("DEAD_LETTER_QUEUE_URL"),
-            document_ids=DocumentIds(required_env("DOCUMENT_IDS")),
-            requests_per_second=float(required_env("INGEST_REQUESTS_PER_SECOND")),
-            partial_batch_response=required_env("PARTIAL_BATCH_RESPONSE") == "true",
-        )
 
 
 @dataclass

@@ -21,6 +21,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
+from kb_sync import contract as sync_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.queues import encrypted_queue
 from stacks.settings import Lifecycle
@@ -72,16 +73,17 @@ class DocumentSync(Construct):
             "Handler",
             code=code,
             handler="kb_sync.handler.handler",
+            service=sync_contract.SERVICE,
             description="Starts an ingestion job of the documents data source when documents change",
             lifecycle=lifecycle,
             timeout_seconds=30,
-            environment={
-                "KNOWLEDGE_BASE_ID": knowledge_base_id,
-                "DATA_SOURCE_ID": data_source_id,
-                "DOCUMENT_BUCKET": bucket.bucket_name,
-                "DOCUMENT_PREFIX": prefix,
-                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
-            },
+            config=sync_contract.SyncConfig(
+                knowledge_base_id=knowledge_base_id,
+                data_source_id=data_source_id,
+                bucket=bucket.bucket_name,
+                prefix=prefix,
+                dead_letter_queue_url=self.dead_letters.queue_url,
+            ),
         )
         self.function.function.add_event_source(
             sources.SqsEventSource(

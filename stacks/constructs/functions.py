@@ -10,22 +10,24 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import jsii
-from aws_cdk import BundlingOptions, Duration, ILocalBundling, Stack, SymlinkFollowMode
+from aws_cdk import BundlingOptions, Duration, ILocalBundling, SymlinkFollowMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from function_runtime.contract import RuntimeConfig
+from function_runtime.environment import DataclassInstance, as_environment
 from stacks.constructs.handler_role import HandlerRole
 from stacks.constructs.lifecycle import log_group
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.singleton import stack_singleton
-from stacks.settings import Lifecycle
+from stacks.settings import FunctionSettings, Lifecycle
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64  # cheaper per GB-second; every dependency is pure Python or has wheels
@@ -85,24 +87,29 @@ class DependenciesLayer(Construct):
 
 @dataclass(frozen=True)
 class FunctionCode:
-    """The handlers' code directory and the dependencies layer of one stack."""
+    """The handlers' code directory, the dependencies layer of one stack, and what every function gets."""
 
     code_dir: Path
     layer: lambda_.ILayerVersion
+    settings: FunctionSettings
 
     @staticmethod
-    def for_stack(scope: Construct, sources: LambdaSources) -> FunctionCode:
+    def for_stack(scope: Construct, sources: LambdaSources, settings: FunctionSettings) -> FunctionCode:
         layer = stack_singleton(
             scope,
             "Dependencies",
             DependenciesLayer,
             lambda stack, name: DependenciesLayer(stack, name, sources=sources),
         )
-        return FunctionCode(code_dir=sources.code_dir, layer=layer.layer)
+        return FunctionCode(code_dir=sources.code_dir, layer=layer.layer, settings=settings)
 
 
 class AppFunction(Construct):
-    """A function with its own log group and a role that may write only there, traced with X-Ray."""
+    """A function with its own log group and a role that may write only there, traced with X-Ray.
+
+    Its environment is its contract's configuration (``lambdas/<function>/contract.py``) plus what every
+    function gets (``function_runtime.contract.RuntimeConfig``): one definition for both sides.
+    """
 
     def __init__(
         self,
@@ -111,9 +118,10 @@ class AppFunction(Construct):
         *,
         code: FunctionCode,
         handler: str,
+        service: str,
+        config: DataclassInstance | None,
         description: str,
         lifecycle: Lifecycle,
-        environment: Mapping[str, str] | None = None,
         timeout_seconds: int = 30,
         memory_size: int = 256,
         reserved_concurrency: int | None = None,
@@ -123,7 +131,11 @@ class AppFunction(Construct):
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", lifecycle)
         self.role: iam.Role = HandlerRole(self, "Role", log_group=self.log_group, description=description).role
-        service = handler.split(".", 1)[0]
+        runtime = RuntimeConfig(
+            service=service,
+            metrics_namespace=code.settings.metrics_namespace,
+            tracer_disabled=not code.settings.trace_aws_calls,
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -144,15 +156,7 @@ class AppFunction(Construct):
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": service,
-                "POWERTOOLS_METRICS_NAMESPACE": Stack.of(self).stack_name.split("-", 1)[0],
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                # Retries with client-side rate limiting, so throttling backs off instead of failing.
-                "AWS_RETRY_MODE": "adaptive",
-                "AWS_MAX_ATTEMPTS": "8",
-                **(environment or {}),
-            },
+            environment={**as_environment(runtime), **(as_environment(config) if config else {})},
             **function_props,
         )
         # Why this role has statements on Resource::* (cdk-nag IAM5); callers that add some say why.

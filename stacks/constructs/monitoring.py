@@ -14,7 +14,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from kb_sync import contract as sync_contract
+from kb_sync.contract import SyncMetric
+from query import contract as query_contract
+from query.contract import QueryMetric
 from stacks.constructs.nag import acknowledge
+from stream_ingest import contract as stream_contract
+from stream_ingest.contract import StreamMetric
 
 FIVE_MINUTES = Duration.minutes(5)
 # Lambda's OffsetLag: records the mapping has not yet delivered. The sample stream is tiny; a lag this
@@ -22,6 +28,8 @@ FIVE_MINUTES = Duration.minutes(5)
 OFFSET_LAG_THRESHOLD = 1000
 INGEST_RETRIES_THRESHOLD = 20  # botocore retries per 5 minutes: sustained throttling, not a blip
 QUERY_LATENCY_P90_MS = 20_000
+# Published by a metric filter on the knowledge base's application log, not by a function.
+FAILED_INGESTION_JOBS_METRIC = "IngestionJobsFailed"
 
 
 @dataclass(frozen=True)
@@ -85,13 +93,16 @@ class Monitoring(Construct):
         )
         self._alarm(
             "IngestThrottling",
-            self._app_metric("stream_ingest", "IngestRetries"),
+            self._stream_metric(StreamMetric.INGEST_RETRIES),
             INGEST_RETRIES_THRESHOLD,
             "IngestKnowledgeBaseDocuments is being throttled (botocore retries)",
         )
         self._alarm("QueryErrors", query.metric_errors(period=FIVE_MINUTES), 1, "Query invocations failed")
         self._alarm(
-            "QueryFailures", self._app_metric("query", "FailedQueries"), 3, "Bedrock refused queries (after retries)"
+            "QueryFailures",
+            self._query_metric(QueryMetric.FAILED_QUERIES),
+            3,
+            "Bedrock refused queries (after retries)",
         )
         self._alarm("QueryLatency", query.metric_duration(period=FIVE_MINUTES, statistic="p90"), QUERY_LATENCY_P90_MS,
                     "Answers take longer than 20 s (p90)", periods=3)  # fmt: skip
@@ -104,7 +115,7 @@ class Monitoring(Construct):
                 self, "KnowledgeBaseLogs", resources.knowledge_base_log_group_name
             ),
             metric_namespace=resources.metrics_namespace,
-            metric_name="IngestionJobsFailed",
+            metric_name=FAILED_INGESTION_JOBS_METRIC,
             filter_pattern=logs.FilterPattern.all(
                 logs.FilterPattern.string_value("$.event_type", "=", "StartIngestionJob.StatusChanged"),
                 logs.FilterPattern.string_value("$.event.ingestion_job_status", "=", "FAILED"),
@@ -120,11 +131,11 @@ class Monitoring(Construct):
         )
         self.dashboard.add_widgets(
             self._graph("Stream: offset lag", [offset_lag]),
-            self._graph("Stream: records", [self._app_metric("stream_ingest", name) for name in
-                                            ("RecordsReceived", "DocumentsIngested", "PoisonRecords",
-                                             "DocumentsFailed")]),
-            self._graph("Stream: Bedrock calls", [self._app_metric("stream_ingest", "IngestRequests"),
-                                                  self._app_metric("stream_ingest", "IngestRetries")]),
+            self._graph("Stream: records", [self._stream_metric(name) for name in
+                                            (StreamMetric.RECORDS_RECEIVED, StreamMetric.DOCUMENTS_INGESTED,
+                                             StreamMetric.POISON_RECORDS, StreamMetric.DOCUMENTS_FAILED)]),
+            self._graph("Stream: Bedrock calls", [self._stream_metric(StreamMetric.INGEST_REQUESTS),
+                                                  self._stream_metric(StreamMetric.INGEST_RETRIES)]),
         )  # fmt: skip
         self.dashboard.add_widgets(
             self._graph("Stream function", [stream.metric_invocations(period=FIVE_MINUTES),
@@ -132,19 +143,25 @@ class Monitoring(Construct):
                                             stream.metric_throttles(period=FIVE_MINUTES)]),
             self._graph("Dead letters", [self._visible(resources.stream_dead_letters),
                                          self._visible(resources.sync_dead_letters)]),
-            self._graph("Document sync", [self._app_metric("kb_sync", "IngestionJobsStarted"),
-                                          self._app_metric("kb_sync", "SyncsDeferred"),
+            self._graph("Document sync", [self._sync_metric(SyncMetric.INGESTION_JOBS_STARTED),
+                                          self._sync_metric(SyncMetric.SYNCS_DEFERRED),
                                           failed_jobs.metric(statistic="Sum", period=FIVE_MINUTES)]),
         )  # fmt: skip
         self.dashboard.add_widgets(
-            self._graph("Queries", [self._app_metric("query", "GenerateQueries"),
-                                    self._app_metric("query", "RetrieveQueries"),
-                                    self._app_metric("query", "InvalidQueries"),
-                                    self._app_metric("query", "FailedQueries")]),
+            self._graph("Queries", [self._query_metric(name) for name in QueryMetric]),
             self._graph("Query latency", [query.metric_duration(period=FIVE_MINUTES, statistic="p50"),
                                           query.metric_duration(period=FIVE_MINUTES, statistic="p90")]),
             self._graph("Query errors", [query.metric_errors(period=FIVE_MINUTES)]),
         )  # fmt: skip
+
+    def _stream_metric(self, name: StreamMetric) -> cloudwatch.Metric:
+        return self._app_metric(stream_contract.SERVICE, name)
+
+    def _sync_metric(self, name: SyncMetric) -> cloudwatch.Metric:
+        return self._app_metric(sync_contract.SERVICE, name)
+
+    def _query_metric(self, name: QueryMetric) -> cloudwatch.Metric:
+        return self._app_metric(query_contract.SERVICE, name)
 
     def _app_metric(self, service: str, name: str) -> cloudwatch.Metric:
         """A Powertools metric: the app's namespace, the function's service dimension."""

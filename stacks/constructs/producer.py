@@ -6,6 +6,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
+from producer import contract as producer_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.settings import Lifecycle
@@ -40,9 +41,12 @@ class StreamProducer(Construct):
             "Producer",
             code=code,
             handler="producer.handler.handler",
+            service=producer_contract.SERVICE,
             description="Publishes ticker prices (the sample stream, or the records given) to the Kafka topic",
             lifecycle=lifecycle,
-            environment={"BOOTSTRAP_BROKERS": cluster.bootstrap_brokers, "TOPIC_NAME": cluster.topic_name},
+            config=producer_contract.ProducerConfig(
+                bootstrap_brokers=cluster.bootstrap_brokers, topic_name=cluster.topic_name
+            ),
             timeout_seconds=60,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=subnets),

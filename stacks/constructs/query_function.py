@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
+from query import contract as query_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.nag import acknowledge
 from stacks.settings import Lifecycle, QuerySettings
@@ -84,26 +85,24 @@ class QueryFunction(Construct):
         )
         # A cross-Region profile may route to any Region it covers (any Region, for a global profile).
         model_arns = f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{query.foundation_model_id}"
-        generation = {
-            "temperature": query.temperature,
-            "maxTokens": query.max_tokens,
-            "promptTemplate": query.prompt_template,
-        }
         self.function = AppFunction(
             self,
             "Query",
             code=code,
             handler="query.handler.handler",
+            service=query_contract.SERVICE,
             description="Answers questions from the knowledge base (RetrieveAndGenerate or Retrieve, metadata filters)",
             lifecycle=lifecycle,
-            environment={
-                "KNOWLEDGE_BASE_ID": knowledge_base_id,
-                "MODEL_ARN": profile_arn,
-                "DEFAULT_NUMBER_OF_RESULTS": str(query.number_of_results),
-                "GENERATION_SETTINGS": json.dumps({k: v for k, v in generation.items() if v not in (None, "")}),
-                "GROUP_FILTERS": query.group_filters_json,
-                "DEFAULT_GROUP": query.default_group,
-            },
+            config=query_contract.QueryConfig(
+                knowledge_base_id=knowledge_base_id,
+                model_arn=profile_arn,
+                default_number_of_results=query.number_of_results,
+                group_filters=json.loads(query.group_filters_json),
+                default_group=query.default_group,
+                temperature=query.temperature,
+                max_tokens=query.max_tokens,
+                prompt_template=query.prompt_template or None,
+            ),
             timeout_seconds=120,
         )
         role = self.function.role

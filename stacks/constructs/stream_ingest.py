@@ -13,6 +13,7 @@ from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.queues import encrypted_queue
 from stacks.settings import Lifecycle, PollerMode, StreamSettings, requests_per_invocation, stream_timeout_seconds
+from stream_ingest import contract as stream_contract
 
 
 class StreamIngest(Construct):
@@ -44,16 +45,17 @@ class StreamIngest(Construct):
             "Ingest",
             code=code,
             handler="stream_ingest.handler.handler",
+            service=stream_contract.SERVICE,
             description="Ingests ticker prices from the Kafka topic into the knowledge base's stream data source",
             lifecycle=lifecycle,
-            environment={
-                "KNOWLEDGE_BASE_ID": knowledge_base_id,
-                "DATA_SOURCE_ID": data_source_id,
-                "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
-                "DOCUMENT_IDS": stream.document_ids.value,
-                "INGEST_REQUESTS_PER_SECOND": str(requests_per_invocation(stream, topic_partitions)),
-                "PARTIAL_BATCH_RESPONSE": "true" if provisioned else "false",
-            },
+            config=stream_contract.StreamConfig(
+                knowledge_base_id=knowledge_base_id,
+                data_source_id=data_source_id,
+                dead_letter_queue_url=self.dead_letters.queue_url,
+                document_ids=stream.document_ids,
+                requests_per_second=requests_per_invocation(stream, topic_partitions),
+                partial_batch_response=provisioned,
+            ),
             timeout_seconds=stream_timeout_seconds(stream, topic_partitions),
             memory_size=512,
             wildcard_reasons=[

@@ -57,6 +57,31 @@ def emf_metrics(stdout: str) -> dict[str, float]:
     return values
 
 
+@dataclass(frozen=True)
+class EmittedMetric:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]  # sorted (name, value) pairs
+
+
+def emf_emitted(stdout: str) -> set[EmittedMetric]:
+    """Every metric the embedded-metric-format lines declare: namespace, name and dimension values."""
+    emitted: set[EmittedMetric] = set()
+    for line in stdout.splitlines():
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for dimension_set in directive["Dimensions"]:
+                dimensions = tuple(sorted((name, str(document[name])) for name in dimension_set))
+                for metric in directive["Metrics"]:
+                    emitted.add(EmittedMetric(directive["Namespace"], metric["Name"], dimensions))
+    return emitted
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 

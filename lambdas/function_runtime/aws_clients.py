@@ -1,0 +1,28 @@
+"""AWS clients built once per execution environment, with botocore's retry modes."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+
+@cache
+def _session() -> Any:
+    # The SDK loads on the first client, not at import: a handler that is only imported (or that
+    # rejects its event) never pays for it. botocore directly: boto3 would add s3transfer, unused here.
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@cache
+def client(service: str) -> Any:
+    """One client per service and execution environment (created on first use, then reused).
+
+    The retry mode and attempts come from AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, which every function
+    gets (``function_runtime.contract.RuntimeConfig``): adaptive mode retries throttling with backoff
+    and rate-limits the client itself, so a burst slows down instead of failing.
+    """
+    from botocore.config import Config
+
+    return _session().create_client(service, config=Config(connect_timeout=5, read_timeout=60))

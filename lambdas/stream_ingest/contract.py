@@ -1,0 +1,44 @@
+"""The stream function's contract with the app: its configuration, telemetry names and the AWS limit it
+works within. The construct that deploys the function imports this module (standard library only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+from function_runtime.environment import variable
+
+SERVICE = "stream_ingest"  # Powertools service name: the "service" dimension of the metrics below
+
+# IngestKnowledgeBaseDocuments takes 1-10 documents a request (botocore model: documents, min 1, max 10).
+# https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent_IngestKnowledgeBaseDocuments.html
+DOCUMENTS_PER_INGEST_REQUEST = 10
+
+
+class DocumentIds(Enum):
+    """How a record maps to a document ID; redelivering a record always maps to the same one."""
+
+    PER_MESSAGE = "per-message"  # every price is kept: <topic>/<partition>/<offset>
+    PER_TICKER = "per-ticker"  # the latest price of each ticker replaces the previous one
+
+
+class StreamMetric(StrEnum):
+    RECORDS_RECEIVED = "RecordsReceived"
+    POISON_RECORDS = "PoisonRecords"
+    INGEST_REQUESTS = "IngestRequests"
+    INGEST_RETRIES = "IngestRetries"  # attempts botocore repeated, mostly after throttling
+    DOCUMENTS_INGESTED = "DocumentsIngested"
+    DOCUMENTS_REJECTED = "DocumentsRejected"
+    DOCUMENTS_FAILED = "DocumentsFailed"
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    knowledge_base_id: str = variable("KNOWLEDGE_BASE_ID")
+    data_source_id: str = variable("DATA_SOURCE_ID")
+    dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
+    document_ids: DocumentIds = variable("DOCUMENT_IDS")
+    # This invocation's share of the account's IngestKnowledgeBaseDocuments quota.
+    requests_per_second: float = variable("INGEST_REQUESTS_PER_SECOND")
+    # Provisioned pollers honour batchItemFailures; on-demand mappings ignore them.
+    partial_batch_response: bool = variable("PARTIAL_BATCH_RESPONSE")

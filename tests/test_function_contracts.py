@@ -1,0 +1,130 @@
+"""Each function's environment, as synthesized, is exactly what its contract reads, and it reads cleanly.
+
+The contract (``lambdas/<function>/contract.py``) is the one definition the construct writes with and
+the handler reads with; these tests feed every settings variant's templates into the loaders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from function_runtime.environment import ConfigurationError, as_environment, from_environment
+from kb_sync.contract import SyncConfig
+from query.contract import QueryConfig
+from stream_ingest.contract import DocumentIds, StreamConfig
+from tests.conftest import EXISTING_CLUSTER, Synthesized
+from tests.support.contracts import (
+    contract_module,
+    contract_variables,
+    deployed_config,
+    deployed_runtime,
+    template_environment,
+)
+from tests.support.templates import resources_of_type
+
+APP_PACKAGES = ("stream_ingest", "query", "kb_sync", "producer")
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "hyphenated prefix, AWS-call tracing": {"namePrefix": "kb-stream", "traceAwsCalls": True},
+    "query settings": {
+        "groupFilters": {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}},
+        "generationTemperature": 0.3,
+        "generationMaxTokens": 900,
+        "promptTemplate": "Use $search_results$ only.",
+    },
+    "provisioned pollers, per-ticker IDs": {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker"},
+    "existing cluster": EXISTING_CLUSTER,
+}
+
+
+def app_functions(app: Synthesized) -> list[dict[str, Any]]:
+    return [
+        function
+        for template in app.templates.values()
+        for function in resources_of_type(template, "AWS::Lambda::Function").values()
+        if str(function["Properties"].get("Handler", "")).split(".", 1)[0] in APP_PACKAGES
+    ]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_function_reads_its_synthesized_environment(synth: Callable[..., Synthesized], variant: str) -> None:
+    app = synth(**VARIANTS[variant])
+    functions = app_functions(app)
+    assert sorted(function["Properties"]["Handler"].split(".", 1)[0] for function in functions) == sorted(APP_PACKAGES)
+    for function in functions:
+        handler = function["Properties"]["Handler"]
+        environment = template_environment(function)
+        # Nothing the contract does not define, nothing it requires missing (the loader checks that).
+        assert set(environment) <= contract_variables(handler), handler
+        deployed_config(function)
+        runtime = deployed_runtime(function)
+        assert runtime.service == contract_module(handler).SERVICE
+        assert runtime.metrics_namespace == app.settings.functions.metrics_namespace == app.settings.name_prefix
+        assert runtime.tracer_disabled is not app.settings.functions.trace_aws_calls
+
+
+def test_the_stream_function_gets_its_settings(synth: Callable[..., Synthesized]) -> None:
+    app = synth(**VARIANTS["provisioned pollers, per-ticker IDs"])
+    (config,) = [deployed_config(f) for f in app_functions(app) if f["Properties"]["Handler"].startswith("stream_")]
+    assert config.document_ids is DocumentIds.PER_TICKER
+    assert config.partial_batch_response is True
+
+
+def test_the_query_function_gets_its_settings(synth: Callable[..., Synthesized]) -> None:
+    settings = VARIANTS["query settings"]
+    app = synth(**settings)
+    (config,) = [deployed_config(f) for f in app_functions(app) if f["Properties"]["Handler"].startswith("query.")]
+    assert config.group_filters == settings["groupFilters"]
+    assert (config.temperature, config.max_tokens, config.prompt_template) == (0.3, 900, "Use $search_results$ only.")
+
+
+def stream_config(**changes: Any) -> StreamConfig:
+    values: dict[str, Any] = {"knowledge_base_id": "KB1", "data_source_id": "DS1", "dead_letter_queue_url": "https://q",
+                              "document_ids": DocumentIds.PER_MESSAGE, "requests_per_second": 1.0,
+                              "partial_batch_response": False}  # fmt: skip
+    return StreamConfig(**{**values, **changes})
+
+
+def test_configuration_round_trips_through_the_environment() -> None:
+    stream = stream_config(document_ids=DocumentIds.PER_TICKER, requests_per_second=2.375, partial_batch_response=True)
+    assert from_environment(StreamConfig, as_environment(stream)) == stream
+    query = QueryConfig(knowledge_base_id="KB1", model_arn="arn", default_number_of_results=5,
+                        group_filters={"public": {}}, default_group="public")  # fmt: skip
+    assert "GENERATION_TEMPERATURE" not in as_environment(query)  # unset: the model's default applies
+    assert from_environment(QueryConfig, as_environment(query)) == query
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"DOCUMENT_BUCKET": None}, "DOCUMENT_BUCKET is not set"),
+        ({"DOCUMENT_BUCKET": ""}, "DOCUMENT_BUCKET='' is not valid: empty"),
+    ],
+)
+def test_a_broken_environment_names_the_variable(change: dict[str, str | None], message: str) -> None:
+    environment = as_environment(SyncConfig(knowledge_base_id="KB1", data_source_id="DS1", bucket="b",
+                                            prefix="documents/", dead_letter_queue_url="https://q"))  # fmt: skip
+    for name, value in change.items():
+        if value is None:
+            environment.pop(name)
+        else:
+            environment[name] = value
+    with pytest.raises(ConfigurationError, match=message):
+        from_environment(SyncConfig, environment)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DOCUMENT_IDS", "random", "'random' is not a valid DocumentIds"),
+        ("INGEST_REQUESTS_PER_SECOND", "fast", "could not convert string to float"),
+        ("PARTIAL_BATCH_RESPONSE", "yes", "expected 'true' or 'false'"),
+    ],
+)
+def test_a_mistyped_value_names_the_variable(name: str, value: str, message: str) -> None:
+    environment = {**as_environment(stream_config()), name: value}
+    with pytest.raises(ConfigurationError, match=f"{name}=.*{message}"):
+        from_environment(StreamConfig, environment)
