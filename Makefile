@@ -10,12 +10,12 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask benchmark cost diagram clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask benchmark cold-start settings-docs cost diagram clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/layer/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/layers/*/requirements.txt
 	$(SYSTEM_PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -63,6 +63,9 @@ ask: setup ## Ask the knowledge base: make ask Q="What does the security brief c
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)
+
+settings-docs: setup ## Regenerate cdk.json's app: keys and the README's settings table from stacks/settings.py
+	python -m devtools.settings_docs
 
 cost: setup ## Regenerate docs/cost.md from the synthesized templates and the price table
 	python -m scripts.estimate_cost > docs/cost.md

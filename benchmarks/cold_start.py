@@ -31,14 +31,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-# What the Lambda Python runtime ships besides the standard library (the AWS SDK for Python).
-RUNTIME_SDK_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six")
+from devtools.lambda_platform import RUNTIME_PROVIDED_DISTRIBUTIONS
 
+# Prints the import time, then the time the first invocation spends loading the SDK and making a client.
 _PROBE = """
 import importlib, sys, time
 start = time.perf_counter()
 importlib.import_module(sys.argv[1])
-print(time.perf_counter() - start)
+imported = time.perf_counter()
+importlib.import_module("function_runtime.aws_clients").client("sqs")
+print(imported - start, time.perf_counter() - imported)
 """
 
 
@@ -99,7 +101,7 @@ def shipped_functions(assembly: Path) -> Iterator[ShippedFunction]:
 def runtime_sdk(into: Path) -> Path:
     """The AWS SDK as the Lambda runtime has it: installed next to the standard library, with bytecode."""
     target = into / "runtime-sdk"
-    for distribution in RUNTIME_SDK_DISTRIBUTIONS:
+    for distribution in sorted(RUNTIME_PROVIDED_DISTRIBUTIONS):
         files = metadata.distribution(distribution).files or []
         for file in files:
             source = Path(str(file.locate()))
@@ -122,9 +124,13 @@ def read_only_copy(source: Path, into: Path) -> Path:
     return target
 
 
-def import_seconds(function: ShippedFunction, search_path: list[Path], function_name: str) -> float:
+def cold_start_seconds(
+    function: ShippedFunction, search_path: list[Path], function_name: str, trace_aws_calls: bool
+) -> tuple[float, float]:
+    """(import, first AWS client) in seconds."""
     environment = {
         **function.environment,
+        **({"POWERTOOLS_TRACE_DISABLED": "false"} if trace_aws_calls else {}),
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join(map(str, search_path)),
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -146,13 +152,17 @@ def import_seconds(function: ShippedFunction, search_path: list[Path], function_
     )
     if result.returncode != 0:
         raise RuntimeError(f"importing {function.handler} failed:\n{result.stderr}")
-    return float(result.stdout.strip().splitlines()[-1])
+    imported, first_client = result.stdout.strip().splitlines()[-1].split()
+    return float(imported), float(first_client)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly")
     parser.add_argument("--repeat", type=int, default=5, help="imports per handler; the median is reported")
+    parser.add_argument(
+        "--trace-aws-calls", action="store_true", help="as with app:traceAwsCalls=true (the X-Ray SDK loads)"
+    )
     arguments = parser.parse_args()
     functions = list(shipped_functions(arguments.assembly))
     if not functions:
@@ -160,9 +170,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         sdk = runtime_sdk(root)
-        print(f"Python {sys.version.split()[0]}, median of {arguments.repeat} cold imports per handler\n")
-        print("| Handler | Stack | Import, median (s) | Fastest (s) |")
-        print("|---|---|---|---|")
+        tracing = "on" if arguments.trace_aws_calls else "off"
+        print(f"Python {sys.version.split()[0]}, AWS-call tracing {tracing}, "
+              f"median of {arguments.repeat} cold starts\n")  # fmt: skip
+        print("| Handler | Stack | Import (s) | Fastest import (s) | Then the first AWS client (s) |")
+        print("|---|---|---|---|---|")
         measured: set[tuple[str, str]] = set()
         for function in functions:
             if (function.stack, function.handler) in measured:
@@ -171,8 +183,11 @@ def main() -> None:
             code = read_only_copy(function.code, root / "code")
             layers = [read_only_copy(layer, root / "layers") / "python" for layer in function.layers]
             search_path = [code, *layers, sdk]
-            times = [import_seconds(function, search_path, function.logical_id) for _ in range(arguments.repeat)]
-            print(f"| `{function.handler}` | {function.stack} | {statistics.median(times):.3f} | {min(times):.3f} |")
+            runs = [cold_start_seconds(function, search_path, function.logical_id, arguments.trace_aws_calls)
+                    for _ in range(arguments.repeat)]  # fmt: skip
+            imports, clients = [run[0] for run in runs], [run[1] for run in runs]
+            print(f"| `{function.handler}` | {function.stack} | {statistics.median(imports):.3f} | "
+                  f"{min(imports):.3f} | {statistics.median(clients):.3f} |")  # fmt: skip
         for path in root.rglob("*"):  # let the temporary directory be removed
             path.chmod(0o755 if path.is_dir() else 0o644)
 

@@ -22,7 +22,7 @@ from stacks.streaming_stack import StreamingStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCUMENTS = REPO_ROOT / "sample_data" / "documents"
-LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layer_dir=REPO_ROOT / "lambdas" / "layer")
+LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layers_dir=REPO_ROOT / "lambdas" / "layers")
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """Typed, validated settings for the whole app.
 
 ``app.py`` reads the ``app:*`` keys of the CDK context (``cdk.json``, or ``-c app:key=value`` on the
-command line) exactly once through :func:`load_settings`. Stacks and constructs receive the
-resulting frozen objects as explicit props and never read context, files or the environment.
+command line) exactly once through :func:`load_settings`. The models below are the one definition of
+those keys: each field is a key, with its type, bounds, default and documentation. ``cdk.json`` and
+the README's table are generated from them (``make settings-docs``) and the tests hold both to them.
+Stacks and constructs receive these frozen objects as explicit props and never read context, files or
+the environment.
 
-Every problem is reported as a :class:`SettingsError` that names the offending context key, before
-any construct is built.
+Every problem is a :class:`SettingsError` that names the ``app:`` key, raised before any construct is built.
 """
 
 from __future__ import annotations
@@ -17,7 +19,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any, Literal, Self, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import to_jsonable_python
 
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds
@@ -31,38 +46,21 @@ EMBEDDING_MODEL_DIMENSIONS: Mapping[str, tuple[int, ...]] = {
     "cohere.embed-english-v3": (1024,),
     "cohere.embed-multilingual-v3": (1024,),
 }
-
 # Retention periods CloudWatch Logs accepts.
-LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
-
+LogRetentionDays = Literal[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+]
+LOG_RETENTION_DAYS: tuple[int, ...] = get_args(LogRetentionDays)
 # Bedrock stores chunk text and its own metadata under these keys. They must be non-filterable,
 # or every chunk counts against the 2 KB filterable-metadata limit and ingestion fails.
 BEDROCK_NON_FILTERABLE_KEYS: tuple[str, ...] = ("AMAZON_BEDROCK_TEXT", "AMAZON_BEDROCK_METADATA")
-
-_NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
-_INDEX_BASE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,52}[a-z0-9]$")
-_DOCUMENT_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 _INDEX_FINGERPRINT_LENGTH = 8
-_KAFKA_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+|x)(\.kraft)?$")
-_BROKER_INSTANCE_TYPE = re.compile(r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")
-_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9-]{1,64}/[A-Za-z0-9-]+$")
-_INFERENCE_PROFILE_ID = re.compile(r"^(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$")
-_GROUP = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
-_GIT_REF = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
-_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 # The MSK topic API (AWS::MSK::Topic) works on provisioned clusters from Kafka 3.6 on.
 MINIMUM_KAFKA_VERSION = (3, 6)
 # The VPC spans two Availability Zones; MSK needs a broker count that is a multiple of that.
 AVAILABILITY_ZONES = 2
+# Pace slightly under the quota: requests from concurrent invocations are not synchronized.
+QUOTA_HEADROOM = 0.95
 
 
 class SettingsError(ValueError):
@@ -85,10 +83,154 @@ class DistanceMetric(Enum):
     EUCLIDEAN = "euclidean"
 
 
-@dataclass(frozen=True)
-class EmbeddingSettings:
-    model_id: str
-    dimension: int
+class ChunkingStrategy(Enum):
+    FIXED_SIZE = "FIXED_SIZE"
+    SEMANTIC = "SEMANTIC"
+    HIERARCHICAL = "HIERARCHICAL"
+    NONE = "NONE"  # each document (or stream record) is one chunk
+
+
+class PollerMode(Enum):
+    """How the MSK event source mapping runs its pollers."""
+
+    ON_DEMAND = "on-demand"  # no fixed cost; a failing batch is retried whole and blocks its partition
+    PROVISIONED = "provisioned"  # event poller units billed hourly; retries, bisection, partial batch responses
+
+
+def _text(pattern: str, hint: str) -> AfterValidator:
+    """A string matching ``pattern``; ``hint`` says what is expected when it does not."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not valid: {hint}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _comma_separated(value: Any) -> Any:
+    return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
+
+def _json_document(value: Any) -> Any:
+    if isinstance(value, str):  # -c app:groupFilters='{...}'
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not JSON: {error}") from None
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value  # -c app:key=7
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+_ARN = "arn:aws[a-z-]*"
+NamePrefix = Annotated[
+    str,
+    _text(
+        r"^[a-z](?!.*--)[a-z0-9-]{1,18}[a-z0-9]$",
+        "3-20 lowercase letters, digits and single hyphens, starting with a letter",
+    ),
+]
+DocumentPrefix = Annotated[
+    str,
+    _text(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", "an S3 key prefix such as 'documents/' (no leading '/')"),
+]
+IndexName = Annotated[
+    str, _text(r"^[a-z0-9][a-z0-9.-]{1,52}[a-z0-9]$", "3-54 lowercase letters, digits, hyphens, dots")
+]
+KafkaVersion = Annotated[str, _text(r"^(\d+)\.(\d+)\.(\d+|x)(\.kraft)?$", "an MSK version such as '3.8.x' or '3.9.x'")]
+BrokerType = Annotated[str, _text(r"^kafka\.[a-z0-9]+\.[a-z0-9]+$", "an MSK broker type such as 'kafka.t3.small'")]
+TopicName = Annotated[str, _text(r"^[A-Za-z0-9._-]{1,249}$", "1-249 letters, digits, '.', '_' or '-'")]
+ClusterArn = Annotated[
+    str,
+    _text(rf"^$|^{_ARN}:kafka:[a-z0-9-]+:\d{{12}}:cluster/[A-Za-z0-9-]{{1,64}}/[A-Za-z0-9-]+$", "an MSK cluster ARN"),
+]
+VpcId = Annotated[str, _text(r"^$|^vpc-[0-9a-f]{8,17}$", "a VPC ID such as 'vpc-0123456789abcdef0'")]
+SubnetId = Annotated[str, _text(r"^subnet-[0-9a-f]{8,17}$", "a subnet ID such as 'subnet-0123456789abcdef0'")]
+SecurityGroupId = Annotated[str, _text(r"^$|^sg-[0-9a-f]{8,17}$", "a security group ID such as 'sg-0123456789abcdef0'")]
+InferenceProfileId = Annotated[
+    str,
+    _text(
+        r"^(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$",
+        "an inference profile ID such as 'global.anthropic.claude-...'",
+    ),
+]
+Group = Annotated[str, _text(r"^[A-Za-z0-9._@-]{1,64}$", "1-64 letters, digits, '.', '_', '@' or '-'")]
+RetrievalFilter = Annotated[dict[str, Any], Field(max_length=1)]  # one filter object, or {} for none
+Email = Annotated[str, _text(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address, or empty for none")]
+GitHubRepository = Annotated[
+    str, _text(r"^$|^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "owner/name of a GitHub repository")
+]
+GitRef = Annotated[str, _text(r"^[A-Za-z0-9._/-]{1,100}$", "a branch or environment name")]
+OidcProviderArn = Annotated[
+    str,
+    _text(
+        rf"^$|^{_ARN}:iam::\d{{12}}:oidc-provider/token\.actions\.githubusercontent\.com$", "an IAM OIDC provider ARN"
+    ),
+]
+
+
+# --- The app: keys, in groups: what stacks and constructs receive ------------------------------------
+
+
+class SettingsGroup(BaseModel):
+    """Settings that travel together. Each field is one ``app:`` key: its alias is the key (the field
+    name in camelCase unless given), its docstring is its documentation, its type and default validate it."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, values: Any) -> Any:
+        """Lax validation would read true as 1: only boolean settings take booleans."""
+        for name, field in cls.model_fields.items():
+            value = values.get(field.alias or name) if isinstance(values, dict) else None
+            if isinstance(value, bool) and field.annotation is not bool:
+                raise SettingsError(field.alias or name, f"expected a number or text, got {value!r}")
+        return values
+
+
+class Lifecycle(SettingsGroup):
+    """What happens to data and logs: passed to every construct that creates either."""
+
+    mode: LifecycleMode = Field(LifecycleMode.DEV, alias="lifecycleMode")
+    """`dev`: `cdk destroy` deletes everything, data included. `prod`: buckets, the vector bucket and index, and log groups are retained"""  # noqa: E501
+    log_retention_days: Annotated[LogRetentionDays, BeforeValidator(_whole_number)] = 30
+    """retention of every log group (a CloudWatch Logs period)"""
+
+    @property
+    def retain_data(self) -> bool:
+        return self.mode is LifecycleMode.PROD
+
+
+class EmbeddingSettings(SettingsGroup):
+    model_id: Literal[tuple(EMBEDDING_MODEL_DIMENSIONS)] = Field(  # type: ignore[valid-type]
+        "amazon.titan-embed-text-v2:0", alias="embeddingModelId"
+    )
+    """embedding model"""
+    dimension: int = Field(1024, alias="embeddingDimension")
+    """vector dimension; must be one the model produces (Titan v2: 256, 512, 1024)"""
+
+    @model_validator(mode="after")
+    def _model_produces_dimension(self) -> Self:
+        dimensions = EMBEDDING_MODEL_DIMENSIONS[self.model_id]
+        if self.dimension not in dimensions:
+            allowed = ", ".join(map(str, dimensions))
+            raise SettingsError("embeddingDimension", f"{self.dimension} is not one of {allowed} ({self.model_id})")
+        return self
 
 
 @dataclass(frozen=True)
@@ -120,26 +262,31 @@ class VectorIndexSettings:
         return f"{self.index_base_name}-{self.fingerprint}"
 
 
-@dataclass(frozen=True)
-class StorageSettings:
-    document_prefix: str
-    vector_index: VectorIndexSettings
+class StorageSettings(SettingsGroup):
+    document_prefix: DocumentPrefix = "documents/"
+    """key prefix of the knowledge base's documents"""
+    vector_index_name: IndexName = "documents"
+    """base name of the index (a fingerprint suffix is added)"""
+    distance_metric: DistanceMetric = DistanceMetric.COSINE
+    """`cosine` or `euclidean`"""
+    _bucket_name: str = PrivateAttr("")  # given by Settings: <prefix>-vectors, never changed in place
+    _dimension: int = PrivateAttr(0)  # given by Settings: the embedding dimension
+
+    @property
+    def vector_index(self) -> VectorIndexSettings:
+        return VectorIndexSettings(bucket_name=self._bucket_name, index_base_name=self.vector_index_name,
+                                   dimension=self._dimension, distance_metric=self.distance_metric)  # fmt: skip
 
 
-class ChunkingStrategy(Enum):
-    FIXED_SIZE = "FIXED_SIZE"
-    SEMANTIC = "SEMANTIC"
-    HIERARCHICAL = "HIERARCHICAL"
-    NONE = "NONE"  # each document (or stream record) is one chunk
-
-
-@dataclass(frozen=True)
-class KnowledgeBaseSettings:
-    chunking_strategy: ChunkingStrategy
-    chunk_max_tokens: int
-    chunk_overlap_percentage: int
-    # Seconds S3 changes are gathered before one ingestion job syncs them all.
-    sync_batch_window_seconds: int
+class KnowledgeBaseSettings(SettingsGroup):
+    chunking_strategy: ChunkingStrategy = ChunkingStrategy.FIXED_SIZE
+    """chunking of the S3 data source: `FIXED_SIZE`, `SEMANTIC`, `HIERARCHICAL` or `NONE`"""
+    chunk_max_tokens: Annotated[int, Field(ge=20, le=8192)] = 300
+    """chunk size (for `HIERARCHICAL`: the child size; parents are 5x)"""
+    chunk_overlap_percentage: Annotated[int, Field(ge=1, le=99)] = 20
+    """overlap between fixed-size chunks (1-99)"""
+    sync_batch_window_seconds: Annotated[int, Field(ge=0, le=300)] = 60
+    """how long S3 changes are gathered before one ingestion job syncs them (0-300)"""
 
 
 @dataclass(frozen=True)
@@ -149,50 +296,88 @@ class ExistingCluster:
     cluster_arn: str
     vpc_id: str
     subnet_ids: tuple[str, ...]
-    # Must allow itself on the IAM broker port (9098); the producer and the event source mapping use it.
-    security_group_id: str
+    security_group_id: str  # must allow itself on the IAM broker port (9098)
 
     @property
     def cluster_name(self) -> str:
         return self.cluster_arn.split(":cluster/", 1)[1].split("/", 1)[0]
 
 
-@dataclass(frozen=True)
-class KafkaSettings:
-    cluster_name: str
-    kafka_version: str
-    broker_instance_type: str
-    broker_count: int
-    broker_storage_gib: int
-    # Availability Zones that carry the Lambda and STS endpoints: 1 is cheaper, 2 survives an AZ outage.
-    endpoint_az_count: int
-    topic_name: str
-    topic_partitions: int
-    topic_replication_factor: int
-    existing: ExistingCluster | None = None
+class KafkaSettings(SettingsGroup):
+    kafka_version: KafkaVersion = "3.8.x"
+    """MSK Kafka version, 3.6 or later"""
+    broker_instance_type: BrokerType = "kafka.t3.small"
+    """broker instance type"""
+    broker_count: Annotated[int, Field(ge=AVAILABILITY_ZONES, le=30, multiple_of=AVAILABILITY_ZONES)] = 2
+    """brokers, a multiple of the 2 Availability Zones"""
+    broker_storage_gib: Annotated[int, Field(ge=1, le=16384, alias="brokerStorageGiB")] = 10
+    """EBS storage per broker"""
+    endpoint_az_count: Annotated[int, Field(ge=1, le=AVAILABILITY_ZONES)] = 1
+    """Availability Zones that carry the Lambda and STS endpoints (1 or 2)"""
+    topic_name: TopicName = "ticker-prices"
+    """the stream topic"""
+    topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 2
+    """its partitions"""
+    topic_replication_factor: Annotated[int, Field(ge=1, le=3)] = 2
+    """its replication factor (at most the broker count)"""
+    existing_cluster_arn: ClusterArn = ""
+    """bring your own cluster: its ARN (give all four `existing*` or none)"""
+    existing_vpc_id: VpcId = ""
+    """its VPC"""
+    existing_subnet_ids: Annotated[list[SubnetId], BeforeValidator(_comma_separated)] = []
+    """subnets for the producer (at least 2; `a,b` on the command line)"""
+    existing_security_group_id: SecurityGroupId = ""
+    """a group that reaches the brokers on 9098"""
+    _name_prefix: str = PrivateAttr("")  # given by Settings
+
+    @property
+    def existing(self) -> ExistingCluster | None:
+        if not self.existing_cluster_arn:
+            return None
+        return ExistingCluster(cluster_arn=self.existing_cluster_arn, vpc_id=self.existing_vpc_id,
+                               subnet_ids=tuple(self.existing_subnet_ids),
+                               security_group_id=self.existing_security_group_id)  # fmt: skip
+
+    @property
+    def cluster_name(self) -> str:
+        return self.existing.cluster_name if self.existing else f"{self._name_prefix}-kafka"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        major, minor = (int(part) for part in self.kafka_version.split(".")[:2])
+        if (major, minor) < MINIMUM_KAFKA_VERSION:
+            raise SettingsError("kafkaVersion", f"{self.kafka_version!r} is older than 3.6, the first version "
+                                "the MSK topic API supports")  # fmt: skip
+        given = {"existingClusterArn": self.existing_cluster_arn, "existingVpcId": self.existing_vpc_id,
+                 "existingSubnetIds": self.existing_subnet_ids,
+                 "existingSecurityGroupId": self.existing_security_group_id}  # fmt: skip
+        missing = [key for key, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            named = ", ".join(key for key in given if key not in missing)
+            raise SettingsError(missing[0], f"is required with {named}: give all four existing* settings or none")
+        if given["existingSubnetIds"] and len(self.existing_subnet_ids) < AVAILABILITY_ZONES:
+            raise SettingsError("existingSubnetIds", f"give at least {AVAILABILITY_ZONES} subnets in different AZs")
+        if not self.existing_cluster_arn and self.topic_replication_factor > self.broker_count:
+            raise SettingsError("topicReplicationFactor",
+                                f"{self.topic_replication_factor} exceeds the {self.broker_count} brokers")  # fmt: skip
+        return self
 
 
-class PollerMode(Enum):
-    """How the MSK event source mapping runs its pollers."""
+class StreamSettings(SettingsGroup):
+    model_config = ConfigDict(alias_generator=lambda name: to_camel(f"stream_{name}"))
 
-    ON_DEMAND = "on-demand"  # no fixed cost; a failing batch is retried whole and blocks its partition
-    PROVISIONED = "provisioned"  # event poller units billed hourly; retries, bisection, partial batch responses
-
-
-@dataclass(frozen=True)
-class StreamSettings:
-    batch_size: int
-    batch_window_seconds: int
-    document_ids: DocumentIds
-    poller_mode: PollerMode
-    # Provisioned mode only: attempts after the first before a batch goes to the dead-letter queue.
-    retry_attempts: int
-    # The account's IngestKnowledgeBaseDocuments quota, shared by the mapping's concurrent invocations.
-    ingest_requests_per_second: float
-
-
-# Pace slightly under the quota: requests from concurrent invocations are not synchronized.
-QUOTA_HEADROOM = 0.95
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+    """records per invocation of the ingest function (1-10000)"""
+    batch_window_seconds: Annotated[int, Field(ge=0, le=300)] = 5
+    """how long the mapping gathers records before invoking (0-300)"""
+    document_ids: DocumentIds = DocumentIds.PER_MESSAGE
+    """`per-message` (every price is kept) or `per-ticker` (latest price per ticker)"""
+    poller_mode: PollerMode = PollerMode.ON_DEMAND
+    """`on-demand` or `provisioned` (retries, bisection, partial batch responses; ~$135/month minimum)"""
+    retry_attempts: Annotated[int, Field(ge=0, le=10_000)] = 10
+    """provisioned mode: retries before a batch goes to the dead-letter queue"""
+    ingest_requests_per_second: Annotated[float, Field(gt=0, le=100, alias="ingestRequestsPerSecond")] = 5
+    """the account's IngestKnowledgeBaseDocuments quota (requests per second) the stream may use"""
 
 
 def requests_per_invocation(stream: StreamSettings, partitions: int) -> float:
@@ -206,41 +391,49 @@ def stream_timeout_seconds(stream: StreamSettings, partitions: int) -> int:
     return math.ceil(stream.batch_size / documents_per_second * 2) + 60
 
 
-@dataclass(frozen=True)
-class QuerySettings:
-    inference_profile_id: str  # e.g. global.anthropic.claude-sonnet-4-5-20250929-v1:0
-    number_of_results: int
-    temperature: float | None
-    max_tokens: int | None
-    prompt_template: str
-    # Group -> enforced RetrievalFilter ({}: unrestricted), as JSON; no groups: no access control.
-    group_filters_json: str
-    default_group: str
+class QuerySettings(SettingsGroup):
+    inference_profile_id: InferenceProfileId = Field(
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0", alias="generationModelId"
+    )
+    """inference profile for generation (its ARN is built with the deploying account and Region)"""
+    temperature: Annotated[float | None, Field(ge=0, le=1, alias="generationTemperature"),
+                           BeforeValidator(_empty_is_none)] = None  # fmt: skip
+    """optional temperature (0-1)"""
+    max_tokens: Annotated[int | None, Field(ge=1, le=65536, alias="generationMaxTokens"),
+                          BeforeValidator(_empty_is_none)] = None  # fmt: skip
+    """optional maximum answer tokens"""
+    prompt_template: Annotated[str, Field(max_length=4000)] = ""
+    """optional prompt template; must contain `$search_results$`"""
+    number_of_results: Annotated[int, Field(ge=1, le=100, alias="queryNumberOfResults")] = 5
+    """default `numberOfResults`"""
+    group_filters: Annotated[dict[Group, RetrievalFilter], BeforeValidator(_json_document)] = {}
+    """group -> enforced RetrievalFilter (`{}` for unrestricted); empty: no access control"""
+    default_group: Group = "public"
+    """the policy for requests without a known group (must be in `groupFilters` when it is set)"""
 
     @property
     def foundation_model_id(self) -> str:
         """The model behind the profile: the profile ID without its geography prefix."""
         return self.inference_profile_id.split(".", 1)[1]
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.prompt_template and "$search_results$" not in self.prompt_template:
+            raise SettingsError("promptTemplate", "must contain $search_results$, where Bedrock puts retrieved text")
+        if self.group_filters and self.default_group not in self.group_filters:
+            raise SettingsError("defaultGroup", f"{self.default_group!r} must be one of the groups in groupFilters")
+        return self
 
-@dataclass(frozen=True)
-class GitHubSettings:
-    repository: str  # owner/name
-    branch: str
-    environment: str
-    oidc_provider_arn: str  # empty: the stack creates the account's GitHub OIDC provider
 
-
-@dataclass(frozen=True)
-class Lifecycle:
-    """What happens to data and logs: passed to every construct that creates either."""
-
-    mode: LifecycleMode
-    log_retention_days: int
-
-    @property
-    def retain_data(self) -> bool:
-        return self.mode is LifecycleMode.PROD
+class GitHubSettings(SettingsGroup):
+    repository: GitHubRepository = Field("", alias="githubRepository")
+    """`owner/name`: adds the GitHub Actions deploy-role stack"""
+    branch: GitRef = Field("main", alias="githubBranch")
+    """the branch the deploy role trusts"""
+    environment: GitRef = Field("production", alias="githubEnvironment")
+    """the GitHub environment the deploy role trusts"""
+    oidc_provider_arn: OidcProviderArn = Field("", alias="githubOidcProviderArn")
+    """the account's existing GitHub OIDC provider (empty: the stack creates it)"""
 
 
 @dataclass(frozen=True)
@@ -248,13 +441,19 @@ class FunctionSettings:
     """What every function of the app gets."""
 
     metrics_namespace: str  # Powertools' namespace; the monitoring reads the same
-    # X-Ray SDK subsegments for every AWS call; Lambda traces each invocation either way.
     trace_aws_calls: bool
 
 
-@dataclass(frozen=True)
-class Settings:
-    name_prefix: str
+class Settings(SettingsGroup):
+    """The app's settings: a few of their own, the rest in groups. ``load_settings`` builds it from the
+    flat ``app:`` keys, giving each group the keys its fields name."""
+
+    name_prefix: NamePrefix = "kbstream"
+    """prefix of stack and resource names and the metrics namespace; the vector bucket is `<prefix>-vectors`"""
+    alarm_email: Email = ""
+    """optional e-mail address subscribed to the alarm topic"""
+    trace_aws_calls: bool = False
+    """X-Ray subsegments for every AWS call (the SDK adds about 0.2 s to each cold start); Lambda traces every invocation either way"""  # noqa: E501
     lifecycle: Lifecycle
     embedding: EmbeddingSettings
     storage: StorageSettings
@@ -262,321 +461,100 @@ class Settings:
     kafka: KafkaSettings
     stream: StreamSettings
     query: QuerySettings
-    alarm_email: str  # empty: alarms notify the SNS topic only
-    github: GitHubSettings | None  # None: no deploy-role stack
-    functions: FunctionSettings
+    github_deployment: GitHubSettings
+
+    @classmethod
+    def groups(cls) -> dict[str, type[SettingsGroup]]:
+        """Field name -> group model, in the order of the fields."""
+        return {name: field.annotation for name, field in cls.model_fields.items()
+                if isinstance(field.annotation, type) and issubclass(field.annotation, SettingsGroup)}  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _into_groups(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        remaining = dict(values)
+        grouped: dict[str, Any] = {}
+        for name, group in cls.groups().items():
+            keys = {field.alias or field_name for field_name, field in group.model_fields.items()}
+            grouped[cls.model_fields[name].alias or name] = {k: remaining.pop(k) for k in keys & remaining.keys()}
+        for key in remaining.keys() & grouped.keys():  # a group's own name is not a setting
+            raise SettingsError(key, f"unknown setting; known settings are {', '.join(sorted(DEFAULTS))}")
+        return {**remaining, **grouped}  # keys no group claims are validated (and refused) here
+
+    def model_post_init(self, context: Any) -> None:
+        # Values a group derives from other settings.
+        self.storage._bucket_name = f"{self.name_prefix}-vectors"
+        self.storage._dimension = self.embedding.dimension
+        self.kafka._name_prefix = self.name_prefix
+
+    @model_validator(mode="after")
+    def _stream_fits_the_mapping_timeout(self) -> Self:
+        timeout = stream_timeout_seconds(self.stream, self.kafka.topic_partitions)
+        if timeout > MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS:
+            raise SettingsError(
+                "streamBatchSize",
+                f"a batch of {self.stream.batch_size} records, paced at app:ingestRequestsPerSecond="
+                f"{self.stream.ingest_requests_per_second} shared by app:topicPartitions={self.kafka.topic_partitions},"
+                f" needs a {timeout} s function timeout; functions behind an MSK event source mapping may run at most "
+                f"{MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS} s. Lower app:streamBatchSize or raise "
+                "app:ingestRequestsPerSecond",
+            )
+        return self
+
+    @property
+    def github(self) -> GitHubSettings | None:
+        """None: no deploy-role stack."""
+        return self.github_deployment if self.github_deployment.repository else None
+
+    @property
+    def functions(self) -> FunctionSettings:
+        return FunctionSettings(metrics_namespace=self.name_prefix, trace_aws_calls=self.trace_aws_calls)
 
     def stack_name(self, part: str) -> str:
         return f"{self.name_prefix}-{part}"
 
 
-# Every key this module understands, with its default. cdk.json lists the same keys so users see them.
-DEFAULTS: Mapping[str, Any] = {
-    "namePrefix": "kbstream",
-    "lifecycleMode": "dev",
-    "logRetentionDays": 30,
-    "embeddingModelId": "amazon.titan-embed-text-v2:0",
-    "embeddingDimension": 1024,
-    "distanceMetric": "cosine",
-    "documentPrefix": "documents/",
-    "vectorIndexName": "documents",
-    "chunkingStrategy": "FIXED_SIZE",
-    "chunkMaxTokens": 300,
-    "chunkOverlapPercentage": 20,
-    "syncBatchWindowSeconds": 60,
-    "kafkaVersion": "3.8.x",
-    "brokerInstanceType": "kafka.t3.small",
-    "brokerCount": 2,
-    "brokerStorageGiB": 10,
-    "endpointAzCount": 1,
-    "topicName": "ticker-prices",
-    "topicPartitions": 2,
-    "topicReplicationFactor": 2,
-    "existingClusterArn": "",
-    "existingVpcId": "",
-    "existingSubnetIds": [],
-    "existingSecurityGroupId": "",
-    "streamBatchSize": 100,
-    "streamBatchWindowSeconds": 5,
-    "streamDocumentIds": "per-message",
-    "streamPollerMode": "on-demand",
-    "streamRetryAttempts": 10,
-    "ingestRequestsPerSecond": 5,
-    "generationModelId": "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
-    "generationTemperature": None,
-    "generationMaxTokens": None,
-    "promptTemplate": "",
-    "queryNumberOfResults": 5,
-    "groupFilters": {},
-    "defaultGroup": "public",
-    "alarmEmail": "",
-    "githubRepository": "",
-    "githubBranch": "main",
-    "githubEnvironment": "production",
-    "githubOidcProviderArn": "",
-    "traceAwsCalls": False,
-}
+def _models() -> tuple[type[SettingsGroup], ...]:
+    return (Settings, *Settings.groups().values())
 
 
-class _Reader:
-    """Reads raw context values and coerces strings given with ``-c`` on the command line."""
+def documented_settings() -> list[tuple[str, Any, str]]:
+    """(``app:`` key, default as JSON, documentation) of every setting, in the order they are defined."""
+    rows: list[tuple[str, Any, str]] = []
+    for model in _models():
+        for name, field in model.model_fields.items():
+            if name not in Settings.groups():
+                default = to_jsonable_python(field.get_default(call_default_factory=True))
+                rows.append((field.alias or name, default, field.description or ""))
+    return rows
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self._values = values
 
-    def raw(self, key: str) -> Any:
-        value = self._values.get(key)
-        return DEFAULTS[key] if value is None else value
-
-    def string(self, key: str, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
-        value = self.raw(key)
-        if not isinstance(value, str):
-            raise SettingsError(key, f"expected a string, got {type(value).__name__}")
-        if pattern is not None and not pattern.fullmatch(value):
-            raise SettingsError(key, f"{value!r} is not valid{': ' + hint if hint else ''}")
-        return value
-
-    def integer(
-        self, key: str, allowed: tuple[int, ...] | None = None, low: int | None = None, high: int | None = None
-    ) -> int:
-        value = self.raw(key)
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SettingsError(key, f"expected an integer, got {value!r}")
-        if allowed is not None and value not in allowed:
-            raise SettingsError(key, f"{value} is not one of {', '.join(map(str, allowed))}")
-        if low is not None and value < low:
-            raise SettingsError(key, f"{value} is below the minimum {low}")
-        if high is not None and value > high:
-            raise SettingsError(key, f"{value} is above the maximum {high}")
-        return value
-
-    def string_list(self, key: str, pattern: re.Pattern[str], hint: str) -> tuple[str, ...]:
-        value = self.raw(key)
-        if isinstance(value, str):  # -c app:key=a,b on the command line
-            value = [item.strip() for item in value.split(",") if item.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise SettingsError(key, f"expected a list of strings, got {value!r}")
-        for item in value:
-            if not pattern.fullmatch(item):
-                raise SettingsError(key, f"{item!r} is not valid: {hint}")
-        return tuple(value)
-
-    def optional_number(self, key: str, low: float, high: float, *, integer: bool = False) -> Any:
-        value = self.raw(key)
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):  # from the command line
-            try:
-                value = int(value) if integer else float(value)
-            except ValueError:
-                raise SettingsError(key, f"expected a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
-            raise SettingsError(key, f"expected {'an integer' if integer else 'a number'}, got {value!r}")
-        if not low <= value <= high:
-            raise SettingsError(key, f"{value} is outside {low}-{high}")
-        return value
-
-    def choice(self, key: str, enum: type[Enum]) -> Any:
-        value = self.raw(key)
-        allowed = [member.value for member in enum]
-        if value not in allowed:
-            raise SettingsError(key, f"{value!r} is not one of {', '.join(map(repr, allowed))}")
-        return enum(value)
+# Every key with its default, as cdk.json lists them.
+DEFAULTS: Mapping[str, Any] = {key: default for key, default, _ in documented_settings()}
 
 
 def load_settings(context: Mapping[str, Any]) -> Settings:
     """Build settings from a CDK context mapping (all keys; only ``app:*`` keys are read)."""
-    values: dict[str, Any] = {}
-    for full_key, value in context.items():
-        if not full_key.startswith(CONTEXT_PREFIX):
-            continue
-        key = full_key[len(CONTEXT_PREFIX) :]
-        if key not in DEFAULTS:
-            raise SettingsError(key, f"unknown setting; known settings are {', '.join(sorted(DEFAULTS))}")
-        values[key] = value
-    read = _Reader(values)
-
-    name_prefix = read.string(
-        "namePrefix", _NAME_PREFIX, "3-20 characters: lowercase letters, digits, single hyphens, starting with a letter"
-    )
-    if "--" in name_prefix:
-        raise SettingsError("namePrefix", f"{name_prefix!r} contains consecutive hyphens")
-    model_id = read.string("embeddingModelId")
-    if model_id not in EMBEDDING_MODEL_DIMENSIONS:
-        raise SettingsError(
-            "embeddingModelId", f"{model_id!r} is not one of {', '.join(sorted(EMBEDDING_MODEL_DIMENSIONS))}"
-        )
-    dimension = read.integer("embeddingDimension", allowed=EMBEDDING_MODEL_DIMENSIONS[model_id])
-    # The bucket name derives from the prefix, which also names the stacks: it never changes in place.
-    bucket_name = f"{name_prefix}-vectors"
-    index_base_name = read.string(
-        "vectorIndexName",
-        _INDEX_BASE_NAME,
-        "3-54 characters: lowercase letters, digits, hyphens, dots (a 9-character suffix is added)",
-    )
-
-    kafka = _kafka_settings(read, name_prefix)
-    stream = _stream_settings(read, kafka.topic_partitions)
-    return Settings(
-        name_prefix=name_prefix,
-        lifecycle=Lifecycle(
-            mode=read.choice("lifecycleMode", LifecycleMode),
-            log_retention_days=read.integer("logRetentionDays", allowed=LOG_RETENTION_DAYS),
-        ),
-        embedding=EmbeddingSettings(model_id=model_id, dimension=dimension),
-        storage=StorageSettings(
-            document_prefix=read.string(
-                "documentPrefix", _DOCUMENT_PREFIX, "an S3 key prefix such as 'documents/' (no leading '/')"
-            ),
-            vector_index=VectorIndexSettings(
-                bucket_name=bucket_name,
-                index_base_name=index_base_name,
-                dimension=dimension,
-                distance_metric=read.choice("distanceMetric", DistanceMetric),
-            ),
-        ),
-        knowledge_base=KnowledgeBaseSettings(
-            chunking_strategy=read.choice("chunkingStrategy", ChunkingStrategy),
-            chunk_max_tokens=read.integer("chunkMaxTokens", low=20, high=8192),
-            chunk_overlap_percentage=read.integer("chunkOverlapPercentage", low=1, high=99),
-            sync_batch_window_seconds=read.integer("syncBatchWindowSeconds", low=0, high=300),
-        ),
-        kafka=kafka,
-        stream=stream,
-        query=_query_settings(read),
-        alarm_email=read.string("alarmEmail", _EMAIL, "an e-mail address, or empty for none")
-        if read.raw("alarmEmail")
-        else "",
-        github=_github_settings(read),
-        functions=FunctionSettings(metrics_namespace=name_prefix, trace_aws_calls=read.raw("traceAwsCalls") is True),
-    )
+    values = {key.removeprefix(CONTEXT_PREFIX): value for key, value in context.items()
+              if key.startswith(CONTEXT_PREFIX) and value is not None}  # fmt: skip
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as invalid:
+        raise _first_problem(invalid) from None
 
 
-def _github_settings(read: _Reader) -> GitHubSettings | None:
-    if not read.raw("githubRepository"):
-        return None
-    provider = read.raw("githubOidcProviderArn")
-    return GitHubSettings(
-        repository=read.string("githubRepository", _GITHUB_REPOSITORY, "owner/name of a GitHub repository"),
-        branch=read.string("githubBranch", _GIT_REF, "a branch name"),
-        environment=read.string("githubEnvironment", _GIT_REF, "a GitHub environment name"),
-        oidc_provider_arn=read.string("githubOidcProviderArn", _OIDC_PROVIDER_ARN, "an IAM OIDC provider ARN")
-        if provider
-        else "",
-    )
-
-
-def _query_settings(read: _Reader) -> QuerySettings:
-    prompt_template = read.string("promptTemplate")
-    if prompt_template and "$search_results$" not in prompt_template:
-        raise SettingsError("promptTemplate", "must contain $search_results$, where Bedrock puts the retrieved text")
-    if len(prompt_template) > 4000:
-        raise SettingsError("promptTemplate", "is longer than 4000 characters")
-    default_group = read.string("defaultGroup", _GROUP, "1-64 letters, digits, '.', '_', '@' or '-'")
-    group_filters = read.raw("groupFilters")
-    if isinstance(group_filters, str):  # -c app:groupFilters='{...}'
-        try:
-            group_filters = json.loads(group_filters)
-        except json.JSONDecodeError as error:
-            raise SettingsError("groupFilters", f"is not JSON: {error}") from None
-    if not isinstance(group_filters, dict):
-        raise SettingsError("groupFilters", "expected an object mapping groups to a filter or null")
-    for group, enforced in group_filters.items():
-        if not _GROUP.fullmatch(group):
-            raise SettingsError("groupFilters", f"group {group!r} is not 1-64 letters, digits, '.', '_', '@' or '-'")
-        # {} is "no filter": the group sees everything (JSON null would be lost on the way through jsii).
-        if not isinstance(enforced, dict) or len(enforced) > 1:
-            raise SettingsError("groupFilters", f"the filter of {group!r} must be one RetrievalFilter object or {{}}")
-    if group_filters and default_group not in group_filters:
-        raise SettingsError("defaultGroup", f"{default_group!r} must be one of the groups in groupFilters")
-    return QuerySettings(
-        inference_profile_id=read.string(
-            "generationModelId", _INFERENCE_PROFILE_ID, "an inference profile ID such as 'global.anthropic.claude-...'"
-        ),
-        number_of_results=read.integer("queryNumberOfResults", low=1, high=100),
-        temperature=read.optional_number("generationTemperature", 0, 1),
-        max_tokens=read.optional_number("generationMaxTokens", 1, 65536, integer=True),
-        prompt_template=prompt_template,
-        group_filters_json=json.dumps(group_filters, sort_keys=True),
-        default_group=default_group,
-    )
-
-
-def _stream_settings(read: _Reader, topic_partitions: int) -> StreamSettings:
-    stream = StreamSettings(
-        batch_size=read.integer("streamBatchSize", low=1, high=10_000),
-        batch_window_seconds=read.integer("streamBatchWindowSeconds", low=0, high=300),
-        document_ids=read.choice("streamDocumentIds", DocumentIds),
-        poller_mode=read.choice("streamPollerMode", PollerMode),
-        retry_attempts=read.integer("streamRetryAttempts", low=0, high=10_000),
-        ingest_requests_per_second=read.integer("ingestRequestsPerSecond", low=1, high=100),
-    )
-    timeout = stream_timeout_seconds(stream, topic_partitions)
-    if timeout > MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS:
-        raise SettingsError(
-            "streamBatchSize",
-            f"a batch of {stream.batch_size} records, paced at app:ingestRequestsPerSecond="
-            f"{stream.ingest_requests_per_second} shared by app:topicPartitions={topic_partitions}, needs a "
-            f"{timeout} s function timeout; functions behind an MSK event source mapping may run at most "
-            f"{MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS} s. Lower app:streamBatchSize or raise "
-            "app:ingestRequestsPerSecond",
-        )
-    return stream
-
-
-def _kafka_settings(read: _Reader, name_prefix: str) -> KafkaSettings:
-    version = read.string("kafkaVersion", _KAFKA_VERSION, "an MSK version such as '3.8.x' or '3.9.x'")
-    match = _KAFKA_VERSION.fullmatch(version)
-    assert match is not None
-    if (int(match[1]), int(match[2])) < MINIMUM_KAFKA_VERSION:
-        raise SettingsError(
-            "kafkaVersion", f"{version!r} is older than 3.6, the first version the MSK topic API supports"
-        )
-    broker_count = read.integer("brokerCount", low=AVAILABILITY_ZONES, high=30)
-    if broker_count % AVAILABILITY_ZONES:
-        raise SettingsError(
-            "brokerCount", f"{broker_count} is not a multiple of {AVAILABILITY_ZONES} Availability Zones"
-        )
-    replication_factor = read.integer("topicReplicationFactor", low=1, high=3)
-    existing = _existing_cluster(read)
-    if existing is None and replication_factor > broker_count:
-        raise SettingsError("topicReplicationFactor", f"{replication_factor} exceeds the {broker_count} brokers")
-    return KafkaSettings(
-        cluster_name=existing.cluster_name if existing else f"{name_prefix}-kafka",
-        kafka_version=version,
-        broker_instance_type=read.string(
-            "brokerInstanceType", _BROKER_INSTANCE_TYPE, "an MSK broker type such as 'kafka.t3.small'"
-        ),
-        broker_count=broker_count,
-        broker_storage_gib=read.integer("brokerStorageGiB", low=1, high=16384),
-        endpoint_az_count=read.integer("endpointAzCount", low=1, high=AVAILABILITY_ZONES),
-        topic_name=read.string("topicName", _TOPIC_NAME, "1-249 letters, digits, '.', '_' or '-'"),
-        topic_partitions=read.integer("topicPartitions", low=1, high=1000),
-        topic_replication_factor=replication_factor,
-        existing=existing,
-    )
-
-
-def _existing_cluster(read: _Reader) -> ExistingCluster | None:
-    keys = ("existingClusterArn", "existingVpcId", "existingSubnetIds", "existingSecurityGroupId")
-    given = [key for key in keys if read.raw(key) not in ("", [], None)]
-    if not given:
-        return None
-    missing = [key for key in keys if key not in given]
-    if missing:
-        raise SettingsError(
-            missing[0], f"is required with {', '.join(given)}: give all four existing* settings or none"
-        )
-    subnet_ids = read.string_list("existingSubnetIds", _SUBNET_ID, "a subnet ID such as 'subnet-0123456789abcdef0'")
-    if len(subnet_ids) < AVAILABILITY_ZONES:
-        raise SettingsError("existingSubnetIds", f"give at least {AVAILABILITY_ZONES} subnets in different AZs")
-    return ExistingCluster(
-        cluster_arn=read.string("existingClusterArn", _CLUSTER_ARN, "an MSK cluster ARN"),
-        vpc_id=read.string("existingVpcId", _VPC_ID, "a VPC ID such as 'vpc-0123456789abcdef0'"),
-        subnet_ids=subnet_ids,
-        security_group_id=read.string(
-            "existingSecurityGroupId", _SECURITY_GROUP_ID, "a security group ID such as 'sg-0123456789abcdef0'"
-        ),
-    )
+def _first_problem(invalid: ValidationError) -> SettingsError:
+    error = invalid.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, SettingsError):
+        return cause
+    location = [str(part) for part in error["loc"]]
+    group_aliases = {field.alias or name for name, field in Settings.model_fields.items() if name in Settings.groups()}
+    key = location[1] if len(location) > 1 and location[0] in group_aliases else location[0]
+    if error["type"] == "extra_forbidden":
+        return SettingsError(key, f"unknown setting; known settings are {', '.join(sorted(DEFAULTS))}")
+    if error["type"] == "value_error":
+        return SettingsError(key, str(error["msg"]).removeprefix("Value error, "))
+    return SettingsError(key, f"{error['input']!r}: {str(error['msg']).removeprefix('Value error, ')}")

@@ -14,7 +14,7 @@ from kb_sync import handler as sync_handler
 from kb_sync.sync import parse_notice
 from scripts.sdk_model import iam_action
 from stacks.constructs.document_upload import DocumentUpload
-from stacks.settings import Lifecycle, LifecycleMode
+from stacks.settings import Lifecycle
 from tests.conftest import Synthesized
 from tests.support import iam_rules
 from tests.support.iam import allowed_resources, role_statements
@@ -246,7 +246,7 @@ def test_deployment_trigger_fires_again_when_the_documents_change(tmp_path: Path
         (folder / "a.txt").write_text(text)
         stack = Stack(App(), "Documents")
         upload = DocumentUpload(stack, "Upload", source=folder, bucket=s3.Bucket(stack, "Bucket"), prefix="p/",
-                                lifecycle=Lifecycle(mode=LifecycleMode.DEV, log_retention_days=30))  # fmt: skip
+                                lifecycle=Lifecycle.model_validate({"logRetentionDays": 30}))  # fmt: skip
         versions.append(upload.version)
     assert versions[0] != versions[1]
     assert versions[1] == versions[2]

@@ -5,12 +5,14 @@ from typing import Any
 
 import pytest
 
+from devtools.settings_docs import CDK_JSON, README, cdk_json_with_defaults, readme_with_table
 from stacks.settings import (
     DEFAULTS,
     DistanceMetric,
     LifecycleMode,
     Settings,
     SettingsError,
+    documented_settings,
     load_settings,
 )
 from tests.conftest import CDK_CONTEXT, EXISTING_CLUSTER
@@ -23,6 +25,18 @@ def load(**values: Any) -> Settings:
 def test_cdk_json_lists_every_setting_with_its_default() -> None:
     in_cdk_json = {key.removeprefix("app:"): value for key, value in CDK_CONTEXT.items() if key.startswith("app:")}
     assert in_cdk_json == dict(DEFAULTS)
+    assert CDK_JSON.read_text() == cdk_json_with_defaults(CDK_JSON.read_text()), "run `make settings-docs`"
+
+
+def test_the_readme_documents_every_setting_as_the_models_do() -> None:
+    readme = README.read_text()
+    assert readme == readme_with_table(readme), "run `make settings-docs`"
+    assert all(f"| `app:{key}` |" in readme for key in DEFAULTS)
+
+
+def test_every_setting_is_documented_once() -> None:
+    keys = [key for key, _, meaning in documented_settings() if meaning]
+    assert len(keys) == len(set(keys)) == len(DEFAULTS)
 
 
 def test_defaults() -> None:
@@ -51,36 +65,36 @@ def test_command_line_strings_are_coerced() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("embeddingDimension", 1536, "not one of 256, 512, 1024"),
-        ("embeddingDimension", "big", "expected an integer"),
-        ("embeddingDimension", True, "expected an integer"),
-        ("embeddingModelId", "openai.text-embedding-3", "is not one of"),
-        ("distanceMetric", "dot", "is not one of 'cosine', 'euclidean'"),
-        ("lifecycleMode", "staging", "is not one of 'dev', 'prod'"),
-        ("logRetentionDays", 10, "not one of"),
+        ("embeddingDimension", 1536, "is not one of 256, 512, 1024"),
+        ("embeddingDimension", "big", "Input should be a valid integer"),
+        ("embeddingDimension", True, "expected a number or text, got True"),
+        ("embeddingModelId", "openai.text-embedding-3", "Input should be 'amazon.titan-embed-text-v2:0'"),
+        ("distanceMetric", "dot", "Input should be 'cosine' or 'euclidean'"),
+        ("lifecycleMode", "staging", "Input should be 'dev' or 'prod'"),
+        ("logRetentionDays", 10, "Input should be 1, 3, 5, 7, 14"),
         ("namePrefix", "My_App", "is not valid"),
         ("namePrefix", "ab", "is not valid"),
-        ("namePrefix", "kb--stream", "consecutive hyphens"),
+        ("namePrefix", "kb--stream", "is not valid: 3-20 lowercase letters, digits and single hyphens"),
         ("documentPrefix", "/documents/", "is not valid"),
         ("documentPrefix", "documents", "is not valid"),
         ("vectorIndexName", "Documents", "is not valid"),
         ("vectorIndexName", "x" * 55, "is not valid"),
         ("kafkaVersion", "3.5.1", "older than 3.6"),
         ("kafkaVersion", "latest", "is not valid"),
-        ("brokerCount", 3, "not a multiple of 2"),
-        ("brokerCount", 1, "below the minimum 2"),
+        ("brokerCount", 3, "Input should be a multiple of 2"),
+        ("brokerCount", 0, "Input should be greater than or equal to 2"),
         ("brokerInstanceType", "t3.small", "is not valid"),
-        ("brokerStorageGiB", 0, "below the minimum 1"),
-        ("endpointAzCount", 3, "above the maximum 2"),
+        ("brokerStorageGiB", 0, "Input should be greater than or equal to 1"),
+        ("endpointAzCount", 3, "Input should be less than or equal to 2"),
         ("topicName", "ticker prices", "is not valid"),
-        ("topicPartitions", 0, "below the minimum 1"),
-        ("topicReplicationFactor", 4, "above the maximum 3"),
-        ("streamBatchSize", 10_001, "above the maximum 10000"),
-        ("streamBatchWindowSeconds", 301, "above the maximum 300"),
-        ("streamDocumentIds", "random", "is not one of 'per-message', 'per-ticker'"),
-        ("streamPollerMode", "auto", "is not one of 'on-demand', 'provisioned'"),
-        ("streamRetryAttempts", -1, "below the minimum 0"),
-        ("ingestRequestsPerSecond", 0, "below the minimum 1"),
+        ("topicPartitions", 0, "Input should be greater than or equal to 1"),
+        ("topicReplicationFactor", 4, "Input should be less than or equal to 3"),
+        ("streamBatchSize", 10_001, "Input should be less than or equal to 10000"),
+        ("streamBatchWindowSeconds", 301, "Input should be less than or equal to 300"),
+        ("streamDocumentIds", "random", "Input should be 'per-message' or 'per-ticker'"),
+        ("streamPollerMode", "auto", "Input should be 'on-demand' or 'provisioned'"),
+        ("streamRetryAttempts", -1, "Input should be greater than or equal to 0"),
+        ("ingestRequestsPerSecond", 0, "Input should be greater than 0"),
     ],
 )
 def test_invalid_values_name_the_setting(key: str, value: Any, message: str) -> None:
@@ -181,27 +195,25 @@ def test_query_defaults_and_group_policies() -> None:
     assert query.inference_profile_id == "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert query.foundation_model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert (query.number_of_results, query.temperature, query.max_tokens) == (5, None, None)
-    assert query.group_filters_json == "{}"
+    assert query.group_filters == {}
     policy = {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}}
     configured = load(groupFilters=policy, generationTemperature="0.3", generationMaxTokens="512").query
     assert (configured.temperature, configured.max_tokens) == (0.3, 512)
-    assert (
-        configured.group_filters_json == '{"public": {"equals": {"key": "is_internal", "value": false}}, "staff": {}}'
-    )
+    assert configured.group_filters == policy
     from_cli = load(groupFilters='{"public": {"equals": {"key": "is_internal", "value": false}}, "staff": {}}')
-    assert from_cli.query.group_filters_json == configured.group_filters_json
+    assert from_cli.query.group_filters == policy
 
 
 @pytest.mark.parametrize(
     ("values", "key", "message"),
     [
         ({"generationModelId": "anthropic.claude-sonnet-4-5-20250929-v1:0"}, "generationModelId", "is not valid"),
-        ({"generationTemperature": 1.5}, "generationTemperature", "outside 0-1"),
-        ({"generationMaxTokens": 2.5}, "generationMaxTokens", "expected an integer"),
+        ({"generationTemperature": 1.5}, "generationTemperature", "Input should be less than or equal to 1"),
+        ({"generationMaxTokens": 2.5}, "generationMaxTokens", "Input should be a valid integer"),
         ({"promptTemplate": "Answer briefly."}, "promptTemplate", "must contain $search_results$"),
-        ({"queryNumberOfResults": 101}, "queryNumberOfResults", "above the maximum 100"),
+        ({"queryNumberOfResults": 101}, "queryNumberOfResults", "Input should be less than or equal to 100"),
         ({"groupFilters": {"staff": {}}}, "defaultGroup", "must be one of the groups"),
-        ({"groupFilters": {"public": "is_internal=false"}}, "groupFilters", "must be one RetrievalFilter object"),
+        ({"groupFilters": {"public": "is_internal=false"}}, "groupFilters", "Input should be a valid dictionary"),
         ({"groupFilters": "{not json"}, "groupFilters", "is not JSON"),
         ({"defaultGroup": "all users"}, "defaultGroup", "is not valid"),
     ],

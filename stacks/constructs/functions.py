@@ -1,8 +1,10 @@
 """Python Lambda functions of this app, bundled without Docker.
 
 All handlers live under ``lambdas/`` and ship as one code asset (a few kilobytes of our own code);
-their third-party dependencies ship as one layer built with ``pip install --platform`` for the
-Lambda architecture, so synthesis needs neither Docker nor a matching local Python.
+their third-party dependencies ship as layers (``lambdas/layers/<name>/requirements.txt``) built
+with ``pip install --platform`` for the Lambda architecture, so synthesis needs neither Docker nor a
+matching local Python. The AWS SDK is the runtime's own: it ships compiled, so it loads faster than
+any copy in a layer could.
 """
 
 from __future__ import annotations
@@ -32,15 +34,17 @@ from stacks.settings import FunctionSettings, Lifecycle
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64  # cheaper per GB-second; every dependency is pure Python or has wheels
 PIP_PLATFORM = "manylinux2014_aarch64"
-CODE_EXCLUDES = ["layer", "**/__pycache__", "**/*.pyc", "**/README.md"]
+CODE_EXCLUDES = ["layers", "**/__pycache__", "**/*.pyc", "**/README.md"]
+POWERTOOLS_LAYER = "powertools"  # every function: Powertools and the X-Ray SDK
+KAFKA_LAYER = "kafka"  # the producer's Kafka client
 
 
 @dataclass(frozen=True)
 class LambdaSources:
-    """Where the handlers and the layer's requirements are; given by the app, not read by stacks."""
+    """Where the handlers and the layers' requirements are; given by the app, not read by stacks."""
 
     code_dir: Path
-    layer_dir: Path  # holds requirements.txt
+    layers_dir: Path  # one folder per layer, each with its requirements.txt
 
 
 @jsii.implements(ILocalBundling)
@@ -57,6 +61,8 @@ class PipInstallForLambda:
             "--requirement", str(self._requirements), "--target", str(target),
             "--platform", PIP_PLATFORM, "--implementation", "cp",
             "--python-version", RUNTIME.name.removeprefix("python"), "--only-binary=:all:", "--no-compile",
+            # The requirements list every dependency the runtime lacks; the runtime's SDK is not copied.
+            "--no-deps",
         ]  # fmt: skip
         subprocess.run(command, check=True)
         # Console scripts are useless in a layer.
@@ -65,14 +71,14 @@ class PipInstallForLambda:
 
 
 class DependenciesLayer(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, sources: LambdaSources) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, layer_dir: Path) -> None:
         super().__init__(scope, construct_id)
-        requirements = sources.layer_dir / "requirements.txt"
+        requirements = layer_dir / "requirements.txt"
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
             code=lambda_.Code.from_asset(
-                str(sources.layer_dir),
+                str(layer_dir),
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,  # named only because the API requires it; never pulled
                     local=cast(ILocalBundling, PipInstallForLambda(requirements)),
@@ -81,27 +87,36 @@ class DependenciesLayer(Construct):
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            description="Powertools for AWS Lambda and the pinned AWS SDK",
+            description=f"Pinned dependencies of this app's functions: lambdas/layers/{layer_dir.name}",
         )
 
 
 @dataclass(frozen=True)
 class FunctionCode:
-    """The handlers' code directory, the dependencies layer of one stack, and what every function gets."""
+    """The handlers' code, the layers of one stack (each created once, on first use), and what every
+    function gets."""
 
-    code_dir: Path
-    layer: lambda_.ILayerVersion
+    scope: Construct
+    sources: LambdaSources
     settings: FunctionSettings
 
     @staticmethod
     def for_stack(scope: Construct, sources: LambdaSources, settings: FunctionSettings) -> FunctionCode:
-        layer = stack_singleton(
-            scope,
-            "Dependencies",
+        return FunctionCode(scope=scope, sources=sources, settings=settings)
+
+    @property
+    def code_dir(self) -> Path:
+        return self.sources.code_dir
+
+    def layer(self, name: str) -> lambda_.ILayerVersion:
+        layer_dir = self.sources.layers_dir / name
+        construct_id = "Dependencies" if name == POWERTOOLS_LAYER else f"{name.capitalize()}Dependencies"
+        return stack_singleton(
+            self.scope,
+            construct_id,
             DependenciesLayer,
-            lambda stack, name: DependenciesLayer(stack, name, sources=sources),
-        )
-        return FunctionCode(code_dir=sources.code_dir, layer=layer.layer, settings=settings)
+            lambda stack, construct_name: DependenciesLayer(stack, construct_name, layer_dir=layer_dir),
+        ).layer
 
 
 class AppFunction(Construct):
@@ -125,6 +140,7 @@ class AppFunction(Construct):
         timeout_seconds: int = 30,
         memory_size: int = 256,
         reserved_concurrency: int | None = None,
+        layers: Sequence[str] = (POWERTOOLS_LAYER,),
         wildcard_reasons: Sequence[str] = (),
         **function_props: Any,
     ) -> None:
@@ -148,7 +164,7 @@ class AppFunction(Construct):
                 # The producer's sample stream links to sample_data/: ship the file, not the link.
                 follow_symlinks=SymlinkFollowMode.ALWAYS,
             ),
-            layers=[code.layer],
+            layers=[code.layer(name) for name in layers],
             description=description,
             role=self.role,
             log_group=self.log_group,

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
 from producer import contract as producer_contract
-from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.functions import KAFKA_LAYER, POWERTOOLS_LAYER, AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.settings import Lifecycle
 
@@ -48,6 +48,7 @@ class StreamProducer(Construct):
                 bootstrap_brokers=cluster.bootstrap_brokers, topic_name=cluster.topic_name
             ),
             timeout_seconds=60,
+            layers=(POWERTOOLS_LAYER, KAFKA_LAYER),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=subnets),
             security_groups=[security_group],

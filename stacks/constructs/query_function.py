@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import Aws, Stack
@@ -97,7 +96,7 @@ class QueryFunction(Construct):
                 knowledge_base_id=knowledge_base_id,
                 model_arn=profile_arn,
                 default_number_of_results=query.number_of_results,
-                group_filters=json.loads(query.group_filters_json),
+                group_filters=dict(query.group_filters),
                 default_group=query.default_group,
                 temperature=query.temperature,
                 max_tokens=query.max_tokens,
