@@ -17,16 +17,13 @@ import contextlib
 import io
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
+from devtools.lambda_events import FakeLambdaContext
 
 QUOTA_REQUESTS_PER_SECOND = 5
 MAX_CONCURRENT = 10
@@ -68,7 +65,6 @@ def synthetic_event(count: int) -> dict[str, Any]:
 
 def run_handler(count: int) -> None:
     from stream_ingest import handler
-    from tests.support.lambda_runtime import FakeLambdaContext
 
     with contextlib.redirect_stdout(io.StringIO()):  # Powertools' log and metric lines
         summary = handler.handler(synthetic_event(count), FakeLambdaContext())
@@ -92,8 +88,8 @@ def run_baseline(count: int) -> None:
 def measure(name: str, count: int, latency: float, run: Callable[[int], None]) -> Result:
     from moto import mock_aws
 
+    from devtools.fake_bedrock import Limits, fake_bedrock_agent
     from function_runtime import aws_clients
-    from tests.support.fake_bedrock import Limits, fake_bedrock_agent
 
     limits = Limits(
         requests_per_second={OPERATION: QUOTA_REQUESTS_PER_SECOND}, max_concurrent=MAX_CONCURRENT,

@@ -21,7 +21,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
-from stacks.constructs.singleton import stack_singleton
+from stacks.foundation.singleton import stack_singleton
 from stacks.settings import Lifecycle
 
 REGISTRY_NAME = "lambda-testevent-schemas"

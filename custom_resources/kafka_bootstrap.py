@@ -7,7 +7,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
-from stacks.constructs.nag import acknowledge
+from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle
 
 IAM_BROKERS_FIELD = "BootstrapBrokerStringSaslIam"

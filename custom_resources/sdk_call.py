@@ -7,9 +7,9 @@ from typing import Any
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.constructs.handler_role import HandlerRole
-from stacks.constructs.lifecycle import log_group
-from stacks.constructs.singleton import stack_singleton
+from stacks.foundation.handler_role import HandlerRole
+from stacks.foundation.lifecycle import log_group
+from stacks.foundation.singleton import stack_singleton
 from stacks.settings import Lifecycle
 
 _PROVIDER_ID = "SdkCallProvider"

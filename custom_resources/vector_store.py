@@ -21,8 +21,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
 from custom_resources.sdk_call import sdk_call_resource
-from stacks.constructs.lifecycle import removal_policy
-from stacks.constructs.nag import acknowledge
+from stacks.foundation.lifecycle import removal_policy
+from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle, VectorIndexSettings
 
 SERVICE = "S3Vectors"

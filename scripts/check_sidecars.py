@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scripts.sdk_model import service_model, validate_value
+from devtools.sdk_model import service_model, validate_value
 
 SIDECAR_SUFFIX = ".metadata.json"
 MAX_SIDECAR_BYTES = 10 * 1024

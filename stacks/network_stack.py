@@ -12,9 +12,9 @@ from constructs import Construct
 
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.kafka import KafkaClusterRef, KafkaTopic, MskCluster
-from stacks.constructs.nag import acknowledge
 from stacks.constructs.network import KAFKA_IAM_PORT, PrivateNetwork
 from stacks.constructs.producer import StreamProducer
+from stacks.foundation.nag import acknowledge
 from stacks.settings import FunctionSettings, KafkaSettings, Lifecycle
 
 

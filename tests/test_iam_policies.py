@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scripts.sdk_model import iam_action
+from devtools.sdk_model import iam_action
 from tests.conftest import EXISTING_CLUSTER, Synthesized
 from tests.support import iam_rules
 from tests.support.documented_permissions import (

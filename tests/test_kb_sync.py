@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from devtools.fake_bedrock import FakeState, fake_bedrock_agent
+from devtools.lambda_events import FakeLambdaContext, emf_metrics, sqs_event
 from kb_sync import handler as sync_handler
 from kb_sync.sync import ChangeNotice, InvalidMessage, client_token, describe, parse_notice
 from tests.conftest import LambdaEnvironment
-from tests.support.fake_bedrock import FakeState, fake_bedrock_agent
-from tests.support.lambda_runtime import FakeLambdaContext, emf_metrics, sqs_event
 
 BUCKET = "kbstream-documents-123456789012-us-east-1"
 DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dead-letters"

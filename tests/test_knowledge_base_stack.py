@@ -10,15 +10,15 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 from botocore.stub import Stubber
 
+from devtools.lambda_events import FakeLambdaContext, sqs_event
+from devtools.sdk_model import iam_action
 from kb_sync import handler as sync_handler
 from kb_sync.sync import parse_notice
-from scripts.sdk_model import iam_action
 from stacks.constructs.document_upload import DocumentUpload
 from stacks.settings import Lifecycle
 from tests.conftest import Synthesized
 from tests.support import iam_rules
 from tests.support.iam import allowed_resources, role_statements
-from tests.support.lambda_runtime import FakeLambdaContext, sqs_event
 from tests.support.templates import one, render, resources_of_type
 
 INDEX_ARN_PREFIX = "arn:aws:s3vectors:us-east-1:123456789012:bucket/kbstream-vectors/index/"

@@ -19,10 +19,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from tests.conftest import LambdaEnvironment, Synthesized
-from tests.support.cold_start import cold_started, fresh_client
-from tests.support.fake_bedrock import fake_bedrock_agent
-from tests.support.lambda_runtime import (
+from devtools.fake_bedrock import fake_bedrock_agent
+from devtools.lambda_events import (
     EmittedMetric,
     FakeLambdaContext,
     emf_emitted,
@@ -30,6 +28,8 @@ from tests.support.lambda_runtime import (
     sqs_event,
     ticker_value,
 )
+from tests.conftest import LambdaEnvironment, Synthesized
+from tests.support.cold_start import cold_started, fresh_client
 from tests.support.sample_values import AppSamples
 from tests.support.templates import resources_of_type
 

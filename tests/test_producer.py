@@ -11,11 +11,11 @@ import pytest
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.partitioner.default import murmur2
 
+from devtools.lambda_events import FakeLambdaContext
 from producer import handler as producer_handler
 from producer.publish import PublishError, connect, kafka_producer_config, publish
 from producer.records import SAMPLE_STREAM, RawMessage, RequestError, TickerPrice, parse_request
 from tests.conftest import REPO_ROOT
-from tests.support.lambda_runtime import FakeLambdaContext
 
 NOW = 1771151400.25  # 2026-02-15 10:30:00.25 UTC
 PARTITIONS = 3

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from devtools.lambda_events import FakeLambdaContext
 from function_runtime.environment import ConfigurationError
 from query import handler as query_handler
 from query.access import AccessPolicy
 from query.filters import FilterError, translate_where, validate_filter
 from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import LambdaEnvironment
-from tests.support.lambda_runtime import FakeLambdaContext
 
 KB_ID = "KB12345678"
 MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"

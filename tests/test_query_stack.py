@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from scripts.sdk_model import iam_action, validate_request
+from devtools.sdk_model import iam_action, validate_request
 from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import Synthesized
 from tests.support.contracts import deployed_config

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scripts.sdk_model import iam_action, operation_model, resolve_service, validate_request
+from devtools.sdk_model import iam_action, operation_model, resolve_service, validate_request
 from tests.conftest import EXISTING_CLUSTER, Synthesized
 from tests.support.iam import evaluate, function_role, is_allowed, request_resource, role_policy_statements
 from tests.support.sample_values import AppSamples

@@ -12,12 +12,12 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from devtools.fake_bedrock import FakeState, Limits, fake_bedrock_agent
+from devtools.lambda_events import FakeLambdaContext, b64, emf_metrics, kafka_event, ticker_value
 from stream_ingest import handler as ingest_handler
 from stream_ingest.dead_letters import DeadLetterError
 from stream_ingest.records import InvalidEvent
 from tests.conftest import LambdaEnvironment
-from tests.support.fake_bedrock import FakeState, Limits, fake_bedrock_agent
-from tests.support.lambda_runtime import FakeLambdaContext, b64, emf_metrics, kafka_event, ticker_value
 
 KB_ID, DS_ID = "KB12345678", "DS12345678"
 TOPIC = "ticker-prices"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from scripts.sdk_model import validate_request
+from devtools.lambda_events import b64, kafka_event, ticker_value
+from devtools.sdk_model import validate_request
 from stream_ingest.contract import DocumentIds
 from stream_ingest.documents import (
     MAX_REQUEST_BYTES,
@@ -29,7 +30,6 @@ from stream_ingest.records import (
     kafka_records,
     parse_ticker_price,
 )
-from tests.support.lambda_runtime import b64, kafka_event, ticker_value
 
 WHERE = Coordinates(topic="ticker-prices", partition=1, offset=42)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts.sdk_model import iam_action
+from devtools.sdk_model import iam_action
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stacks.settings import SettingsError, load_settings
 from stream_ingest.contract import DocumentIds

@@ -8,7 +8,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.constructs.nag import acknowledge
+from stacks.foundation.nag import acknowledge
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from stacks.constructs.handler_role import HandlerRole
-from stacks.constructs.lifecycle import log_group
-from stacks.constructs.nag import acknowledge, token
+from stacks.foundation.handler_role import HandlerRole
+from stacks.foundation.lifecycle import log_group
+from stacks.foundation.nag import acknowledge, token
 from stacks.settings import Lifecycle
 
 _GRANT_REASON = (

@@ -25,10 +25,10 @@ from constructs import Construct
 
 from function_runtime.contract import RuntimeConfig
 from function_runtime.environment import DataclassInstance, as_environment
-from stacks.constructs.handler_role import HandlerRole
-from stacks.constructs.lifecycle import log_group
-from stacks.constructs.nag import acknowledge
-from stacks.constructs.singleton import stack_singleton
+from stacks.foundation.handler_role import HandlerRole
+from stacks.foundation.lifecycle import log_group
+from stacks.foundation.nag import acknowledge
+from stacks.foundation.singleton import stack_singleton
 from stacks.settings import FunctionSettings, Lifecycle
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14

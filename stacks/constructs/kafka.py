@@ -11,9 +11,9 @@ from aws_cdk import aws_msk as msk
 from constructs import Construct
 
 from custom_resources.kafka_bootstrap import KafkaBootstrapBrokers
-from stacks.constructs.lifecycle import log_group, removal_policy
-from stacks.constructs.nag import acknowledge
 from stacks.constructs.network import KAFKA_IAM_PORT
+from stacks.foundation.lifecycle import log_group, removal_policy
+from stacks.foundation.nag import acknowledge
 from stacks.settings import KafkaSettings, Lifecycle
 
 

@@ -11,8 +11,8 @@ from constructs import Construct
 
 from custom_resources.vector_store import VectorIndexRef
 from stacks.constructs.buckets import DocumentBucketRef
-from stacks.constructs.lifecycle import removal_policy, retention
-from stacks.constructs.nag import acknowledge
+from stacks.foundation.lifecycle import removal_policy, retention
+from stacks.foundation.nag import acknowledge
 from stacks.settings import ChunkingStrategy, EmbeddingSettings, KnowledgeBaseSettings, Lifecycle
 
 # What Bedrock does with an index when it ingests, queries and deletes documents.

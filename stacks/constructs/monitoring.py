@@ -18,7 +18,7 @@ from kb_sync import contract as sync_contract
 from kb_sync.contract import SyncMetric
 from query import contract as query_contract
 from query.contract import QueryMetric
-from stacks.constructs.nag import acknowledge
+from stacks.foundation.nag import acknowledge
 from stream_ingest import contract as stream_contract
 from stream_ingest.contract import StreamMetric
 

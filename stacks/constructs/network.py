@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from stacks.constructs.lifecycle import log_group
+from stacks.foundation.lifecycle import log_group
 from stacks.settings import AVAILABILITY_ZONES, Lifecycle
 
 KAFKA_IAM_PORT = 9098

@@ -12,7 +12,7 @@ from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from stacks.constructs.lifecycle import log_group
+from stacks.foundation.lifecycle import log_group
 from stacks.settings import Lifecycle
 
 

@@ -11,7 +11,7 @@ from constructs import Construct
 from custom_resources.console_test_events import ConsoleTestEvents
 from query import contract as query_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
-from stacks.constructs.nag import acknowledge
+from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle, QuerySettings
 
 

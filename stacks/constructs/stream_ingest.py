@@ -10,8 +10,8 @@ from constructs import Construct
 
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
-from stacks.constructs.nag import acknowledge
 from stacks.constructs.queues import encrypted_queue
+from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle, PollerMode, StreamSettings, requests_per_invocation, stream_timeout_seconds
 from stream_ingest import contract as stream_contract
 

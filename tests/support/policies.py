@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.sdk_model import DEPLOY_TIME_MARKER
+from devtools.sdk_model import DEPLOY_TIME_MARKER
 from tests.support.documented_permissions import documented_on_all_resources
 from tests.support.iam_rules import allow_statements, statement_problems
 from tests.support.sample_values import AppSamples

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from scripts.sdk_model import operation_model, resolve_service
+from devtools.sdk_model import operation_model, resolve_service
 from tests.support.templates import SdkCall
 
 

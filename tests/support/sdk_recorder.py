@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.sdk_model import validate_request
+from devtools.sdk_model import validate_request
 
 
 @dataclass

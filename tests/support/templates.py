@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.sdk_model import DEPLOY_TIME_MARKER
+from devtools.sdk_model import DEPLOY_TIME_MARKER
 
 # Stand-ins for pseudo parameters, so that ARNs built from them read like real ones.
 PSEUDO_PARAMETERS = {

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from scripts.sdk_model import service_model
+from devtools.sdk_model import service_model
 
 _STATUS = {"ThrottlingException": 429, "ConflictException": 409, "ValidationException": 400,
            "AccessDeniedException": 403, "ResourceNotFoundException": 404, "InternalServerException": 500,

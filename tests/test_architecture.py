@@ -1,0 +1,17 @@
+"""The import contracts in pyproject.toml: which package may import which, checked by import-linter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    status = lint_imports(config_filename=str(REPO_ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    report = capsys.readouterr().out
+    assert "Contracts: 5 kept, 0 broken." in report, report
+    assert status == EXIT_STATUS_SUCCESS, report
