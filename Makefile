@@ -64,6 +64,9 @@ ask: setup ## Ask the knowledge base: make ask Q="What does the security brief c
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)
 
+cold-start: synth ## Measure each handler's cold-start import time from the synthesized assets (no AWS)
+	python -m benchmarks.cold_start $(ARGS)
+
 settings-docs: setup ## Regenerate cdk.json's app: keys and the README's settings table from stacks/settings.py
 	python -m devtools.settings_docs
 

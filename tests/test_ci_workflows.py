@@ -53,6 +53,17 @@ def test_ci_runs_the_readme_commands_and_keeps_the_assembly() -> None:
     assert {"actions/setup-python", "actions/setup-node", "actions/upload-artifact"} <= set(actions)
 
 
+def test_ci_also_runs_the_tests_on_the_functions_runtime_python() -> None:
+    from devtools.lambda_platform import RUNTIME_PYTHON
+    from stacks.constructs.functions import RUNTIME
+
+    assert RUNTIME.name == f"python{RUNTIME_PYTHON}"  # what the stacks deploy
+    job = load(REPO_ROOT / ".github" / "workflows" / "ci.yml")["jobs"]["test-on-function-runtime"]
+    (python,) = [step["with"]["python-version"] for step in job["steps"] if "setup-python" in step.get("uses", "")]
+    assert python == RUNTIME_PYTHON
+    assert [step.get("run") for step in job["steps"] if "run" in step] == ["make setup", "make unit"]
+
+
 def test_deploy_uses_oidc_an_environment_and_one_deployment_at_a_time() -> None:
     workflow = load(REPO_ROOT / ".github" / "workflows" / "deploy.yml")
     assert set(workflow["on"]) == {"push", "workflow_dispatch"}

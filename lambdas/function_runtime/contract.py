@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from function_runtime.environment import variable
 
+# The Lambda runtime the functions run on (python3.14): the stacks deploy it, the layers are built for it.
+PYTHON_VERSION = "3.14"
+
 
 @dataclass(frozen=True)
 class RuntimeConfig:

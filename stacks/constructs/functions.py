@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from function_runtime.contract import RuntimeConfig
+from function_runtime.contract import PYTHON_VERSION, RuntimeConfig
 from function_runtime.environment import DataclassInstance, as_environment
 from stacks.foundation.handler_role import HandlerRole
 from stacks.foundation.lifecycle import log_group
@@ -31,7 +31,7 @@ from stacks.foundation.nag import acknowledge
 from stacks.foundation.singleton import stack_singleton
 from stacks.settings import FunctionSettings, Lifecycle
 
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, f"PYTHON_{PYTHON_VERSION.replace('.', '_')}")
 ARCHITECTURE = lambda_.Architecture.ARM_64  # cheaper per GB-second; every dependency is pure Python or has wheels
 PIP_PLATFORM = "manylinux2014_aarch64"
 CODE_EXCLUDES = ["layers", "**/__pycache__", "**/*.pyc", "**/README.md"]
