@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from devtools.lambda_events import FakeLambdaContext
+from function_runtime.contract import RuntimeConfig
+from function_runtime.environment import as_environment, variable_names
+from stream_ingest.contract import DocumentIds, StreamConfig
 
 QUOTA_REQUESTS_PER_SECOND = 5
 MAX_CONCURRENT = 10
@@ -100,7 +103,8 @@ def measure(name: str, count: int, latency: float, run: Callable[[int], None]) -
         with mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
             import boto3
 
-            os.environ["DEAD_LETTER_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
+            queue_url = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
+            os.environ[variable_names(StreamConfig)["dead_letter_queue_url"]] = queue_url
             aws_clients.client.cache_clear()
             started = time.perf_counter()
             run(count)
@@ -115,17 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-records", type=int, default=100, help="the baseline is slow: fewer records")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the fake takes per request")
     arguments = parser.parse_args(argv)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "benchmark", "AWS_SECRET_ACCESS_KEY": "benchmark", "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "benchmark",
-            "POWERTOOLS_SERVICE_NAME": "stream_ingest", "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "AWS_RETRY_MODE": "adaptive", "AWS_MAX_ATTEMPTS": "8",
-            "KNOWLEDGE_BASE_ID": "KB12345678", "DATA_SOURCE_ID": "DS12345678", "DOCUMENT_IDS": "per-message",
-            # What the stack sets for a one-partition topic: the whole quota, less 5% headroom.
-            "INGEST_REQUESTS_PER_SECOND": str(QUOTA_REQUESTS_PER_SECOND * 0.95), "PARTIAL_BATCH_RESPONSE": "false",
-        }
-    )  # fmt: skip
+    os.environ.update({"AWS_ACCESS_KEY_ID": "benchmark", "AWS_SECRET_ACCESS_KEY": "benchmark",
+                       "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
+    runtime = RuntimeConfig(service="stream_ingest", metrics_namespace="benchmark", tracer_disabled=True,
+                            log_level="WARNING")  # fmt: skip
+    # What the stack sets for a one-partition topic: the whole quota, less 5% headroom.
+    stream = StreamConfig(knowledge_base_id="KB12345678", data_source_id="DS12345678", dead_letter_queue_url="unset",
+                          document_ids=DocumentIds.PER_MESSAGE, requests_per_second=QUOTA_REQUESTS_PER_SECOND * 0.95,
+                          partial_batch_response=False)  # fmt: skip
+    os.environ.update({**as_environment(runtime), **as_environment(stream)})
     results = [
         measure("ingest function (10 per call, paced, concurrent)", arguments.records, arguments.latency, run_handler),
     ]

@@ -12,8 +12,10 @@ from botocore.stub import ANY, Stubber
 from devtools.fake_bedrock import FakeState, fake_bedrock_agent
 from devtools.lambda_events import FakeLambdaContext, emf_metrics, sqs_event
 from kb_sync import handler as sync_handler
+from kb_sync.contract import SyncConfig
 from kb_sync.sync import ChangeNotice, InvalidMessage, client_token, describe, parse_notice
 from tests.conftest import LambdaEnvironment
+from tests.support.contracts import use_config, variable_of
 
 BUCKET = "kbstream-documents-123456789012-us-east-1"
 DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dead-letters"
@@ -41,15 +43,9 @@ DEPLOYMENT = json.dumps({"trigger": "deployment", "documentsVersion": "012345678
 
 @pytest.fixture
 def env(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
-    for name, value in {
-        "KNOWLEDGE_BASE_ID": KB_ID,
-        "DATA_SOURCE_ID": DS_ID,
-        "DOCUMENT_BUCKET": BUCKET,
-        "DOCUMENT_PREFIX": "documents/",
-        "DEAD_LETTER_QUEUE_URL": DLQ_URL,
-        "AWS_MAX_ATTEMPTS": "2",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_config(monkeypatch, SyncConfig(knowledge_base_id=KB_ID, data_source_id=DS_ID, bucket=BUCKET,
+                                       prefix="documents/", dead_letter_queue_url=DLQ_URL))  # fmt: skip
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     return lambda_env
 
 
@@ -226,6 +222,7 @@ def test_an_unexpected_error_fails_the_invocation(env: LambdaEnvironment) -> Non
 
 
 def test_missing_configuration_is_a_clear_error(env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DATA_SOURCE_ID")
-    with pytest.raises(RuntimeError, match="DATA_SOURCE_ID is not set"):
+    name = variable_of(SyncConfig, "data_source_id")
+    monkeypatch.delenv(name)
+    with pytest.raises(RuntimeError, match=f"{name} is not set"):
         invoke([s3_event("documents/a.pdf")])

@@ -13,11 +13,13 @@ from botocore.stub import Stubber
 from devtools.lambda_events import FakeLambdaContext, sqs_event
 from devtools.sdk_model import iam_action
 from kb_sync import handler as sync_handler
+from kb_sync.contract import SyncConfig
 from kb_sync.sync import parse_notice
 from stacks.constructs.document_upload import DocumentUpload
 from stacks.settings import Lifecycle
 from tests.conftest import Synthesized
 from tests.support import iam_rules
+from tests.support.contracts import use_config
 from tests.support.iam import allowed_resources, role_statements
 from tests.support.templates import one, render, resources_of_type
 
@@ -269,11 +271,10 @@ def test_sync_function_role_allows_exactly_the_calls_it_makes(
     app: Synthesized, lambda_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     template = kb_template(app)
-    for name in ("KNOWLEDGE_BASE_ID", "DATA_SOURCE_ID"):
-        monkeypatch.setenv(name, "ABCDEFGHIJ")
-    monkeypatch.setenv("DOCUMENT_BUCKET", DOCUMENTS_BUCKET)
-    monkeypatch.setenv("DOCUMENT_PREFIX", "documents/")
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq")
+    dead_letters = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
+    use_config(monkeypatch, SyncConfig(knowledge_base_id="ABCDEFGHIJ", data_source_id="ABCDEFGHIJ",
+                                       bucket=DOCUMENTS_BUCKET, prefix="documents/",
+                                       dead_letter_queue_url=dead_letters))  # fmt: skip
     agent, sqs = lambda_env.client("bedrock-agent"), lambda_env.client("sqs")
     with Stubber(agent) as agent_stub, Stubber(sqs) as sqs_stub:
         sqs_stub.add_response("send_message", {"MessageId": "1"}, None)

@@ -13,9 +13,11 @@ from kafka.partitioner.default import murmur2
 
 from devtools.lambda_events import FakeLambdaContext
 from producer import handler as producer_handler
+from producer.contract import ProducerConfig
 from producer.publish import PublishError, connect, kafka_producer_config, publish
 from producer.records import SAMPLE_STREAM, RawMessage, RequestError, TickerPrice, parse_request
 from tests.conftest import REPO_ROOT
+from tests.support.contracts import use_config
 
 NOW = 1771151400.25  # 2026-02-15 10:30:00.25 UTC
 PARTITIONS = 3
@@ -178,8 +180,7 @@ def test_unreachable_brokers_are_reported(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.fixture
 def producer_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TOPIC_NAME", "ticker-prices")
-    monkeypatch.setenv("BOOTSTRAP_BROKERS", "127.0.0.1:9")
+    use_config(monkeypatch, ProducerConfig(bootstrap_brokers="127.0.0.1:9", topic_name="ticker-prices"))
 
 
 @pytest.mark.parametrize("event", [[], {"records": "x"}, [{"ticker": "A"}]])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,25 +12,22 @@ from devtools.lambda_events import FakeLambdaContext
 from function_runtime.environment import ConfigurationError
 from query import handler as query_handler
 from query.access import AccessPolicy
+from query.contract import QueryConfig
 from query.filters import FilterError, translate_where, validate_filter
 from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import LambdaEnvironment
+from tests.support.contracts import use_config, variable_of
 
 KB_ID = "KB12345678"
 MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
 PUBLIC_ONLY = {"equals": {"key": "is_internal", "value": False}}
+BASE_CONFIG = QueryConfig(knowledge_base_id=KB_ID, model_arn=MODEL_ARN, default_number_of_results=5, group_filters={},
+                          default_group="public")  # fmt: skip
 
 
 @pytest.fixture
 def query_env(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
-    for name, value in {
-        "KNOWLEDGE_BASE_ID": KB_ID,
-        "MODEL_ARN": MODEL_ARN,
-        "DEFAULT_NUMBER_OF_RESULTS": "5",
-        "GROUP_FILTERS": "{}",
-        "DEFAULT_GROUP": "public",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_config(monkeypatch, BASE_CONFIG)
     lambda_env.client("bedrock-agent-runtime")
     return lambda_env
 
@@ -125,9 +122,8 @@ def test_generate_mode_cites_each_source_once_in_order_without_bedrock_keys(quer
 def test_follow_up_questions_continue_the_session_and_generation_settings_apply(
     query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GENERATION_TEMPERATURE", "0.2")
-    monkeypatch.setenv("GENERATION_MAX_TOKENS", "800")
-    monkeypatch.setenv("PROMPT_TEMPLATE", "Answer from $search_results$ only.")
+    use_config(monkeypatch, replace(BASE_CONFIG, temperature=0.2, max_tokens=800,
+                                    prompt_template="Answer from $search_results$ only."))  # fmt: skip
     runtime = query_env.client("bedrock-agent-runtime")
     expected = expected_generate(None, "And its offices?")
     expected["sessionId"] = "abc-123"
@@ -275,8 +271,7 @@ POLICY = {"public": PUBLIC_ONLY, "partners": {"notEquals": {"key": "tags", "valu
 
 @pytest.fixture
 def with_groups(query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
-    monkeypatch.setenv("GROUP_FILTERS", json.dumps(POLICY))
-    monkeypatch.setenv("DEFAULT_GROUP", "public")
+    use_config(monkeypatch, replace(BASE_CONFIG, group_filters=POLICY, default_group="public"))
     return query_env
 
 
@@ -333,8 +328,9 @@ def test_a_bad_policy_is_refused(filters: Any, default: str, message: str) -> No
 def test_a_policy_that_is_not_an_object_fails_the_invocation_loudly(
     query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GROUP_FILTERS", "[]")
-    with pytest.raises(ConfigurationError, match=r"GROUP_FILTERS='\[\]' is not valid: expected a JSON dict"):
+    name = variable_of(QueryConfig, "group_filters")
+    monkeypatch.setenv(name, "[]")
+    with pytest.raises(ConfigurationError, match=rf"{name}='\[\]' is not valid: expected a JSON dict"):
         invoke({"question": "anything"})
 
 

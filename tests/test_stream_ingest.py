@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -14,10 +15,13 @@ from moto import mock_aws
 
 from devtools.fake_bedrock import FakeState, Limits, fake_bedrock_agent
 from devtools.lambda_events import FakeLambdaContext, b64, emf_metrics, kafka_event, ticker_value
+from function_runtime.environment import from_environment
 from stream_ingest import handler as ingest_handler
+from stream_ingest.contract import DocumentIds, StreamConfig
 from stream_ingest.dead_letters import DeadLetterError
 from stream_ingest.records import InvalidEvent
 from tests.conftest import LambdaEnvironment
+from tests.support.contracts import use_config, variable_of
 
 KB_ID, DS_ID = "KB12345678", "DS12345678"
 TOPIC = "ticker-prices"
@@ -36,15 +40,10 @@ def stream(
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
         with mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
             queue_url = boto3.client("sqs").create_queue(QueueName="stream-dead-letters")["QueueUrl"]
-            for name, value in {
-                "KNOWLEDGE_BASE_ID": KB_ID,
-                "DATA_SOURCE_ID": DS_ID,
-                "DEAD_LETTER_QUEUE_URL": queue_url,
-                "DOCUMENT_IDS": "per-message",
-                "INGEST_REQUESTS_PER_SECOND": "20",  # fast tests; the fake's own quota still applies
-                "PARTIAL_BATCH_RESPONSE": "false",
-            }.items():
-                monkeypatch.setenv(name, value)
+            # 20 requests/s: fast tests; the fake's own quota still applies.
+            use_config(monkeypatch, StreamConfig(knowledge_base_id=KB_ID, data_source_id=DS_ID,
+                                                 dead_letter_queue_url=queue_url, document_ids=DocumentIds.PER_MESSAGE,
+                                                 requests_per_second=20, partial_batch_response=False))  # fmt: skip
             lambda_env.client("bedrock-agent")
             lambda_env.client("sqs")
             yield lambda_env, state, queue_url
@@ -106,7 +105,7 @@ def test_per_ticker_documents_hold_the_latest_price(
     stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, state, _ = stream
-    monkeypatch.setenv("DOCUMENT_IDS", "per-ticker")
+    use_config(monkeypatch, replace(from_environment(StreamConfig), document_ids=DocumentIds.PER_TICKER))
     invoke(kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$1.00", 100)),
                         (TOPIC, 1, 7, ticker_value("OOOO", "$44.50", 150)),
                         (TOPIC, 0, 2, ticker_value("ZVZZT", "$3,413.23", 200))]))  # fmt: skip
@@ -173,8 +172,8 @@ def test_persistent_failure_reports_the_failed_records_in_provisioned_mode(
     stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, state, _ = stream
-    monkeypatch.setenv("PARTIAL_BATCH_RESPONSE", "true")
-    monkeypatch.setenv("INGEST_REQUESTS_PER_SECOND", "1000")
+    use_config(monkeypatch, replace(from_environment(StreamConfig), partial_batch_response=True,
+                                    requests_per_second=1000))  # fmt: skip
     # 12 records on partition 0: two requests; the first (offsets 0-9) keeps failing.
     state.fail_documents({f"{TOPIC}/0/3"}, "InternalServerException")
     result = invoke(kafka_event([(TOPIC, 0, offset, ticker_value("Z", "$1.00")) for offset in range(12)]))
@@ -187,7 +186,7 @@ def test_persistent_failure_reports_the_failed_records_in_provisioned_mode(
 def test_success_in_provisioned_mode_reports_no_failures(
     stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PARTIAL_BATCH_RESPONSE", "true")
+    use_config(monkeypatch, replace(from_environment(StreamConfig), partial_batch_response=True))
     assert invoke(kafka_event(prices(3))) == {"batchItemFailures": []}
 
 
@@ -247,6 +246,7 @@ def test_documents_bedrock_rejects_are_dead_lettered_not_retried(
 def test_missing_configuration_is_a_clear_error(
     stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL")
-    with pytest.raises(RuntimeError, match="DEAD_LETTER_QUEUE_URL is not set"):
+    name = variable_of(StreamConfig, "dead_letter_queue_url")
+    monkeypatch.delenv(name)
+    with pytest.raises(RuntimeError, match=f"{name} is not set"):
         invoke(kafka_event(prices(1)))

@@ -8,7 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from function_runtime.contract import RuntimeConfig
-from function_runtime.environment import from_environment, variable_names
+from function_runtime.environment import as_environment, from_environment, variable_names
 from tests.support.templates import render
 
 
@@ -49,3 +49,14 @@ def deployed_runtime(function: dict[str, Any]) -> RuntimeConfig:
 def contract_variables(handler: str) -> set[str]:
     """Every variable the function's contract and the shared runtime contract define."""
     return {*variable_names(contract_config_type(handler)).values(), *variable_names(RuntimeConfig).values()}
+
+
+def use_config(monkeypatch: Any, config: Any) -> None:
+    """Give the function this configuration, encoded as its construct encodes it."""
+    for name, value in as_environment(config).items():
+        monkeypatch.setenv(name, value)
+
+
+def variable_of(config_type: type[Any], field: str) -> str:
+    """The environment variable a configuration field is read from."""
+    return variable_names(config_type)[field]
