@@ -9,6 +9,7 @@ from enum import StrEnum
 from function_runtime.environment import variable
 
 SERVICE = "producer"
+HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, function handler
 
 
 class ProducerMetric(StrEnum):

@@ -10,6 +10,7 @@ from typing import Any
 from function_runtime.environment import variable
 
 SERVICE = "query"
+HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, function handler
 
 
 class QueryMetric(StrEnum):

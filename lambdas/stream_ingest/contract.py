@@ -9,6 +9,7 @@ from enum import Enum, StrEnum
 from function_runtime.environment import variable
 
 SERVICE = "stream_ingest"  # Powertools service name: the "service" dimension of the metrics below
+HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, function handler
 
 # IngestKnowledgeBaseDocuments takes 1-10 documents a request (botocore model: documents, min 1, max 10).
 # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent_IngestKnowledgeBaseDocuments.html

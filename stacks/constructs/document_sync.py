@@ -72,7 +72,7 @@ class DocumentSync(Construct):
             self,
             "Handler",
             code=code,
-            handler="kb_sync.handler.handler",
+            handler=sync_contract.HANDLER,
             service=sync_contract.SERVICE,
             description="Starts an ingestion job of the documents data source when documents change",
             lifecycle=lifecycle,

@@ -40,7 +40,7 @@ class StreamProducer(Construct):
             self,
             "Producer",
             code=code,
-            handler="producer.handler.handler",
+            handler=producer_contract.HANDLER,
             service=producer_contract.SERVICE,
             description="Publishes ticker prices (the sample stream, or the records given) to the Kafka topic",
             lifecycle=lifecycle,

@@ -88,7 +88,7 @@ class QueryFunction(Construct):
             self,
             "Query",
             code=code,
-            handler="query.handler.handler",
+            handler=query_contract.HANDLER,
             service=query_contract.SERVICE,
             description="Answers questions from the knowledge base (RetrieveAndGenerate or Retrieve, metadata filters)",
             lifecycle=lifecycle,

@@ -44,7 +44,7 @@ class StreamIngest(Construct):
             self,
             "Ingest",
             code=code,
-            handler="stream_ingest.handler.handler",
+            handler=stream_contract.HANDLER,
             service=stream_contract.SERVICE,
             description="Ingests ticker prices from the Kafka topic into the knowledge base's stream data source",
             lifecycle=lifecycle,
