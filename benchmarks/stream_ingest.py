@@ -28,6 +28,8 @@ from function_runtime.contract import RuntimeConfig
 from function_runtime.environment import as_environment, variable_names
 from stream_ingest.contract import DocumentIds, StreamConfig
 
+KB_NAME = "kbstream-knowledge-base-0123abcd"
+
 QUOTA_REQUESTS_PER_SECOND = 5
 MAX_CONCURRENT = 10
 CEILING_DOCUMENTS_PER_SECOND = QUOTA_REQUESTS_PER_SECOND * 10
@@ -124,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     runtime = RuntimeConfig(service="stream_ingest", metrics_namespace="benchmark", tracer_disabled=True,
                             log_level="WARNING")  # fmt: skip
     # What the stack sets for a one-partition topic: the whole quota, less 5% headroom.
-    stream = StreamConfig(knowledge_base_id="KB12345678", data_source_id="DS12345678", dead_letter_queue_url="unset",
-                          document_ids=DocumentIds.PER_MESSAGE, requests_per_second=QUOTA_REQUESTS_PER_SECOND * 0.95,
-                          partial_batch_response=False)  # fmt: skip
+    stream = StreamConfig(
+        knowledge_base_id="KB12345678",
+        knowledge_base_name=KB_NAME,
+        data_source_id="DS12345678",
+        dead_letter_queue_url="unset",
+        document_ids=DocumentIds.PER_MESSAGE,
+        requests_per_second=QUOTA_REQUESTS_PER_SECOND * 0.95,
+        partial_batch_response=False,
+    )
     os.environ.update({**as_environment(runtime), **as_environment(stream)})
     results = [
         measure("ingest function (10 per call, paced, concurrent)", arguments.records, arguments.latency, run_handler),

@@ -5,10 +5,12 @@ CloudFormation support, and the exact calls can be checked offline against the b
 
 Replacement rules:
 * The vector bucket's name is fixed for a deployment (it derives from the name prefix, which also
-  names the stacks).
+  names the stacks). It lives in the storage stack.
 * The index name carries a fingerprint of everything an index cannot change (data type, dimension,
   metric, non-filterable keys). Changing any of them renames the index, so CloudFormation creates the
-  new index and then deletes the old one instead of silently keeping it or failing the update.
+  new index and then deletes the old one instead of silently keeping it or failing the update. The
+  index lives in the knowledge base's stack, and the knowledge base depends on it: so in a replacement
+  CloudFormation deletes the old data sources, then the old knowledge base, then the old index.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def _sdk_call(
     )
 
 
-class S3VectorStore(Construct):
-    """A vector bucket (SSE-S3) holding one index configured for Bedrock Knowledge Bases."""
+class S3VectorBucket(Construct):
+    """A vector bucket (SSE-S3) for the knowledge base's index."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, index: VectorIndexSettings, lifecycle: Lifecycle
@@ -77,9 +79,6 @@ class S3VectorStore(Construct):
         super().__init__(scope, construct_id)
         self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)
         bucket_arn = self.ref.bucket_arn(self)
-        index_arn = self.ref.index_arn(self)
-        removal = removal_policy(lifecycle)
-
         create_bucket = _sdk_call(
             "CreateVectorBucket",
             {"vectorBucketName": index.bucket_name, "encryptionConfiguration": SSE_S3},
@@ -107,8 +106,24 @@ class S3VectorStore(Construct):
                     )
                 ]
             ),
-            removal_policy=removal,
+            removal_policy=removal_policy(lifecycle),
         )
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.ref.bucket_arn(self)
+
+
+class S3VectorIndex(Construct):
+    """One index configured for Bedrock Knowledge Bases, in the vector bucket of the storage stack."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, index: VectorIndexSettings, lifecycle: Lifecycle
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)
+        index_arn = self.ref.index_arn(self)
+        removal = removal_policy(lifecycle)
 
         create_index_parameters: dict[str, object] = {
             "vectorBucketName": index.bucket_name,
@@ -140,8 +155,6 @@ class S3VectorStore(Construct):
             ),
             removal_policy=removal,
         )
-        # Delete the index before its bucket; create the bucket before the index.
-        self.index.node.add_dependency(self.bucket)
         acknowledge(
             self.index,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3vectors:<AWS::Region>:<AWS::AccountId>:"
@@ -153,7 +166,3 @@ class S3VectorStore(Construct):
     @property
     def index_arn(self) -> str:
         return self.ref.index_arn(self)
-
-    @property
-    def bucket_arn(self) -> str:
-        return self.ref.bucket_arn(self)

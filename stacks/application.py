@@ -53,17 +53,17 @@ def build_app(app: App, settings: Settings) -> Stacks:
         "KnowledgeBase",
         stack_name=settings.stack_name("knowledge-base"),
         description="Bedrock knowledge base on S3 Vectors with S3 and stream data sources, kept in sync",
-        name_prefix=settings.name_prefix,
+        identity=settings.knowledge_base_identity,
         embedding=settings.embedding,
         knowledge_base=settings.knowledge_base,
-        vector_index=storage.vector_index,
+        vector_index=settings.storage.vector_index,
         documents=storage.documents,
         documents_version=storage.sample_documents_version,
         lambda_sources=LAMBDA_SOURCES,
         functions=settings.functions,
         lifecycle=settings.lifecycle,
     )
-    # Documents and the vector index are referenced by name, not by stack output: make the order explicit.
+    # The documents and the vector bucket are referenced by name, not by stack output: make the order explicit.
     knowledge_base.add_stack_dependency(storage)
 
     network = NetworkStack(
@@ -82,7 +82,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         "Streaming",
         stack_name=settings.stack_name("streaming"),
         description="MSK event source mapping and the function that ingests the stream into the knowledge base",
-        name_prefix=settings.name_prefix,
+        identity=settings.knowledge_base_identity,
         stream=settings.stream,
         cluster=network.cluster,
         topic_partitions=settings.kafka.topic_partitions,
@@ -100,6 +100,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         stack_name=settings.stack_name("query"),
         description="Query function: grounded answers with citations under metadata filters",
         query=settings.query,
+        identity=settings.knowledge_base_identity,
         knowledge_base_id=knowledge_base.knowledge_base.knowledge_base_id,
         knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,
         lambda_sources=LAMBDA_SOURCES,
@@ -120,10 +121,14 @@ def build_app(app: App, settings: Settings) -> Stacks:
             sync_function=knowledge_base.sync.function.function,
             sync_dead_letters=knowledge_base.sync.dead_letters,
             query_function=query.query.function.function,
-            knowledge_base_log_group_name=knowledge_base.knowledge_base.application_logs.log_group_name,
+            # By name, not by reference: the monitoring stack changes (and follows) when the knowledge base does.
+            knowledge_base_log_group_name=settings.knowledge_base_identity.application_log_group_name,
         ),
         alarm_email=settings.alarm_email,
     )
+
+    # The metric filter names the knowledge base's log group: create it after the group exists.
+    monitoring.add_stack_dependency(knowledge_base)
 
     deploy_role = None
     if settings.github is not None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from custom_resources.vector_store import VectorIndexRef
+from custom_resources.vector_store import S3VectorIndex
 from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.document_sync import DocumentSync
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.knowledge_base import VectorKnowledgeBase
-from stacks.settings import EmbeddingSettings, FunctionSettings, KnowledgeBaseSettings, Lifecycle
+from stacks.settings import (
+    EmbeddingSettings,
+    FunctionSettings,
+    KnowledgeBaseIdentity,
+    KnowledgeBaseSettings,
+    Lifecycle,
+    VectorIndexSettings,
+)
 
 
 class KnowledgeBaseStack(Stack):
@@ -19,10 +26,10 @@ class KnowledgeBaseStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        identity: KnowledgeBaseIdentity,
         embedding: EmbeddingSettings,
         knowledge_base: KnowledgeBaseSettings,
-        vector_index: VectorIndexRef,
+        vector_index: VectorIndexSettings,
         documents: DocumentBucketRef,
         documents_version: str,
         lambda_sources: LambdaSources,
@@ -33,23 +40,26 @@ class KnowledgeBaseStack(Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         document_bucket = documents.bucket(self, "DocumentBucket")
         document_prefix = documents.document_prefix
+        index = S3VectorIndex(self, "VectorIndex", index=vector_index, lifecycle=lifecycle)
         kb = VectorKnowledgeBase(
             self,
             "KnowledgeBase",
-            name=f"{name_prefix}-knowledge-base",
+            identity=identity,
             embedding=embedding,
-            vector_index=vector_index,
+            vector_index=index.ref,
             documents=documents,
             lifecycle=lifecycle,
         )
+        # Created after its index; in a replacement, deleted before it.
+        kb.resource.node.add_dependency(index.index)
         s3_source = kb.add_s3_data_source(
             "DocumentsDataSource",
-            name=f"{name_prefix}-documents",
+            name=identity.documents_data_source_name,
             bucket=document_bucket,
             prefix=document_prefix,
             settings=knowledge_base,
         )
-        stream = kb.add_custom_data_source("StreamDataSource", name=f"{name_prefix}-stream")
+        stream = kb.add_custom_data_source("StreamDataSource", name=identity.stream_data_source_name)
         self.knowledge_base = kb
         self.stream_data_source_id = stream.attr_data_source_id
 
@@ -68,8 +78,12 @@ class KnowledgeBaseStack(Stack):
         )
         # The first sync waits for the data source (and the documents, deployed by the storage stack).
         sync.deployment_trigger.node.add_dependency(s3_source)
+        # A replaced data source: the function's configuration names the new one before the request is sent.
+        sync.deployment_trigger.node.add_dependency(sync.function)
         self.sync = sync
 
+        CfnOutput(self, "VectorIndexArn", value=index.index_arn)
+        CfnOutput(self, "KnowledgeBaseName", value=identity.name)
         CfnOutput(self, "KnowledgeBaseId", value=kb.knowledge_base_id)
         CfnOutput(self, "KnowledgeBaseArn", value=kb.knowledge_base_arn)
         CfnOutput(self, "DocumentsDataSourceId", value=s3_source.attr_data_source_id)

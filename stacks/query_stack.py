@@ -7,7 +7,7 @@ from constructs import Construct
 
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.query_function import QueryFunction
-from stacks.settings import FunctionSettings, Lifecycle, QuerySettings
+from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, QuerySettings
 
 
 class QueryStack(Stack):
@@ -17,6 +17,7 @@ class QueryStack(Stack):
         construct_id: str,
         *,
         query: QuerySettings,
+        identity: KnowledgeBaseIdentity,
         knowledge_base_id: str,
         knowledge_base_arn: str,
         lambda_sources: LambdaSources,
@@ -29,6 +30,7 @@ class QueryStack(Stack):
             self,
             "QueryFunction",
             query=query,
+            identity=identity,
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,
             code=FunctionCode.for_stack(self, lambda_sources, functions),

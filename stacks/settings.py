@@ -288,6 +288,61 @@ class KnowledgeBaseSettings(SettingsGroup):
     sync_batch_window_seconds: Annotated[int, Field(ge=0, le=300)] = 60
     """how long S3 changes are gathered before one ingestion job syncs them (0-300)"""
 
+    @property
+    def chunking_inputs(self) -> dict[str, Any]:
+        """The settings that shape the documents data source's chunking configuration."""
+        used = {
+            ChunkingStrategy.FIXED_SIZE: {"maxTokens": self.chunk_max_tokens, "overlap": self.chunk_overlap_percentage},
+            ChunkingStrategy.SEMANTIC: {"maxTokens": self.chunk_max_tokens},
+            ChunkingStrategy.HIERARCHICAL: {
+                "maxTokens": self.chunk_max_tokens,
+                "overlap": self.chunk_overlap_percentage,
+            },
+        }.get(self.chunking_strategy, {})
+        return {"strategy": self.chunking_strategy.value, **used}
+
+
+def _digest(values: Mapping[str, Any]) -> str:
+    """A short, stable digest of settings values."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:_INDEX_FINGERPRINT_LENGTH]
+
+
+@dataclass(frozen=True)
+class KnowledgeBaseIdentity:
+    """Names that change exactly when CloudFormation must replace the knowledge base or a data source.
+
+    Bedrock refuses a second knowledge base (or data source of one knowledge base) with the same name,
+    and CloudFormation creates a replacement before it deletes the original: so a replaced resource
+    needs a new name. Each name ends in a digest of the settings behind its create-only properties.
+    Readers in other stacks carry ``generation``, so their templates change when the knowledge base is
+    replaced and ``cdk deploy --all`` updates them in the same deployment.
+    """
+
+    name_prefix: str
+    generation: str  # digest of the knowledge base's create-only inputs: model, dimension, index
+    chunking: str  # digest of the documents data source's chunking
+
+    @property
+    def name(self) -> str:
+        return f"{self.name_prefix}-knowledge-base-{self.generation}"
+
+    @property
+    def documents_data_source_name(self) -> str:
+        return f"{self.name_prefix}-documents-{self.chunking}"
+
+    @property
+    def stream_data_source_name(self) -> str:
+        return f"{self.name_prefix}-stream"  # replaced only with its knowledge base, whose name changes
+
+    @property
+    def application_log_group_name(self) -> str:
+        return f"/aws/vendedlogs/bedrock/knowledge-base/{self.name}"
+
+    @property
+    def stream_consumer_group_id(self) -> str:
+        """A new knowledge base gets a new consumer group, which reads the topic from its start."""
+        return f"{self.name_prefix}-stream-ingest-{self.generation}"
+
 
 @dataclass(frozen=True)
 class ExistingCluster:
@@ -507,6 +562,19 @@ class Settings(SettingsGroup):
     def github(self) -> GitHubSettings | None:
         """None: no deploy-role stack."""
         return self.github_deployment if self.github_deployment.repository else None
+
+    @property
+    def knowledge_base_identity(self) -> KnowledgeBaseIdentity:
+        index = self.storage.vector_index
+        knowledge_base_inputs = {
+            "embeddingModelId": self.embedding.model_id,
+            "dimension": self.embedding.dimension,
+            "storage": "S3_VECTORS",
+            "vectorBucket": index.bucket_name,
+            "index": index.index_name,
+        }
+        return KnowledgeBaseIdentity(name_prefix=self.name_prefix, generation=_digest(knowledge_base_inputs),
+                                     chunking=_digest(self.knowledge_base.chunking_inputs))  # fmt: skip
 
     @property
     def functions(self) -> FunctionSettings:

@@ -7,7 +7,7 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from custom_resources.vector_store import S3VectorStore, VectorIndexRef
+from custom_resources.vector_store import S3VectorBucket
 from stacks.constructs.buckets import AccessLogBucket, DocumentBucketRef, SecureBucket
 from stacks.constructs.document_upload import DocumentUpload
 from stacks.settings import Lifecycle, StorageSettings
@@ -49,15 +49,10 @@ class StorageStack(Stack):
         )
         self.sample_documents_version = samples.version
 
-        vector_store = S3VectorStore(
-            self,
-            "VectorStore",
-            index=storage.vector_index,
-            lifecycle=lifecycle,
-        )
-        self.vector_index: VectorIndexRef = vector_store.ref
+        # The index lives with the knowledge base (knowledge base stack), so that a replacement deletes
+        # the old knowledge base before its index.
+        vector_store = S3VectorBucket(self, "VectorStore", index=storage.vector_index, lifecycle=lifecycle)
 
         CfnOutput(self, "DocumentBucketName", value=documents.bucket.bucket_name)
         CfnOutput(self, "DocumentPrefix", value=storage.document_prefix)
         CfnOutput(self, "VectorBucketArn", value=vector_store.bucket_arn)
-        CfnOutput(self, "VectorIndexArn", value=vector_store.index_arn)

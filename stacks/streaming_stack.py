@@ -8,7 +8,7 @@ from constructs import Construct
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.stream_ingest import StreamIngest
-from stacks.settings import FunctionSettings, Lifecycle, StreamSettings
+from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, StreamSettings
 
 
 class StreamingStack(Stack):
@@ -17,7 +17,7 @@ class StreamingStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        identity: KnowledgeBaseIdentity,
         stream: StreamSettings,
         cluster: KafkaClusterRef,
         topic_partitions: int,
@@ -33,7 +33,7 @@ class StreamingStack(Stack):
         self.ingest = StreamIngest(
             self,
             "StreamIngest",
-            consumer_group_id=f"{name_prefix}-stream-ingest",
+            identity=identity,
             cluster=cluster,
             topic_partitions=topic_partitions,
             stream=stream,

@@ -57,15 +57,17 @@ def test_every_bucket_is_emptied_before_it_is_deleted(app: Synthesized) -> None:
             assert json.dumps({"Ref": logical_id}) in emptied, f"{stack}/{logical_id} would not be emptied"
 
 
-def test_the_vector_store_is_deleted_index_first(app: Synthesized) -> None:
-    template = app.template("Storage")
-    (index_id,) = resources_of_type(template, "Custom::S3VectorIndex")
-    (bucket_id,) = resources_of_type(template, "Custom::S3VectorBucket")
-    resources = template["Resources"]
-    assert json.loads(resources[index_id]["Properties"]["Delete"])["action"] == "DeleteIndex"
-    assert json.loads(resources[bucket_id]["Properties"]["Delete"])["action"] == "DeleteVectorBucket"
-    # The index depends on the bucket, so CloudFormation deletes the index first.
-    assert bucket_id in resources[index_id]["DependsOn"]
+def test_the_vector_store_is_deleted_knowledge_base_first_then_index_then_bucket(app: Synthesized) -> None:
+    knowledge_base, storage = app.template("KnowledgeBase"), app.template("Storage")
+    (index_id,) = resources_of_type(knowledge_base, "Custom::S3VectorIndex")
+    (knowledge_base_id,) = resources_of_type(knowledge_base, "AWS::Bedrock::KnowledgeBase")
+    (bucket_id,) = resources_of_type(storage, "Custom::S3VectorBucket")
+    assert json.loads(knowledge_base["Resources"][index_id]["Properties"]["Delete"])["action"] == "DeleteIndex"
+    assert json.loads(storage["Resources"][bucket_id]["Properties"]["Delete"])["action"] == "DeleteVectorBucket"
+    # The knowledge base depends on its index, so CloudFormation deletes it first; the knowledge base
+    # stack depends on the storage stack, so its index goes before the bucket.
+    assert index_id in knowledge_base["Resources"][knowledge_base_id]["DependsOn"]
+    assert app.stacks.storage in app.stacks.knowledge_base.dependencies
 
 
 def test_stacks_are_destroyed_consumers_first(app: Synthesized) -> None:

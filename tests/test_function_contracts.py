@@ -25,6 +25,8 @@ from tests.support.contracts import (
 )
 from tests.support.templates import resources_of_type
 
+KB_NAME = "kbstream-knowledge-base-0123abcd"
+
 APP_PACKAGES = ("stream_ingest", "query", "kb_sync", "producer")
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -82,17 +84,29 @@ def test_the_query_function_gets_its_settings(synth: Callable[..., Synthesized])
 
 
 def stream_config(**changes: Any) -> StreamConfig:
-    values: dict[str, Any] = {"knowledge_base_id": "KB1", "data_source_id": "DS1", "dead_letter_queue_url": "https://q",
-                              "document_ids": DocumentIds.PER_MESSAGE, "requests_per_second": 1.0,
-                              "partial_batch_response": False}  # fmt: skip
+    values: dict[str, Any] = {
+        "knowledge_base_id": "KB1",
+        "knowledge_base_name": KB_NAME,
+        "data_source_id": "DS1",
+        "dead_letter_queue_url": "https://q",
+        "document_ids": DocumentIds.PER_MESSAGE,
+        "requests_per_second": 1.0,
+        "partial_batch_response": False,
+    }
     return StreamConfig(**{**values, **changes})
 
 
 def test_configuration_round_trips_through_the_environment() -> None:
     stream = stream_config(document_ids=DocumentIds.PER_TICKER, requests_per_second=2.375, partial_batch_response=True)
     assert from_environment(StreamConfig, as_environment(stream)) == stream
-    query = QueryConfig(knowledge_base_id="KB1", model_arn="arn", default_number_of_results=5,
-                        group_filters={"public": {}}, default_group="public")  # fmt: skip
+    query = QueryConfig(
+        knowledge_base_id="KB1",
+        knowledge_base_name=KB_NAME,
+        model_arn="arn",
+        default_number_of_results=5,
+        group_filters={"public": {}},
+        default_group="public",
+    )
     assert "GENERATION_TEMPERATURE" not in as_environment(query)  # unset: the model's default applies
     assert from_environment(QueryConfig, as_environment(query)) == query
 

@@ -143,14 +143,13 @@ def test_stream_function_role_is_what_an_msk_mapping_with_iam_auth_needs(app: Sy
         {"Fn::GetAtt": [one(template, "AWS::Logs::LogGroup")[0], "Arn"]}, template
     )
     cluster_name = app.settings.kafka.cluster_name
+    consumer_group = app.settings.knowledge_base_identity.stream_consumer_group_id
     resources = {
         "cluster": ACCOUNT_ARN.format(service="kafka", resource=f"cluster/{cluster_name}/{SAMPLE_UUID}"),
         "topic": ACCOUNT_ARN.format(
             service="kafka", resource=f"topic/{cluster_name}/{SAMPLE_UUID}/{app.settings.kafka.topic_name}"
         ),
-        "group": ACCOUNT_ARN.format(
-            service="kafka", resource=f"group/{cluster_name}/{SAMPLE_UUID}/{app.settings.name_prefix}-stream-ingest"
-        ),
+        "group": ACCOUNT_ARN.format(service="kafka", resource=f"group/{cluster_name}/{SAMPLE_UUID}/{consumer_group}"),
         "log-stream": log_group.removesuffix("*") + "log-stream:2026/11/22/[$LATEST]0123",
     }
     _holds_to(MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, statements, resources)

@@ -16,7 +16,7 @@ from kb_sync import handler as sync_handler
 from kb_sync.contract import SyncConfig
 from kb_sync.sync import parse_notice
 from stacks.constructs.document_upload import DocumentUpload
-from stacks.settings import Lifecycle
+from stacks.settings import Lifecycle, load_settings
 from tests.conftest import Synthesized
 from tests.support import iam_rules
 from tests.support.contracts import use_config
@@ -24,6 +24,7 @@ from tests.support.iam import allowed_resources, role_statements
 from tests.support.templates import one, render, resources_of_type
 
 INDEX_ARN_PREFIX = "arn:aws:s3vectors:us-east-1:123456789012:bucket/kbstream-vectors/index/"
+GENERATION = load_settings({}).knowledge_base_identity.generation
 DOCUMENTS_BUCKET = "kbstream-documents-123456789012-us-east-1"
 
 
@@ -171,7 +172,8 @@ def test_application_logs_are_delivered_to_cloudwatch(app: Synthesized) -> None:
     assert source["Properties"]["LogType"] == "APPLICATION_LOGS"
     assert source["Properties"]["ResourceArn"] == {"Fn::GetAtt": [kb_id, "KnowledgeBaseArn"]}
     _, destination = one(template, "AWS::Logs::DeliveryDestination")
-    log_group_name = "/aws/vendedlogs/bedrock/knowledge-base/kbstream-knowledge-base"
+    log_group_name = app.settings.knowledge_base_identity.application_log_group_name
+    assert log_group_name == f"/aws/vendedlogs/bedrock/knowledge-base/kbstream-knowledge-base-{GENERATION}"
     assert render(destination["Properties"]["DestinationResourceArn"]) == (
         f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group_name}"
     )

@@ -58,10 +58,10 @@ def test_alarms_watch_the_right_metrics(app: Synthesized) -> None:
 def test_failed_ingestion_jobs_are_counted_from_the_knowledge_base_log(app: Synthesized) -> None:
     (metric_filter,) = resources_of_type(app.template("Monitoring"), "AWS::Logs::MetricFilter").values()
     properties = metric_filter["Properties"]
-    # The knowledge base stack's application log group (by reference: the filter waits for the group).
-    reference = properties["LogGroupName"]["Fn::GetStackOutput"]
-    assert reference["StackName"] == "kbstream-knowledge-base"
-    assert "ApplicationLogs" in reference["OutputName"]
+    # The knowledge base's application log group, by name: a replaced knowledge base renames it, and this
+    # template changes with it. The stack order makes the filter wait for the group.
+    assert properties["LogGroupName"] == app.settings.knowledge_base_identity.application_log_group_name
+    assert app.stacks.knowledge_base in app.stacks.monitoring.dependencies
     assert '$.event.ingestion_job_status = "FAILED"' in properties["FilterPattern"]
     assert properties["MetricTransformations"][0]["MetricName"] == "IngestionJobsFailed"
 

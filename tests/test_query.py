@@ -18,11 +18,19 @@ from stacks.constructs.query_function import QUERY_TEST_EVENTS
 from tests.conftest import LambdaEnvironment
 from tests.support.contracts import use_config, variable_of
 
+KB_NAME = "kbstream-knowledge-base-0123abcd"
+
 KB_ID = "KB12345678"
 MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
 PUBLIC_ONLY = {"equals": {"key": "is_internal", "value": False}}
-BASE_CONFIG = QueryConfig(knowledge_base_id=KB_ID, model_arn=MODEL_ARN, default_number_of_results=5, group_filters={},
-                          default_group="public")  # fmt: skip
+BASE_CONFIG = QueryConfig(
+    knowledge_base_id=KB_ID,
+    knowledge_base_name=KB_NAME,
+    model_arn=MODEL_ARN,
+    default_number_of_results=5,
+    group_filters={},
+    default_group="public",
+)
 
 
 @pytest.fixture

@@ -59,9 +59,15 @@ def test_dev_mode_deletes_buckets_with_their_objects(app: Synthesized) -> None:
 
 
 def test_prod_mode_retains_buckets_vectors_and_logs(synth: Callable[..., Synthesized]) -> None:
-    template = synth(lifecycleMode="prod").template("Storage")
-    for resource_type in ("AWS::S3::Bucket", "Custom::S3VectorBucket", "Custom::S3VectorIndex", "AWS::Logs::LogGroup"):
-        resources = resources_of_type(template, resource_type)
+    prod = synth(lifecycleMode="prod")
+    template = prod.template("Storage")
+    for stack, resource_type in (
+        ("Storage", "AWS::S3::Bucket"),
+        ("Storage", "Custom::S3VectorBucket"),
+        ("KnowledgeBase", "Custom::S3VectorIndex"),
+        ("Storage", "AWS::Logs::LogGroup"),
+    ):
+        resources = resources_of_type(prod.template(stack), resource_type)
         assert resources, resource_type
         assert {r["DeletionPolicy"] for r in resources.values()} == {"Retain"}, resource_type
     assert not resources_of_type(template, "Custom::S3AutoDeleteObjects")
@@ -106,7 +112,7 @@ def test_vector_bucket_calls(app: Synthesized) -> None:
 
 def test_vector_index_is_configured_for_bedrock(app: Synthesized) -> None:
     index = app.settings.storage.vector_index
-    calls = calls_of(app.template("Storage"), "Custom::S3VectorIndex")
+    calls = calls_of(app.template("KnowledgeBase"), "Custom::S3VectorIndex")
     assert calls["Create"]["parameters"] == {
         "vectorBucketName": "kbstream-vectors",
         "indexName": index.index_name,
@@ -122,16 +128,17 @@ def test_vector_index_is_configured_for_bedrock(app: Synthesized) -> None:
     assert calls["Create"]["physicalResourceId"]["id"].endswith(f":bucket/kbstream-vectors/index/{index.index_name}")
 
 
-def test_index_is_deleted_before_its_bucket(app: Synthesized) -> None:
-    template = app.template("Storage")
-    (bucket_id,) = resources_of_type(template, "Custom::S3VectorBucket")
-    (index,) = resources_of_type(template, "Custom::S3VectorIndex").values()
-    assert bucket_id in index["DependsOn"]
+def test_index_is_created_after_its_bucket_and_deleted_before_it(app: Synthesized) -> None:
+    # The bucket is the storage stack's, the index the knowledge base stack's: the stack order decides.
+    assert resources_of_type(app.template("Storage"), "Custom::S3VectorBucket")
+    assert not resources_of_type(app.template("Storage"), "Custom::S3VectorIndex")
+    assert resources_of_type(app.template("KnowledgeBase"), "Custom::S3VectorIndex")
+    assert app.stacks.storage in app.stacks.knowledge_base.dependencies
 
 
 def test_changing_an_immutable_index_property_replaces_the_index(synth: Callable[..., Synthesized]) -> None:
-    before = calls_of(synth().template("Storage"), "Custom::S3VectorIndex")
-    after = calls_of(synth(embeddingDimension=512).template("Storage"), "Custom::S3VectorIndex")
+    before = calls_of(synth().template("KnowledgeBase"), "Custom::S3VectorIndex")
+    after = calls_of(synth(embeddingDimension=512).template("KnowledgeBase"), "Custom::S3VectorIndex")
     assert after["Update"]["parameters"]["dimension"] == 512
     # A new name gives a new physical id, so CloudFormation deletes the old index after creating the new one.
     assert after["Update"]["physicalResourceId"]["id"] != before["Create"]["physicalResourceId"]["id"]
@@ -147,21 +154,22 @@ def policy_statements_of(template: dict[str, Any], resource_type: str) -> list[d
 
 
 def test_custom_resource_policies_name_the_bucket_and_index(app: Synthesized) -> None:
-    template = app.template("Storage")
     index_name = app.settings.storage.vector_index.index_name
     bucket_arn = "arn:aws:s3vectors:us-east-1:123456789012:bucket/kbstream-vectors"
-    assert policy_statements_of(template, "Custom::S3VectorBucket") == [
+    assert policy_statements_of(app.template("Storage"), "Custom::S3VectorBucket") == [
         {"Action": ["s3vectors:CreateVectorBucket", "s3vectors:DeleteVectorBucket"], "Effect": "Allow",
          "Resource": bucket_arn},
     ]  # fmt: skip
-    assert policy_statements_of(template, "Custom::S3VectorIndex") == [
+    assert policy_statements_of(app.template("KnowledgeBase"), "Custom::S3VectorIndex") == [
         {"Action": "s3vectors:CreateIndex", "Effect": "Allow", "Resource": f"{bucket_arn}/index/{index_name}"},
         {"Action": "s3vectors:DeleteIndex", "Effect": "Allow", "Resource": f"{bucket_arn}/index/*"},
     ]
 
 
 def test_custom_resource_provider_does_not_download_an_sdk_at_deploy_time(app: Synthesized) -> None:
-    storage(app).has_resource_properties("Custom::S3VectorIndex", {"InstallLatestAwsSdk": False})
+    Template.from_json(app.template("KnowledgeBase")).has_resource_properties(
+        "Custom::S3VectorIndex", {"InstallLatestAwsSdk": False}
+    )
     storage(app).has_resource_properties("Custom::S3VectorBucket", {"InstallLatestAwsSdk": False})
 
 
@@ -174,7 +182,8 @@ def test_no_role_uses_the_broad_basic_execution_managed_policy_where_we_own_it(a
 
 def test_outputs_for_the_next_stacks(app: Synthesized) -> None:
     outputs = app.template("Storage")["Outputs"]
-    assert {"DocumentBucketName", "DocumentPrefix", "VectorBucketArn", "VectorIndexArn"} <= set(outputs)
+    assert {"DocumentBucketName", "DocumentPrefix", "VectorBucketArn"} <= set(outputs)
     assert outputs["DocumentPrefix"]["Value"] == "documents/"
     index_name = app.settings.storage.vector_index.index_name
-    assert render(outputs["VectorIndexArn"]["Value"]).endswith(f"bucket/kbstream-vectors/index/{index_name}")
+    index_arn = app.template("KnowledgeBase")["Outputs"]["VectorIndexArn"]["Value"]
+    assert render(index_arn).endswith(f"bucket/kbstream-vectors/index/{index_name}")

@@ -27,6 +27,9 @@ KB_ID, DS_ID = "KB12345678", "DS12345678"
 TOPIC = "ticker-prices"
 
 
+KB_NAME = "kbstream-knowledge-base-0123abcd"
+
+
 @pytest.fixture
 def stream(
     lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch
@@ -41,9 +44,18 @@ def stream(
         with mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
             queue_url = boto3.client("sqs").create_queue(QueueName="stream-dead-letters")["QueueUrl"]
             # 20 requests/s: fast tests; the fake's own quota still applies.
-            use_config(monkeypatch, StreamConfig(knowledge_base_id=KB_ID, data_source_id=DS_ID,
-                                                 dead_letter_queue_url=queue_url, document_ids=DocumentIds.PER_MESSAGE,
-                                                 requests_per_second=20, partial_batch_response=False))  # fmt: skip
+            use_config(
+                monkeypatch,
+                StreamConfig(
+                    knowledge_base_id=KB_ID,
+                    knowledge_base_name=KB_NAME,
+                    data_source_id=DS_ID,
+                    dead_letter_queue_url=queue_url,
+                    document_ids=DocumentIds.PER_MESSAGE,
+                    requests_per_second=20,
+                    partial_batch_response=False,
+                ),
+            )
             lambda_env.client("bedrock-agent")
             lambda_env.client("sqs")
             yield lambda_env, state, queue_url

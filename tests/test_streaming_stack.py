@@ -20,7 +20,8 @@ from tests.support.templates import function_with_handler, one, published_attrib
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2"
 TOPIC = "arn:aws:kafka:us-east-1:123456789012:topic/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2/ticker-prices"
 # Only the UUID MSK appends to the cluster name is a wildcard (CloudFormation cannot split another stack's output).
-GROUP = "arn:aws:kafka:us-east-1:123456789012:group/kbstream-kafka/*/kbstream-stream-ingest"
+CONSUMER_GROUP = load_settings({}).knowledge_base_identity.stream_consumer_group_id
+GROUP = f"arn:aws:kafka:us-east-1:123456789012:group/kbstream-kafka/*/{CONSUMER_GROUP}"
 KNOWLEDGE_BASE = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"
 
 
@@ -44,7 +45,8 @@ def test_on_demand_mapping_reads_the_topic_from_the_beginning(app: Synthesized) 
     assert properties["EventSourceArn"] == CLUSTER
     assert properties["Topics"] == ["ticker-prices"]
     assert properties["StartingPosition"] == "TRIM_HORIZON"
-    assert properties["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "kbstream-stream-ingest"}
+    assert properties["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": CONSUMER_GROUP}
+    assert CONSUMER_GROUP.startswith("kbstream-stream-ingest-")
     assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (100, 5)
     # Settings on-demand mode would ignore are not pretended.
     for absent in ("ProvisionedPollerConfig", "FunctionResponseTypes", "BisectBatchOnFunctionError",

@@ -1,4 +1,5 @@
-"""The S3 Vectors calls of the storage template, exactly as synthesized, run against moto and Stubber.
+"""The S3 Vectors calls of the storage and knowledge base templates, exactly as synthesized, run against moto
+and Stubber.
 
 moto's S3 Vectors keeps the index's data type, dimension and metric, and enforces names, existence
 and the bucket-not-empty rule; it does not keep metadata configuration or reject a duplicate index,
@@ -36,11 +37,15 @@ def s3vectors(aws_credentials: None) -> Iterator[object]:
 
 
 def calls(app: Synthesized) -> dict[tuple[str, str], SdkCall]:
-    template = app.template("Storage")
-    return {
-        (template["Resources"][call.logical_id]["Type"].removeprefix("Custom::S3Vector"), call.phase): call
-        for call in custom_resource_sdk_calls("Storage", template)
-    }
+    """(Bucket or Index, phase) -> the call: the bucket is the storage stack's, the index the knowledge base's."""
+    found: dict[tuple[str, str], SdkCall] = {}
+    for stack in ("Storage", "KnowledgeBase"):
+        template = app.template(stack)
+        for call in custom_resource_sdk_calls(stack, template):
+            kind = template["Resources"][call.logical_id]["Type"]
+            if kind.startswith("Custom::S3Vector"):
+                found[(kind.removeprefix("Custom::S3Vector"), call.phase)] = call
+    return found
 
 
 def index_names() -> list[str]:

@@ -3,6 +3,7 @@ construct that deploys the function imports this module (standard library only).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,3 +26,14 @@ class SyncConfig:
     bucket: str = variable("DOCUMENT_BUCKET")
     prefix: str = variable("DOCUMENT_PREFIX")
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
+
+
+# The deploy-time sync request the app puts on the queue; the handler reads it with the same names.
+DEPLOYMENT_TRIGGER = "deployment"
+
+
+def deployment_notice(documents_version: str, data_source_id: str) -> str:
+    """The message body of a deploy-time sync request. It names the sample documents' version and the
+    data source, so that either changing (a new data source replaces the old one) sends a new request."""
+    return json.dumps({"trigger": DEPLOYMENT_TRIGGER, "documentsVersion": documents_version,
+                       "dataSourceId": data_source_id})  # fmt: skip

@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from kb_sync.contract import DEPLOYMENT_TRIGGER
+
 S3_CHANGE_TYPES = ("Object Created", "Object Deleted")
-DEPLOYMENT_TRIGGER = "deployment"
 # Errors that mean "not now": the batch is retried later instead of failing.
 DEFER_ERRORS = frozenset({"ConflictException", "ThrottlingException", "ServiceQuotaExceededException"})
 _MAX_DESCRIPTION = 200
@@ -45,7 +46,9 @@ def parse_notice(message_id: str, body: str, *, bucket: str, prefix: str) -> Cha
         version = content.get("documentsVersion")
         if not isinstance(version, str) or not version:
             raise InvalidMessage("deployment trigger without documentsVersion")
-        return ChangeNotice(message_id, f"{DEPLOYMENT_TRIGGER} {version[:12]}")
+        data_source = content.get("dataSourceId")
+        named = f" for data source {data_source}" if isinstance(data_source, str) and data_source else ""
+        return ChangeNotice(message_id, f"{DEPLOYMENT_TRIGGER} {version[:12]}{named}")
     if content.get("source") != "aws.s3" or content.get("detail-type") not in S3_CHANGE_TYPES:
         raise InvalidMessage(f"not an S3 object change event (source={content.get('source')!r}, "
                              f"detail-type={content.get('detail-type')!r})")  # fmt: skip

@@ -23,6 +23,8 @@ class QueryMetric(StrEnum):
 @dataclass(frozen=True)
 class QueryConfig:
     knowledge_base_id: str = variable("KNOWLEDGE_BASE_ID")
+    # Changes whenever the knowledge base is replaced: the function is then updated with the new ID.
+    knowledge_base_name: str = variable("KNOWLEDGE_BASE_NAME")
     model_arn: str = variable("MODEL_ARN")  # the inference profile RetrieveAndGenerate generates with
     default_number_of_results: int = variable("DEFAULT_NUMBER_OF_RESULTS")
     # Group -> enforced RetrievalFilter ({} for unrestricted); empty: no access control.

@@ -35,6 +35,7 @@ def error(kind: str, message: str) -> dict[str, Any]:
 @metrics.log_metrics
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = from_environment(QueryConfig)
+    logger.append_keys(knowledge_base=config.knowledge_base_name)
     access = AccessPolicy.of(config.group_filters, config.default_group)  # a bad policy fails loudly
     try:
         request = parse_request(event, config.default_number_of_results)

@@ -36,6 +36,8 @@ class StreamMetric(StrEnum):
 @dataclass(frozen=True)
 class StreamConfig:
     knowledge_base_id: str = variable("KNOWLEDGE_BASE_ID")
+    # Changes whenever the knowledge base is replaced: the function is then updated with the new ID.
+    knowledge_base_name: str = variable("KNOWLEDGE_BASE_NAME")
     data_source_id: str = variable("DATA_SOURCE_ID")
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
     document_ids: DocumentIds = variable("DOCUMENT_IDS")

@@ -8,8 +8,6 @@ first deployment too (the documents were uploaded before this pipeline existed).
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -104,21 +102,22 @@ class DocumentSync(Construct):
             "DeploymentTrigger",
             lifecycle=lifecycle,
             resource_type="Custom::DocumentSyncTrigger",
-            # Create and every change of the documents version put one sync request on the queue.
-            on_create=self._send(documents_version),
-            on_update=self._send(documents_version),
+            # Create, and every change of the documents version or of the data source (a replacement),
+            # put one sync request on the queue.
+            on_create=self._send(documents_version, data_source_id),
+            on_update=self._send(documents_version, data_source_id),
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])]
             ),
         )
 
-    def _send(self, documents_version: str) -> cr.AwsSdkCall:
+    def _send(self, documents_version: str, data_source_id: str) -> cr.AwsSdkCall:
         return cr.AwsSdkCall(
             service="SQS",
             action="SendMessage",
             parameters={
                 "QueueUrl": self.queue.queue_url,
-                "MessageBody": json.dumps({"trigger": "deployment", "documentsVersion": documents_version}),
+                "MessageBody": sync_contract.deployment_notice(documents_version, data_source_id),
             },
             physical_resource_id=cr.PhysicalResourceId.of("document-sync-trigger"),
         )

@@ -13,7 +13,7 @@ from custom_resources.vector_store import VectorIndexRef
 from stacks.constructs.buckets import DocumentBucketRef
 from stacks.foundation.lifecycle import removal_policy, retention
 from stacks.foundation.nag import acknowledge
-from stacks.settings import ChunkingStrategy, EmbeddingSettings, KnowledgeBaseSettings, Lifecycle
+from stacks.settings import ChunkingStrategy, EmbeddingSettings, KnowledgeBaseIdentity, KnowledgeBaseSettings, Lifecycle
 
 # What Bedrock does with an index when it ingests, queries and deletes documents.
 VECTOR_INDEX_ACTIONS = [
@@ -69,7 +69,7 @@ class VectorKnowledgeBase(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
+        identity: KnowledgeBaseIdentity,
         embedding: EmbeddingSettings,
         vector_index: VectorIndexRef,
         documents: DocumentBucketRef,
@@ -77,7 +77,8 @@ class VectorKnowledgeBase(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.name = name
+        self.identity = identity
+        name = self.name = identity.name
         embedding_model_arn = foundation_model_arn(self, embedding.model_id)
         document_prefix = documents.document_prefix
         document_bucket = documents.bucket(self, "DocumentBucket")
@@ -168,7 +169,7 @@ class VectorKnowledgeBase(Construct):
 
     def _add_application_logs(self, lifecycle: Lifecycle) -> None:
         # Vended logs need no resource policy on a log group under /aws/vendedlogs/.
-        group_name = f"/aws/vendedlogs/bedrock/knowledge-base/{self.name}"
+        group_name = self.identity.application_log_group_name
         self.application_logs = logs.LogGroup(
             self,
             "ApplicationLogs",

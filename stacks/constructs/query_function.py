@@ -12,7 +12,7 @@ from custom_resources.console_test_events import ConsoleTestEvents
 from query import contract as query_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.foundation.nag import acknowledge
-from stacks.settings import Lifecycle, QuerySettings
+from stacks.settings import KnowledgeBaseIdentity, Lifecycle, QuerySettings
 
 
 def _equals(key: str, value: Any) -> dict[str, Any]:
@@ -72,6 +72,7 @@ class QueryFunction(Construct):
         construct_id: str,
         *,
         query: QuerySettings,
+        identity: KnowledgeBaseIdentity,
         knowledge_base_id: str,
         knowledge_base_arn: str,
         code: FunctionCode,
@@ -94,6 +95,7 @@ class QueryFunction(Construct):
             lifecycle=lifecycle,
             config=query_contract.QueryConfig(
                 knowledge_base_id=knowledge_base_id,
+                knowledge_base_name=identity.name,
                 model_arn=profile_arn,
                 default_number_of_results=query.number_of_results,
                 group_filters=dict(query.group_filters),
@@ -108,7 +110,12 @@ class QueryFunction(Construct):
         # Retrieve names this knowledge base; RetrieveAndGenerate supports no resource types (Service
         # Authorization Reference), so it is allowed on "*". It reaches only knowledge bases the role may
         # Retrieve from, and only models the role may invoke: both stay narrow.
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:Retrieve"], resources=[knowledge_base_arn]))
+        # The Sid names the knowledge base's generation: a replaced knowledge base updates this policy.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid=f"KnowledgeBase{identity.generation}", actions=["bedrock:Retrieve"], resources=[knowledge_base_arn]
+            )
+        )
         role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:RetrieveAndGenerate"], resources=["*"]))
         acknowledge(
             role,

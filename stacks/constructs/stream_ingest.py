@@ -12,7 +12,14 @@ from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.queues import encrypted_queue
 from stacks.foundation.nag import acknowledge
-from stacks.settings import Lifecycle, PollerMode, StreamSettings, requests_per_invocation, stream_timeout_seconds
+from stacks.settings import (
+    KnowledgeBaseIdentity,
+    Lifecycle,
+    PollerMode,
+    StreamSettings,
+    requests_per_invocation,
+    stream_timeout_seconds,
+)
 from stream_ingest import contract as stream_contract
 
 
@@ -22,7 +29,7 @@ class StreamIngest(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        consumer_group_id: str,
+        identity: KnowledgeBaseIdentity,
         cluster: KafkaClusterRef,
         topic_partitions: int,
         stream: StreamSettings,
@@ -50,6 +57,7 @@ class StreamIngest(Construct):
             lifecycle=lifecycle,
             config=stream_contract.StreamConfig(
                 knowledge_base_id=knowledge_base_id,
+                knowledge_base_name=identity.name,
                 data_source_id=data_source_id,
                 dead_letter_queue_url=self.dead_letters.queue_url,
                 document_ids=stream.document_ids,
@@ -66,17 +74,26 @@ class StreamIngest(Construct):
         )
         role = self.function.role
         self.dead_letters.grant_send_messages(role)
+        # The Sid names the knowledge base's generation, so the policy is updated (and the ARN read anew)
+        # whenever the knowledge base is replaced.
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:IngestKnowledgeBaseDocuments"], resources=[knowledge_base_arn])
+            iam.PolicyStatement(
+                sid=f"KnowledgeBase{identity.generation}",
+                actions=["bedrock:IngestKnowledgeBaseDocuments"],
+                resources=[knowledge_base_arn],
+            )
         )
+        consumer_group_id = identity.stream_consumer_group_id
         cluster.grant_consume(role, consumer_group_id)
 
         # The plain mapping construct: ManagedKafkaEventSource would attach AWSLambdaMSKExecutionRole,
         # which allows writing any log group and describing any cluster. The role gets what the
         # mapping needs on this cluster instead (below).
+        # One mapping per knowledge base generation: a new knowledge base gets a new mapping and consumer
+        # group, which read the topic again from its start (as far back as Kafka retains it).
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,
-            "EventSourceMapping",
+            f"EventSourceMapping{identity.generation}",
             target=self.function.function,
             event_source_arn=cluster.cluster_arn,
             kafka_topic=cluster.topic_name,
