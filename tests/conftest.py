@@ -43,6 +43,10 @@ class Synthesized:
         return self.templates[stack_id]
 
     @property
+    def stacks_by_id(self) -> dict[str, Any]:
+        return {stack.node.id: stack for stack in assembly_stacks(self.stacks)}
+
+    @property
     def templates_by_stack_name(self) -> dict[str, dict[str, Any]]:
         """What ``Fn::GetStackOutput`` names: the deployed stack names."""
         return {stack.stack_name: self.templates[stack.node.id] for stack in assembly_stacks(self.stacks)}
