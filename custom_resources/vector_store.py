@@ -139,7 +139,9 @@ class S3VectorIndex(Construct):
             "Index",
             lifecycle=lifecycle,
             resource_type="Custom::S3VectorIndex",
-            on_create=_sdk_call("CreateIndex", create_index_parameters, physical_id=index_arn),
+            # An index of this name already has this configuration (the name carries its fingerprint):
+            # one kept from an earlier deployment (prod mode retains it) is adopted, not refused.
+            on_create=_sdk_call("CreateIndex", create_index_parameters, physical_id=index_arn, ignore=ALREADY_EXISTS),
             # A new fingerprint means a new name: this creates the new index, and CloudFormation then
             # deletes the old one. The same name means the index is already as configured.
             on_update=_sdk_call("CreateIndex", create_index_parameters, physical_id=index_arn, ignore=ALREADY_EXISTS),
