@@ -53,10 +53,10 @@ deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped ac
 	$(CDK) deploy --all --require-approval never
 
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
-	python -m scripts.sync_knowledge_base
+	python -m scripts.sync_knowledge_base $(ARGS)
 
 produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"records": [...]}' to send others)
-	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})'
+	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})' $(ARGS)
 
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--group public"]
 	python -m scripts.ask "$(Q)" $(ARGS)

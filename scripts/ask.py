@@ -4,18 +4,19 @@
     python -m scripts.ask "Latest ZVZZT price?" --mode retrieve --where '{"ticker": "ZVZZT"}'
     python -m scripts.ask "Revenue targets?" --group public [-c app:namePrefix=...]
 
-The function name comes from the query stack's outputs. Exit status 1 if the function answers with an error.
+The function name comes from the query stack's outputs. Exit status 1 if the function answers with an error,
+2 for configuration problems (``scripts.operator_cli``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from scripts.deployed import DeploymentError, settings_with, stack_output
+from scripts.deployed import stack_output
 from scripts.invoke_function import FUNCTIONS, invoke
+from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, Operator, add_common_arguments, run
 
 
 def build_event(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -50,9 +51,17 @@ def render(answer: Any) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import boto3
+def ask(arguments: argparse.Namespace, operator: Operator) -> int:
+    target = FUNCTIONS["query"]
+    event = build_event(arguments)
+    stack_name = operator.settings.stack_name(target.stack_part)
+    function_name = stack_output(operator.client("cloudformation"), stack_name, target.output_key)
+    succeeded, answer = invoke(operator.client("lambda"), function_name, event)
+    print(render(answer))
+    return EXIT_OK if succeeded else EXIT_PROBLEM
 
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("question")
     parser.add_argument("--mode", choices=["generate", "retrieve"], default="generate")
@@ -61,19 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=int, help="numberOfResults (1-100)")
     parser.add_argument("--group", action="append", help="the caller's group (repeatable)")
     parser.add_argument("--session", help="sessionId of a previous answer")
-    parser.add_argument("-c", "--context", action="append", default=[], help="app:key=value, as with cdk -c")
-    arguments = parser.parse_args(argv)
-    target = FUNCTIONS["query"]
-    try:
-        event = build_event(arguments)
-        stack_name = settings_with(arguments.context).stack_name(target.stack_part)
-        function_name = stack_output(boto3.client("cloudformation"), stack_name, target.output_key)
-    except (DeploymentError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    succeeded, answer = invoke(boto3.client("lambda"), function_name, event)
-    print(render(answer))
-    return 0 if succeeded else 1
+    add_common_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, operator: Operator | None = None) -> int:
+    return run(parser(), ask, argv, operator)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,16 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     try:
         (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
-        raise DeploymentError(f"stack {stack_name} not found; deploy it first ({error})") from None
+        # CloudFormation answers ValidationError "Stack with id ... does not exist"; any other error
+        # (credentials, access) is not about the deployment and is reported as what it is.
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        raise DeploymentError(f"stack {stack_name} is not deployed in this account and Region") from None
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
 def stack_output(cloudformation: Any, stack_name: str, key: str) -> str:
     outputs = stack_outputs(cloudformation, stack_name)
     if key not in outputs:
-        raise DeploymentError(f"stack {stack_name} has no output {key}; deploy the current version of the app")
+        raise DeploymentError(f"stack {stack_name} has no output {key}: it runs an older version of the app")
     return outputs[key]

@@ -5,19 +5,19 @@
     python -m scripts.invoke_function producer --event @events.json [-c app:namePrefix=...]
 
 The function name comes from the deployed stack's outputs. Exit status 1 if the function failed or
-answered with an error.
+answered with an error; 2 for configuration problems (``scripts.operator_cli``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from scripts.deployed import DeploymentError, settings_with, stack_output
+from scripts.deployed import stack_output
+from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, Operator, add_common_arguments, run
 
 
 class DeployedFunction(NamedTuple):
@@ -45,25 +45,26 @@ def invoke(lambda_client: Any, function_name: str, event: Any) -> tuple[bool, An
     return not failed, payload
 
 
-def main(argv: list[str] | None = None) -> int:
-    import boto3
+def produce(arguments: argparse.Namespace, operator: Operator) -> int:
+    target = FUNCTIONS[arguments.function]
+    event = read_event(arguments.event)
+    stack_name = operator.settings.stack_name(target.stack_part)
+    function_name = stack_output(operator.client("cloudformation"), stack_name, target.output_key)
+    succeeded, payload = invoke(operator.client("lambda"), function_name, event)
+    print(json.dumps(payload, indent=2))
+    return EXIT_OK if succeeded else EXIT_PROBLEM
 
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("function", choices=sorted(FUNCTIONS))
     parser.add_argument("--event", default="{}", help="JSON, or @file with JSON (default: {})")
-    parser.add_argument("-c", "--context", action="append", default=[], help="app:key=value, as with cdk -c")
-    arguments = parser.parse_args(argv)
-    target = FUNCTIONS[arguments.function]
-    try:
-        event = read_event(arguments.event)
-        stack_name = settings_with(arguments.context).stack_name(target.stack_part)
-        function_name = stack_output(boto3.client("cloudformation"), stack_name, target.output_key)
-    except (DeploymentError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    succeeded, payload = invoke(boto3.client("lambda"), function_name, event)
-    print(json.dumps(payload, indent=2))
-    return 0 if succeeded else 1
+    add_common_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, operator: Operator | None = None) -> int:
+    return run(parser(), produce, argv, operator)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,14 @@ job completed with no failed documents.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scripts.deployed import DeploymentError, settings_with, stack_outputs
+from scripts.deployed import DeploymentError, stack_outputs
+from scripts.operator_cli import EXIT_PROBLEM, Operator, OperatorError, add_common_arguments, run
 
 ACTIVE = ["STARTING", "IN_PROGRESS", "STOPPING"]
 STATISTICS = {
@@ -94,22 +94,29 @@ class Sync:
         return 0 if job["status"] == "COMPLETE" and not failed else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    import boto3
+def sync(arguments: argparse.Namespace, operator: Operator) -> int:
+    stack_name = operator.settings.stack_name("knowledge-base")
+    outputs = stack_outputs(operator.client("cloudformation"), stack_name)
+    missing = [key for key in ("KnowledgeBaseId", "DocumentsDataSourceId") if key not in outputs]
+    if missing:
+        raise DeploymentError(f"stack {stack_name} has no output {missing[0]}: it runs an older version of the app")
+    try:
+        return Sync(operator.client("bedrock-agent"), outputs["KnowledgeBaseId"], outputs["DocumentsDataSourceId"],
+                    poll_seconds=arguments.poll_seconds).run()  # fmt: skip
+    except SyncError as error:
+        raise OperatorError(str(error), "see the knowledge base's ingestion jobs in the Bedrock console",
+                            EXIT_PROBLEM) from None  # fmt: skip
 
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--poll-seconds", type=float, default=10.0)
-    parser.add_argument("-c", "--context", action="append", default=[], help="app:key=value, as with cdk -c")
-    arguments = parser.parse_args(argv)
-    stack_name = settings_with(arguments.context).stack_name("knowledge-base")
-    try:
-        outputs = stack_outputs(boto3.client("cloudformation"), stack_name)
-        sync = Sync(boto3.client("bedrock-agent"), outputs["KnowledgeBaseId"], outputs["DocumentsDataSourceId"],
-                    poll_seconds=arguments.poll_seconds)  # fmt: skip
-        return sync.run()
-    except (SyncError, DeploymentError, KeyError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    add_common_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, operator: Operator | None = None) -> int:
+    return run(parser(), sync, argv, operator)
 
 
 if __name__ == "__main__":

@@ -103,5 +103,5 @@ def test_ids_come_from_the_stack_outputs(monkeypatch: pytest.MonkeyPatch) -> Non
         )  # fmt: skip
         stub.add_client_error("describe_stacks", service_error_code="ValidationError", http_status_code=400)
         assert stack_outputs(cloudformation, "kbstream-knowledge-base") == {"KnowledgeBaseId": "KB12345678"}
-        with pytest.raises(DeploymentError, match="deploy it first"):
+        with pytest.raises(DeploymentError, match="is not deployed"):
             stack_outputs(cloudformation, "kbstream-knowledge-base")
