@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask benchmark cold-start settings-docs cost diagram clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ sync: setup ## Sync the documents data source now and follow the ingestion job (
 
 produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"records": [...]}' to send others)
 	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})' $(ARGS)
+
+doctor: setup ## Check the deployed pipeline end to end and print a table with fixes (ARGS="--probe" to time a record)
+	python -m scripts.doctor $(ARGS)
 
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--group public"]
 	python -m scripts.ask "$(Q)" $(ARGS)

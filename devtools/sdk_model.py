@@ -59,13 +59,18 @@ _IAM_ACTION_OF = {
     ("sqs", "SendMessageBatch"): "SendMessage",
     ("sqs", "DeleteMessageBatch"): "DeleteMessage",
     ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
+    # The Service Authorization Reference authorizes Lambda's Invoke API as lambda:InvokeFunction.
+    ("lambda", "Invoke"): "InvokeFunction",
 }
+# Services whose IAM prefix differs from their signing name.
+_IAM_PREFIX_OF = {"monitoring": "cloudwatch"}
 
 
 def iam_action(service: str, operation: str) -> str:
     model = service_model(service)
     # The signing name is the IAM prefix for every service this app calls (bedrock-agent signs as "bedrock").
     prefix = model.metadata.get("signingName", model.endpoint_prefix)
+    prefix = _IAM_PREFIX_OF.get(prefix, prefix)
     name = operation_model(service, operation).name
     return f"{prefix}:{_IAM_ACTION_OF.get((service, name), name)}"
 

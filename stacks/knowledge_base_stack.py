@@ -89,3 +89,4 @@ class KnowledgeBaseStack(Stack):
         CfnOutput(self, "DocumentsDataSourceId", value=s3_source.attr_data_source_id)
         CfnOutput(self, "StreamDataSourceId", value=stream.attr_data_source_id)
         CfnOutput(self, "SyncQueueUrl", value=sync.queue.queue_url)
+        CfnOutput(self, "SyncDeadLetterQueueUrl", value=sync.dead_letters.queue_url)

@@ -1,0 +1,435 @@
+"""``make doctor``: every check, healthy and unhealthy.
+
+CloudFormation, SQS and CloudWatch are moto's; Bedrock, Lambda and S3 Vectors are botocore's Stubber
+(every stubbed call is validated against the botocore model). Each deployed stack is a moto stack with
+the outputs the real one has.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from scripts.deployed import settings_with
+from scripts.doctor import STACK_PARTS, Check, Doctor, Status, table
+from scripts.operator_cli import Operator
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+KB_ID, DOCS_ID, STREAM_ID = "KB12345678", "DS00000001", "DS00000002"
+INDEX = "documents-0123abcd"
+MAPPING = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+NOW = 1_795_000_000.0
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": str(tmp_path / "c"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "k"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+@dataclass
+class Deployment:
+    """The app as moto holds it, plus the answers the stubbed services give."""
+
+    operator: Operator
+    queues: dict[str, str] = field(default_factory=dict)
+    stubs: dict[str, Stubber] = field(default_factory=dict)
+
+    def stub(self, service: str) -> Stubber:
+        if service not in self.stubs:
+            self.stubs[service] = Stubber(self.operator.client(service))
+            self.stubs[service].activate()
+        return self.stubs[service]
+
+
+def deploy(skip: tuple[str, ...] = ()) -> Deployment:
+    operator = Operator(settings=settings_with([]), session=boto3.Session(region_name=REGION))
+    deployment = Deployment(operator)
+    sqs = operator.client("sqs")
+    for queue in ("stream-dead-letters", "sync-dead-letters"):
+        deployment.queues[queue] = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    outputs = {
+        "knowledge-base": {
+            "KnowledgeBaseId": KB_ID,
+            "DocumentsDataSourceId": DOCS_ID,
+            "StreamDataSourceId": STREAM_ID,
+            "VectorIndexArn": f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/kbstream-vectors/index/{INDEX}",
+            "SyncDeadLetterQueueUrl": deployment.queues["sync-dead-letters"],
+        },
+        "streaming": {
+            "EventSourceMappingId": MAPPING,
+            "IngestFunctionName": "kbstream-streaming-Ingest",
+            "DeadLetterQueueUrl": deployment.queues["stream-dead-letters"],
+        },
+        "network": {"ProducerFunctionName": "kbstream-network-Producer", "TopicName": "ticker-prices"},
+        "query": {"QueryFunctionName": "kbstream-query-Query"},
+    }
+    cloudformation = operator.client("cloudformation")
+    for part in STACK_PARTS:
+        if part in skip:
+            continue
+        template = {
+            "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.get(part, {}).items()},
+        }
+        cloudformation.create_stack(StackName=operator.settings.stack_name(part), TemplateBody=json.dumps(template))
+    return deployment
+
+
+def healthy_answers(deployment: Deployment, **changes: Any) -> None:
+    """Stub Bedrock, S3 Vectors and Lambda as a healthy deployment answers; ``changes`` break one part."""
+    agent = deployment.stub("bedrock-agent")
+    agent.add_response(
+        "get_knowledge_base",
+        {
+            "knowledgeBase": {
+                "knowledgeBaseId": KB_ID,
+                "name": "kbstream-knowledge-base-0123abcd",
+                "knowledgeBaseArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+                "roleArn": f"arn:aws:iam::{ACCOUNT}:role/kb",
+                "knowledgeBaseConfiguration": {"type": "VECTOR"},
+                "status": changes.get("knowledge_base_status", "ACTIVE"),
+                "createdAt": "2026-11-22T10:00:00Z",
+                "updatedAt": "2026-11-22T10:00:00Z",
+                **changes.get("knowledge_base_extra", {}),
+            }
+        },
+        {"knowledgeBaseId": KB_ID},
+    )
+    for source_id, name in ((DOCS_ID, "kbstream-documents-0123abcd"), (STREAM_ID, "kbstream-stream")):
+        agent.add_response(
+            "get_data_source",
+            {
+                "dataSource": {
+                    "knowledgeBaseId": KB_ID,
+                    "dataSourceId": source_id,
+                    "name": name,
+                    "status": "AVAILABLE",
+                    "dataSourceConfiguration": {"type": "S3" if source_id == DOCS_ID else "CUSTOM"},
+                    "createdAt": "2026-11-22T10:00:00Z",
+                    "updatedAt": "2026-11-22T10:00:00Z",
+                }
+            },
+            {"knowledgeBaseId": KB_ID, "dataSourceId": source_id},
+        )
+    deployment.stub("s3vectors").add_response(
+        "get_index",
+        {
+            "index": {
+                "vectorBucketName": "kbstream-vectors",
+                "indexName": INDEX,
+                "indexArn": f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/kbstream-vectors/index/{INDEX}",
+                "creationTime": "2026-11-22T10:00:00Z",
+                "dataType": "float32",
+                "dimension": 1024,
+                "distanceMetric": "cosine",
+            }
+        },
+        {"vectorBucketName": "kbstream-vectors", "indexName": INDEX},
+    )
+    job = {
+        "knowledgeBaseId": KB_ID,
+        "dataSourceId": DOCS_ID,
+        "ingestionJobId": "JOB0000001",
+        "status": changes.get("job_status", "COMPLETE"),
+        "startedAt": "2026-11-22T10:00:00Z",
+        "updatedAt": "2026-11-22T10:05:00Z",
+        "statistics": {
+            "numberOfDocumentsScanned": 5,
+            "numberOfNewDocumentsIndexed": 5,
+            "numberOfDocumentsFailed": changes.get("failed_documents", 0),
+        },
+        **({"failureReasons": changes["job_reasons"]} if "job_reasons" in changes else {}),
+    }
+    agent.add_response(
+        "list_ingestion_jobs",
+        {
+            "ingestionJobSummaries": [
+                {
+                    key: job[key]
+                    for key in ("knowledgeBaseId", "dataSourceId", "ingestionJobId", "status", "startedAt", "updatedAt")
+                }
+            ]
+        },
+        None,
+    )
+    agent.add_response(
+        "get_ingestion_job",
+        {"ingestionJob": job},
+        {"knowledgeBaseId": KB_ID, "dataSourceId": DOCS_ID, "ingestionJobId": "JOB0000001"},
+    )
+    deployment.stub("lambda").add_response(
+        "get_event_source_mapping",
+        {
+            "UUID": MAPPING,
+            "State": changes.get("mapping_state", "Enabled"),
+            "StateTransitionReason": changes.get("mapping_reason", "USER_INITIATED"),
+            "LastProcessingResult": changes.get("mapping_result", "OK"),
+        },
+        {"UUID": MAPPING},
+    )
+    for model in ("amazon.titan-embed-text-v2:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"):
+        deployment.stub("bedrock").add_response(
+            "get_foundation_model_availability",
+            {
+                "modelId": model,
+                "agreementAvailability": {"status": "AVAILABLE"},
+                "authorizationStatus": changes.get("authorization", "AUTHORIZED"),
+                "entitlementAvailability": "AVAILABLE",
+                "regionAvailability": "AVAILABLE",
+            },
+            {"modelId": model},
+        )
+
+
+def examine(deployment: Deployment) -> dict[str, Check]:
+    checks = Doctor(deployment.operator, clock=lambda: NOW, sleep=lambda _: None).run()
+    for stub in deployment.stubs.values():
+        stub.assert_no_pending_responses()
+    return {check.name: check for check in checks}
+
+
+def test_a_healthy_deployment_passes_every_check(aws: None) -> None:
+    deployment = deploy()
+    healthy_answers(deployment)
+    checks = examine(deployment)
+    assert {check.status for check in checks.values()} == {Status.OK}, table(list(checks.values()))
+    # 6 stacks; knowledge base, 2 data sources, index; sync; mapping, lag; 2 dead-letter queues; alarms; 2 models
+    assert len(checks) == 6 + 4 + 1 + 2 + 2 + 1 + 2
+    assert checks["vector index"].evidence == f"kbstream-vectors/{INDEX}"
+
+
+def test_a_missing_stack_fails_with_the_fix(aws: None) -> None:
+    deployment = deploy(skip=("streaming",))
+    healthy_answers(deployment)
+    deployment.stubs.pop("lambda").deactivate()  # without the stack, the mapping is not looked up
+    checks = examine(deployment)
+    assert checks["stack kbstream-streaming"] == Check(
+        "stack kbstream-streaming", Status.FAIL, "not deployed", "make deploy"
+    )
+    assert checks["stream"].status is Status.FAIL and "no output EventSourceMappingId" in checks["stream"].evidence
+
+
+@pytest.mark.parametrize(
+    ("changes", "name", "status", "evidence"),
+    [
+        (
+            {"knowledge_base_status": "FAILED", "knowledge_base_extra": {"failureReasons": ["role denied"]}},
+            "knowledge base",
+            Status.FAIL,
+            "FAILED",
+        ),
+        (
+            {"job_status": "FAILED", "job_reasons": ["Access denied to s3://..."]},
+            "documents sync",
+            Status.FAIL,
+            "FAILED JOB0000001",
+        ),
+        ({"failed_documents": 2, "job_reasons": ["metadata too large"]}, "documents sync", Status.WARN, "2 failed"),
+        (
+            {"mapping_state": "Disabled", "mapping_reason": "PROBLEM: Cluster failed to authorize Lambda."},
+            "event source mapping",
+            Status.FAIL,
+            "Cluster failed to authorize",
+        ),
+        ({"authorization": "NOT_AUTHORIZED"}, "generation model access", Status.FAIL, "NOT_AUTHORIZED"),
+    ],
+)
+def test_an_unhealthy_part_is_reported_with_its_evidence(
+    aws: None, changes: dict[str, Any], name: str, status: Status, evidence: str
+) -> None:
+    deployment = deploy()
+    healthy_answers(deployment, **changes)
+    check = examine(deployment)[name]
+    assert (check.status, evidence in check.evidence, bool(check.fix)) == (status, True, True), check
+
+
+def test_waiting_dead_letters_are_reported_with_a_reason(aws: None) -> None:
+    deployment = deploy()
+    healthy_answers(deployment)
+    deployment.operator.client("sqs").send_message(
+        QueueUrl=deployment.queues["stream-dead-letters"],
+        MessageBody="{}",
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": "tombstone"}},
+    )
+    check = examine(deployment)["stream dead letters"]
+    assert check.status is Status.WARN and check.evidence == "1 waiting; e.g. tombstone"
+
+
+def test_alarms_in_alarm_and_offset_lag_are_reported(aws: None) -> None:
+    deployment = deploy()
+    healthy_answers(deployment)
+    cloudwatch = deployment.operator.client("cloudwatch")
+    name = "kbstream-monitoring-MonitoringStreamErrors0A1B2C3D-ABCDEF"
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="Errors",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+    from datetime import UTC, datetime
+
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": "OffsetLag",
+                "Value": 5000,
+                "Timestamp": datetime.fromtimestamp(NOW - 120, UTC),
+                "Dimensions": [{"Name": "FunctionName", "Value": "kbstream-streaming-Ingest"}],
+            }
+        ],
+    )
+    checks = examine(deployment)
+    assert checks["alarms"].status is Status.FAIL and "MonitoringStreamErrors" in checks["alarms"].evidence
+    assert checks["stream offset lag"].status is Status.WARN and "5000" in checks["stream offset lag"].evidence
+
+
+def invoke_response(value: Any) -> dict[str, Any]:
+    raw = json.dumps(value).encode()
+    return {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw))}
+
+
+def test_the_probe_times_a_record_end_to_end_and_deletes_it(aws: None) -> None:
+    deployment = deploy()
+    healthy_answers(deployment)
+    doctor_clock = iter(float(NOW + step * 5) for step in range(100))
+    lambda_stub = deployment.stub("lambda")
+    lambda_stub.add_response(
+        "invoke",
+        invoke_response(
+            {
+                "topic": "ticker-prices",
+                "sent": 1,
+                "partitions": {"1": 1},
+                "records": [{"ticker": "X", "partition": 1, "offset": 42}],
+            }
+        ),
+        None,
+    )
+    lambda_stub.add_response("invoke", invoke_response({"results": []}), None)
+    lambda_stub.add_response("invoke", invoke_response({"results": [{"uri": "x", "score": 0.9, "excerpt": "p"}]}), None)
+    deployment.stub("bedrock-agent").add_response(
+        "delete_knowledge_base_documents",
+        {"documentDetails": []},
+        {
+            "knowledgeBaseId": KB_ID,
+            "dataSourceId": STREAM_ID,
+            "documentIdentifiers": [{"dataSourceType": "CUSTOM", "custom": {"id": "ticker-prices/1/42"}}],
+        },
+    )
+    doctor = Doctor(deployment.operator, clock=lambda: next(doctor_clock), sleep=lambda _: None)
+    checks = {check.name: check for check in doctor.run(probe_timeout_seconds=300)}
+    assert checks["probe"].status is Status.OK, checks["probe"]
+    assert "retrievable after" in checks["probe"].evidence
+    for stub in deployment.stubs.values():
+        stub.assert_no_pending_responses()
+
+
+def test_the_table_shows_fixes_only_for_problems() -> None:
+    printed = table(
+        [Check("alarms", Status.OK, "none in ALARM"), Check("vector index", Status.FAIL, "not found", "make deploy")]
+    )
+    lines = printed.splitlines()
+    assert lines[0].split() == ["check", "status", "evidence", "fix"]
+    assert lines[1].rstrip().endswith("none in ALARM") and lines[2].endswith("make deploy")
+
+
+# What each call of the operator commands reaches, as a sample ARN of the resource it acts on.
+OPERATOR_CALLS: dict[tuple[str, str], str] = {
+    ("cloudformation", "DescribeStacks"): f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/kbstream-query/{MAPPING}",
+    ("bedrock-agent", "GetKnowledgeBase"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+    ("bedrock-agent", "GetDataSource"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+    ("bedrock-agent", "ListIngestionJobs"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+    ("bedrock-agent", "GetIngestionJob"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+    ("bedrock-agent", "StartIngestionJob"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+    ("bedrock-agent", "DeleteKnowledgeBaseDocuments"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:knowledge-base/{KB_ID}",
+    ("bedrock", "GetFoundationModelAvailability"): "*",
+    ("s3vectors", "GetIndex"): f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/kbstream-vectors/index/{INDEX}",
+    ("lambda", "Invoke"): f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:kbstream-query-QueryFunction1A2B3C",
+    ("lambda", "GetEventSourceMapping"): f"arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{MAPPING}",
+    ("sqs", "GetQueueAttributes"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:kbstream-streaming-DeadLetters1A2B3C",
+    ("sqs", "ReceiveMessage"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:kbstream-streaming-DeadLetters1A2B3C",
+    (
+        "cloudwatch",
+        "DescribeAlarms",
+    ): f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:kbstream-monitoring-MonitoringStreamErrors0A1B-ABC",
+    ("cloudwatch", "GetMetricStatistics"): "*",
+}
+
+
+def test_the_operator_policy_is_sound_by_aws_rules_and_allows_every_call() -> None:
+    from devtools.sdk_model import iam_action
+    from scripts.doctor import operator_policy
+    from tests.support.iam import is_allowed
+    from tests.support.iam_rules import statement_problems
+
+    policy = operator_policy("kbstream")
+    statements = policy["Statement"]
+    problems = [
+        f"{statement['Sid']}: {problem}"
+        for statement in statements
+        for problem in statement_problems(statement, wildcard_acknowledged=lambda _: False)
+    ]
+    assert not problems, problems
+    denied = [
+        f"{iam_action(service, operation)} on {resource}"
+        for (service, operation), resource in OPERATOR_CALLS.items()
+        if not is_allowed(statements, iam_action(service, operation), resource)
+    ]
+    assert not denied, denied
+
+
+def test_the_readme_shows_the_operator_policy() -> None:
+    from devtools.settings_docs import README
+    from scripts.doctor import operator_policy
+
+    shown = (
+        README.read_text().split("<!-- operator policy -->", 2)[1].strip().removeprefix("```json").removesuffix("```")
+    )
+    assert json.loads(shown) == operator_policy("kbstream")
+
+
+def test_every_call_the_operator_commands_make_is_listed() -> None:
+    import ast
+
+    called: set[str] = set()
+    for module in ("doctor", "sync_knowledge_base", "invoke_function", "deployed"):
+        tree = ast.parse((Path(__file__).resolve().parent.parent / "scripts" / f"{module}.py").read_text())
+        called |= {
+            node.func.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr[0].islower()
+            and "_" in node.func.attr
+            and node.func.attr.split("_")[0] in {"describe", "get", "list", "start", "delete", "receive"}
+        }
+    from botocore import xform_name
+
+    listed = {xform_name(operation) for _, operation in OPERATOR_CALLS}
+    assert called <= listed | {"get_default", "get_event_source_mapping"}, called - listed
