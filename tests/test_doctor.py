@@ -123,7 +123,9 @@ def healthy_answers(deployment: Deployment, **changes: Any) -> None:
                     "knowledgeBaseId": KB_ID,
                     "dataSourceId": source_id,
                     "name": name,
-                    "status": "AVAILABLE",
+                    "status": changes.get("documents_source_status", "AVAILABLE")
+                    if source_id == DOCS_ID
+                    else "AVAILABLE",
                     "dataSourceConfiguration": {"type": "S3" if source_id == DOCS_ID else "CUSTOM"},
                     "createdAt": "2026-11-22T10:00:00Z",
                     "updatedAt": "2026-11-22T10:00:00Z",
@@ -131,21 +133,25 @@ def healthy_answers(deployment: Deployment, **changes: Any) -> None:
             },
             {"knowledgeBaseId": KB_ID, "dataSourceId": source_id},
         )
-    deployment.stub("s3vectors").add_response(
-        "get_index",
-        {
-            "index": {
-                "vectorBucketName": "kbstream-vectors",
-                "indexName": INDEX,
-                "indexArn": f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/kbstream-vectors/index/{INDEX}",
-                "creationTime": "2026-11-22T10:00:00Z",
-                "dataType": "float32",
-                "dimension": 1024,
-                "distanceMetric": "cosine",
-            }
-        },
-        {"vectorBucketName": "kbstream-vectors", "indexName": INDEX},
-    )
+    index_stub = deployment.stub("s3vectors")
+    if changes.get("index_missing"):
+        index_stub.add_client_error("get_index", "NotFoundException", "The index does not exist", 404)
+    else:
+        index_stub.add_response(
+            "get_index",
+            {
+                "index": {
+                    "vectorBucketName": "kbstream-vectors",
+                    "indexName": INDEX,
+                    "indexArn": f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/kbstream-vectors/index/{INDEX}",
+                    "creationTime": "2026-11-22T10:00:00Z",
+                    "dataType": "float32",
+                    "dimension": 1024,
+                    "distanceMetric": "cosine",
+                }
+            },
+            {"vectorBucketName": "kbstream-vectors", "indexName": INDEX},
+        )
     job = {
         "knowledgeBaseId": KB_ID,
         "dataSourceId": DOCS_ID,
@@ -226,7 +232,8 @@ def test_a_missing_stack_fails_with_the_fix(aws: None) -> None:
     assert checks["stack kbstream-streaming"] == Check(
         "stack kbstream-streaming", Status.FAIL, "not deployed", "make deploy"
     )
-    assert checks["stream"].status is Status.FAIL and "no output EventSourceMappingId" in checks["stream"].evidence
+    missing = checks["stream (not checked)"]
+    assert missing.status is Status.FAIL and "no output EventSourceMappingId" in missing.evidence
 
 
 @pytest.mark.parametrize(
@@ -433,3 +440,82 @@ def test_every_call_the_operator_commands_make_is_listed() -> None:
 
     listed = {xform_name(operation) for _, operation in OPERATOR_CALLS}
     assert called <= listed | {"get_default", "get_event_source_mapping"}, called - listed
+
+
+def test_a_missing_index_fails_after_the_checks_that_passed(aws: None) -> None:
+    deployment = deploy()
+    healthy_answers(deployment, index_missing=True)
+    checks = Doctor(deployment.operator, clock=lambda: NOW, sleep=lambda _: None)
+    found = {check.name: check for check in checks.run()}
+    assert found["knowledge base"].status is Status.OK  # checked before the index
+    assert found["data source kbstream-documents-0123abcd"].status is Status.OK
+    assert found["vector index"].status is Status.FAIL and "not found" in found["vector index"].evidence
+
+
+def test_a_data_source_that_is_not_available_fails(aws: None) -> None:
+    deployment = deploy()
+    healthy_answers(deployment, documents_source_status="DELETE_UNSUCCESSFUL")
+    check = examine(deployment)["data source kbstream-documents-0123abcd"]
+    assert (check.status, check.evidence) == (Status.FAIL, "DELETE_UNSUCCESSFUL")
+
+
+def test_rolled_back_and_unfinished_stacks_are_reported(aws: None) -> None:
+    deployment = deploy()
+    stub = deployment.stub("cloudformation")
+    statuses = dict(
+        zip(
+            STACK_PARTS,
+            [
+                "UPDATE_ROLLBACK_COMPLETE",
+                "UPDATE_IN_PROGRESS",
+                "CREATE_COMPLETE",
+                "UPDATE_COMPLETE",
+                "DELETE_FAILED",
+                "CREATE_COMPLETE",
+            ],
+            strict=True,
+        )
+    )
+    for part, status in statuses.items():
+        name = deployment.operator.settings.stack_name(part)
+        stub.add_response(
+            "describe_stacks",
+            {"Stacks": [{"StackName": name, "StackStatus": status, "CreationTime": "2026-11-22T10:00:00Z"}]},
+            {"StackName": name},
+        )
+    found = {check.name: check.status for check in Doctor(deployment.operator).stacks()}
+    assert found == {
+        "stack kbstream-storage": Status.FAIL,
+        "stack kbstream-knowledge-base": Status.WARN,
+        "stack kbstream-network": Status.OK,
+        "stack kbstream-streaming": Status.OK,
+        "stack kbstream-query": Status.FAIL,
+        "stack kbstream-monitoring": Status.OK,
+    }
+
+
+def test_a_probe_that_never_arrives_fails_and_still_deletes_its_document(aws: None) -> None:
+    deployment = deploy()
+    doctor = Doctor(
+        deployment.operator, clock=iter(float(NOW + step * 60) for step in range(100)).__next__, sleep=lambda _: None
+    )
+    list(doctor.stacks())  # the outputs the probe reads
+    lambda_stub = deployment.stub("lambda")
+    lambda_stub.add_response(
+        "invoke",
+        invoke_response(
+            {
+                "topic": "ticker-prices",
+                "sent": 1,
+                "partitions": {"0": 1},
+                "records": [{"ticker": "X", "partition": 0, "offset": 7}],
+            }
+        ),
+        None,
+    )
+    for _ in range(5):
+        lambda_stub.add_response("invoke", invoke_response({"results": []}), None)
+    deployment.stub("bedrock-agent").add_response("delete_knowledge_base_documents", {"documentDetails": []}, None)
+    (check,) = doctor.probe(timeout_seconds=300)
+    assert check.status is Status.FAIL and "not retrievable within 300 s" in check.evidence
+    deployment.stub("bedrock-agent").assert_no_pending_responses()
