@@ -35,7 +35,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
-from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds
+from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds, batch_share
 
 CONTEXT_PREFIX = "app:"
 
@@ -435,14 +435,14 @@ class StreamSettings(SettingsGroup):
     """the account's IngestKnowledgeBaseDocuments quota (requests per second) the stream may use"""
 
 
-def requests_per_invocation(stream: StreamSettings, partitions: int) -> float:
-    """The mapping runs at most one invocation per partition at a time; they share the quota."""
-    return round(stream.ingest_requests_per_second * QUOTA_HEADROOM / partitions, 3)
+def quota_for_the_stream(stream: StreamSettings) -> float:
+    """The requests per second the stream's invocations share (each takes the share of its partitions)."""
+    return round(stream.ingest_requests_per_second * QUOTA_HEADROOM, 3)
 
 
 def stream_timeout_seconds(stream: StreamSettings, partitions: int) -> int:
-    """Twice the time a full batch takes at one invocation's pace, plus a minute for retries."""
-    documents_per_second = requests_per_invocation(stream, partitions) * DOCUMENTS_PER_INGEST_REQUEST
+    """Twice the time a full batch of one partition takes at its share of the quota, plus a minute for retries."""
+    documents_per_second = batch_share(quota_for_the_stream(stream), 1, partitions) * DOCUMENTS_PER_INGEST_REQUEST
     return math.ceil(stream.batch_size / documents_per_second * 2) + 60
 
 

@@ -90,14 +90,17 @@ def stream_config(**changes: Any) -> StreamConfig:
         "data_source_id": "DS1",
         "dead_letter_queue_url": "https://q",
         "document_ids": DocumentIds.PER_MESSAGE,
-        "requests_per_second": 1.0,
+        "quota_requests_per_second": 1.0,
+        "topic_partitions": 2,
         "partial_batch_response": False,
     }
     return StreamConfig(**{**values, **changes})
 
 
 def test_configuration_round_trips_through_the_environment() -> None:
-    stream = stream_config(document_ids=DocumentIds.PER_TICKER, requests_per_second=2.375, partial_batch_response=True)
+    stream = stream_config(
+        document_ids=DocumentIds.PER_TICKER, quota_requests_per_second=4.75, partial_batch_response=True
+    )
     assert from_environment(StreamConfig, as_environment(stream)) == stream
     query = QueryConfig(
         knowledge_base_id="KB1",
@@ -134,7 +137,7 @@ def test_a_broken_environment_names_the_variable(change: dict[str, str | None], 
     ("name", "value", "message"),
     [
         ("DOCUMENT_IDS", "random", "'random' is not a valid DocumentIds"),
-        ("INGEST_REQUESTS_PER_SECOND", "fast", "could not convert string to float"),
+        ("INGEST_QUOTA_REQUESTS_PER_SECOND", "fast", "could not convert string to float"),
         ("PARTIAL_BATCH_RESPONSE", "yes", "expected 'true' or 'false'"),
     ],
 )

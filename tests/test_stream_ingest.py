@@ -52,7 +52,8 @@ def stream(
                     data_source_id=DS_ID,
                     dead_letter_queue_url=queue_url,
                     document_ids=DocumentIds.PER_MESSAGE,
-                    requests_per_second=20,
+                    quota_requests_per_second=20,
+                    topic_partitions=3,
                     partial_batch_response=False,
                 ),
             )
@@ -185,7 +186,7 @@ def test_persistent_failure_reports_the_failed_records_in_provisioned_mode(
 ) -> None:
     _, state, _ = stream
     use_config(monkeypatch, replace(from_environment(StreamConfig), partial_batch_response=True,
-                                    requests_per_second=1000))  # fmt: skip
+                                    quota_requests_per_second=1000))  # fmt: skip
     # 12 records on partition 0: two requests; the first (offsets 0-9) keeps failing.
     state.fail_documents({f"{TOPIC}/0/3"}, "InternalServerException")
     result = invoke(kafka_event([(TOPIC, 0, offset, ticker_value("Z", "$1.00")) for offset in range(12)]))

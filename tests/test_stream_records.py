@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -220,3 +221,29 @@ def test_the_pacer_spaces_request_starts() -> None:
     now[0] += 10  # idle: no debt is carried over as a burst
     pacer.wait()
     assert slept == [0.2, 0.2, 0.2]
+
+
+def test_concurrent_pacers_of_different_partitions_share_one_schedule_without_collisions() -> None:
+    now = [100.0]
+    starts: list[tuple[int, float]] = []
+
+    def pacer(partition: int) -> Pacer:
+        def sleep(seconds: float) -> None:
+            starts.append((partition, round(now[0] + seconds, 6)))
+
+        return Pacer(4.0, clock=lambda: now[0], sleep=sleep, owned={partition}, slot_count=2)
+
+    first, second = pacer(0), pacer(1)
+    for _ in range(4):
+        first.wait()
+        second.wait()
+    times = sorted(start for _, start in starts)
+    assert len(times) == len(set(times))  # never two in one slot
+    gaps = {round(later - earlier, 6) for earlier, later in itertools.pairwise(times)}
+    assert gaps == {0.25}  # together: the whole quota, evenly spaced
+    assert all(round(start / 0.25) % 2 == partition for partition, start in starts)
+
+
+def test_a_pacer_that_owns_every_partition_uses_every_slot() -> None:
+    assert Pacer(5.0, owned={0, 1}, slot_count=2).requests_per_second == 5.0
+    assert Pacer(5.0, owned={1}, slot_count=2).requests_per_second == 2.5

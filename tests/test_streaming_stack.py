@@ -79,8 +79,8 @@ def test_function_runs_outside_the_vpc_paced_to_its_share_of_the_quota(app: Synt
     properties = function["Properties"]
     assert "VpcConfig" not in properties
     config = deployed_config(function)
-    # 5 requests/s with 5% headroom, shared by at most one invocation per partition (2).
-    assert config.requests_per_second == 2.375
+    # 5 requests/s with 5% headroom, shared by the invocations in proportion to their partitions (of 2).
+    assert (config.quota_requests_per_second, config.topic_partitions) == (4.75, 2)
     assert config.document_ids is DocumentIds.PER_MESSAGE
     assert deployed_runtime(function).retry_mode == "adaptive"
     # A full batch of 100 at 23.75 documents/s takes ~4 s: twice that plus a minute.

@@ -23,6 +23,17 @@ class DocumentIds(Enum):
     PER_TICKER = "per-ticker"  # the latest price of each ticker replaces the previous one
 
 
+def batch_share(quota_requests_per_second: float, partitions_in_batch: int, topic_partitions: int) -> float:
+    """Requests per second for a batch holding ``partitions_in_batch`` of the topic's partitions.
+
+    Batches in flight at the same time never share a partition, so their shares never add up to more
+    than the quota, and a batch holding every partition gets all of it (``stream_ingest.ingest.Pacer``
+    gives each partition its slots of one schedule).
+    """
+    share = max(1, min(partitions_in_batch, topic_partitions)) / max(1, topic_partitions)
+    return quota_requests_per_second * share
+
+
 class StreamMetric(StrEnum):
     RECORDS_RECEIVED = "RecordsReceived"
     POISON_RECORDS = "PoisonRecords"
@@ -41,7 +52,9 @@ class StreamConfig:
     data_source_id: str = variable("DATA_SOURCE_ID")
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
     document_ids: DocumentIds = variable("DOCUMENT_IDS")
-    # This invocation's share of the account's IngestKnowledgeBaseDocuments quota.
-    requests_per_second: float = variable("INGEST_REQUESTS_PER_SECOND")
+    # The account's IngestKnowledgeBaseDocuments quota for the whole topic, less headroom. The mapping runs
+    # at most one invocation per partition at a time; each paces at the share of the partitions it holds.
+    quota_requests_per_second: float = variable("INGEST_QUOTA_REQUESTS_PER_SECOND")
+    topic_partitions: int = variable("TOPIC_PARTITIONS")
     # Provisioned pollers honour batchItemFailures; on-demand mappings ignore them.
     partial_batch_response: bool = variable("PARTIAL_BATCH_RESPONSE")

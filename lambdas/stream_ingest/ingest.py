@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,26 +20,44 @@ MAX_IN_FLIGHT = 10  # Bedrock allows 10 concurrent ingest/delete requests per ac
 
 
 class Pacer:
-    """Spaces request starts ``1 / rate`` seconds apart, across threads."""
+    """Starts requests at the slots of one wall-clock schedule of ``rate`` slots per second.
+
+    Slot ``k`` belongs to partition ``k mod slot_count``; a pacer uses the slots of the partitions it
+    owns. Invocations that run at the same time hold different partitions, so together they send on the
+    one schedule, evenly spaced, never two in the same slot: the quota is shared without a burst, and a
+    batch holding every partition gets all of it. Lambda's clocks are synchronized, so the schedule is
+    the same in every execution environment.
+    """
 
     def __init__(
         self,
-        requests_per_second: float,
-        clock: Callable[[], float] = time.monotonic,
+        rate: float,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        owned: Collection[int] = (0,),
+        slot_count: int = 1,
     ) -> None:
-        self._interval = 1.0 / requests_per_second
+        self._interval = 1.0 / rate
+        self._owned = {slot % slot_count for slot in owned} or {0}
+        self._slot_count = slot_count
         self._clock, self._sleep = clock, sleep
-        self._next = clock()
+        self._next_slot = 0
         self._lock = threading.Lock()
+
+    @property
+    def requests_per_second(self) -> float:
+        return len(self._owned) / self._slot_count / self._interval
 
     def wait(self) -> None:
         with self._lock:
             now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self._interval
-        if start > now:
-            self._sleep(start - now)
+            slot = max(math.ceil(now / self._interval - 1e-9), self._next_slot)
+            while slot % self._slot_count not in self._owned:
+                slot += 1
+            self._next_slot = slot + 1
+        delay = slot * self._interval - now
+        if delay > 1e-6:  # not a rounding error of the slot arithmetic
+            self._sleep(delay)
 
 
 @dataclass
@@ -52,13 +70,13 @@ class IngestReport:
 
 
 class Ingestor:
-    def __init__(self, agent: Any, *, knowledge_base_id: str, data_source_id: str, requests_per_second: float) -> None:
+    def __init__(self, agent: Any, *, knowledge_base_id: str, data_source_id: str, pacer: Pacer) -> None:
         self._agent = agent
         self._knowledge_base_id = knowledge_base_id
         self._data_source_id = data_source_id
-        self._pacer = Pacer(requests_per_second)
+        self._pacer = pacer
         # Enough threads to keep the pace with up to 2 s of latency, never more than Bedrock admits.
-        self._workers = max(1, min(MAX_IN_FLIGHT, math.ceil(requests_per_second * 2)))
+        self._workers = max(1, min(MAX_IN_FLIGHT, math.ceil(pacer.requests_per_second * 2)))
 
     def ingest(self, requests: Sequence[IngestRequest]) -> IngestReport:
         report = IngestReport(requests=len(requests))

@@ -8,7 +8,7 @@ from typing import Any
 from stream_ingest.contract import StreamConfig
 from stream_ingest.dead_letters import DeadLetter, send_dead_letters
 from stream_ingest.documents import StreamDocument, plan_requests, to_documents
-from stream_ingest.ingest import Ingestor
+from stream_ingest.ingest import Ingestor, Pacer
 from stream_ingest.records import Coordinates, PoisonRecord, TickerPrice, kafka_records, parse_ticker_price
 
 
@@ -49,7 +49,12 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
         agent,
         knowledge_base_id=config.knowledge_base_id,
         data_source_id=config.data_source_id,
-        requests_per_second=config.requests_per_second,
+        # The batch's partitions own their slots of the quota's schedule: see Pacer.
+        pacer=Pacer(
+            config.quota_requests_per_second,
+            owned={record.coordinates.partition for record in records},
+            slot_count=config.topic_partitions,
+        ),
     )
     report = ingestor.ingest(requests)
     refused = [

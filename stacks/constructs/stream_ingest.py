@@ -17,7 +17,7 @@ from stacks.settings import (
     Lifecycle,
     PollerMode,
     StreamSettings,
-    requests_per_invocation,
+    quota_for_the_stream,
     stream_timeout_seconds,
 )
 from stream_ingest import contract as stream_contract
@@ -61,7 +61,8 @@ class StreamIngest(Construct):
                 data_source_id=data_source_id,
                 dead_letter_queue_url=self.dead_letters.queue_url,
                 document_ids=stream.document_ids,
-                requests_per_second=requests_per_invocation(stream, topic_partitions),
+                quota_requests_per_second=quota_for_the_stream(stream),
+                topic_partitions=topic_partitions,
                 partial_batch_response=provisioned,
             ),
             timeout_seconds=stream_timeout_seconds(stream, topic_partitions),
