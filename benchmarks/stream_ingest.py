@@ -86,6 +86,7 @@ def stream_config(topic_partitions: int, dead_letters: str) -> StreamConfig:
         knowledge_base_name=KB_NAME,
         data_source_id="DS12345678",
         dead_letter_queue_url=dead_letters,
+        check_queue_url=dead_letters.replace("/dlq", "/checks"),
         document_ids=DocumentIds.PER_MESSAGE,
         quota_requests_per_second=QUOTA_REQUESTS_PER_SECOND * QUOTA_HEADROOM,
         topic_partitions=topic_partitions,
@@ -143,6 +144,7 @@ def measure(name: str, records: int, latency: float, run: Callable[[str], int]) 
             import boto3
 
             queue_url = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
+            boto3.client("sqs").create_queue(QueueName="checks")
             aws_clients.client.cache_clear()
             started = time.perf_counter()
             documents = run(queue_url)

@@ -3,12 +3,14 @@
 Point a client at it with ``AWS_ENDPOINT_URL_BEDROCK_AGENT``. Requests go through botocore's whole
 stack (serialization, signing, retries), which botocore's Stubber skips. The fake enforces what
 shapes the ingestion design: a requests-per-second quota per operation, a cap on concurrent
-requests, a configurable latency, and errors scripted by a test. Routes come from the botocore
-model, so a request the real service would not route is answered 404.
+requests, a configurable latency, errors scripted by a test, and asynchronous indexing: accepted
+documents become INDEXED (or FAILED) only after a delay, as GetKnowledgeBaseDocuments reports.
+Routes come from the botocore model, so a request the real service would not route is answered 404.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -44,6 +46,10 @@ class Limits:
     requests_per_second: dict[str, float] = field(default_factory=dict)  # by operation
     max_concurrent: int | None = None  # over all operations, as Bedrock's Ingest+Delete limit
     latency_seconds: float = 0.0
+    # Indexing is asynchronous: an accepted document is STARTING, then IN_PROGRESS, then INDEXED this
+    # long after it was accepted, or FAILED for this share of documents (chosen by a hash of the ID).
+    indexing_seconds: float = 0.0
+    failing_share: float = 0.0
 
 
 @dataclass
@@ -58,6 +64,26 @@ class FakeState:
     _recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     peak_concurrency: int = 0
     failing_documents: dict[str, str] = field(default_factory=dict)
+    accepted_at: dict[str, float] = field(default_factory=dict)  # by custom id
+    never_indexed: set[str] = field(default_factory=set)  # stay IN_PROGRESS forever
+    deleted: list[str] = field(default_factory=list)
+
+    def indexing_status(self, document_id: str) -> tuple[str, str | None]:
+        """(status, statusReason) of a document, as GetKnowledgeBaseDocuments reports it now."""
+        accepted = self.accepted_at.get(document_id)
+        if accepted is None:
+            return "NOT_FOUND", None
+        if document_id in self.never_indexed:
+            return "IN_PROGRESS", None
+        age = time.monotonic() - accepted
+        if age < self.limits.indexing_seconds / 2:
+            return "STARTING", None
+        if age < self.limits.indexing_seconds:
+            return "IN_PROGRESS", None
+        digest = int(hashlib.sha256(document_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        if digest < self.limits.failing_share:
+            return "FAILED", "fake: the embedding model rejected the content"
+        return "INDEXED", None
 
     def fail_next(self, operation: str, code: str, times: int = 1) -> None:
         self.scripted[operation].extend([code] * times)
@@ -108,6 +134,7 @@ def _respond_ingest(state: FakeState, ids: list[str], body: dict[str, Any]) -> d
         identifier = document["content"]["custom"]["customDocumentIdentifier"]["id"]
         with state._lock:
             state.documents[identifier] = document
+            state.accepted_at[identifier] = time.monotonic()
         details.append(
             {
                 "knowledgeBaseId": ids[0],
@@ -132,8 +159,39 @@ def _respond_start_job(state: FakeState, ids: list[str], body: dict[str, Any]) -
     return {"ingestionJob": job}
 
 
+def _detail(ids: list[str], document_id: str, status: str, reason: str | None) -> dict[str, Any]:
+    detail = {"knowledgeBaseId": ids[0], "dataSourceId": ids[1], "status": status, "updatedAt": _now(),
+              "identifier": {"dataSourceType": "CUSTOM", "custom": {"id": document_id}}}  # fmt: skip
+    if reason:
+        detail["statusReason"] = reason
+    return detail
+
+
+def _custom_ids(body: dict[str, Any]) -> list[str]:
+    return [str(item["custom"]["id"]) for item in body.get("documentIdentifiers", [])]
+
+
+def _respond_get_documents(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    with state._lock:
+        return {"documentDetails": [_detail(ids, document_id, *state.indexing_status(document_id))
+                                    for document_id in _custom_ids(body)]}  # fmt: skip
+
+
+def _respond_delete_documents(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    details = []
+    with state._lock:
+        for document_id in _custom_ids(body):
+            state.documents.pop(document_id, None)
+            state.accepted_at.pop(document_id, None)
+            state.deleted.append(document_id)
+            details.append(_detail(ids, document_id, "DELETING", None))
+    return {"documentDetails": details}
+
+
 _RESPONDERS = {
     "IngestKnowledgeBaseDocuments": _respond_ingest,
+    "GetKnowledgeBaseDocuments": _respond_get_documents,
+    "DeleteKnowledgeBaseDocuments": _respond_delete_documents,
     "StartIngestionJob": _respond_start_job,
 }
 

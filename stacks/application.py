@@ -123,6 +123,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
             query_function=query.query.function.function,
             # By name, not by reference: the monitoring stack changes (and follows) when the knowledge base does.
             knowledge_base_log_group_name=settings.knowledge_base_identity.application_log_group_name,
+            freshness_alarm_seconds=settings.stream.freshness_alarm_seconds,
         ),
         alarm_email=settings.alarm_email,
     )

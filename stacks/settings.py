@@ -433,6 +433,14 @@ class StreamSettings(SettingsGroup):
     """provisioned mode: retries before a batch goes to the dead-letter queue"""
     ingest_requests_per_second: Annotated[float, Field(gt=0, le=100, alias="ingestRequestsPerSecond")] = 5
     """the account's IngestKnowledgeBaseDocuments quota (requests per second) the stream may use"""
+    check_delay_seconds: Annotated[int, Field(ge=0, le=900)] = 10
+    """seconds after Bedrock accepts a document before its indexing is first checked (0-900)"""
+    indexed_within_seconds: Annotated[int, Field(ge=60, le=86_400)] = 900
+    """a document not indexed this long after acceptance is dead-lettered (60-86400)"""
+    status_requests_per_second: Annotated[float, Field(gt=0, le=100)] = 2
+    """GetKnowledgeBaseDocuments requests per second the indexing check may make"""
+    freshness_alarm_seconds: Annotated[int, Field(ge=10, le=86_400)] = 600
+    """alarm when the p95 time from a record's Kafka timestamp to its confirmed indexing exceeds this"""
 
 
 def quota_for_the_stream(stream: StreamSettings) -> float:

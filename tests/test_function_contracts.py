@@ -27,7 +27,7 @@ from tests.support.templates import resources_of_type
 
 KB_NAME = "kbstream-knowledge-base-0123abcd"
 
-APP_PACKAGES = ("stream_ingest", "query", "kb_sync", "producer")
+APP_PACKAGES = ("stream_ingest", "index_check", "query", "kb_sync", "producer")
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "hyphenated prefix, AWS-call tracing": {"namePrefix": "kb-stream", "traceAwsCalls": True},
@@ -89,6 +89,7 @@ def stream_config(**changes: Any) -> StreamConfig:
         "knowledge_base_name": KB_NAME,
         "data_source_id": "DS1",
         "dead_letter_queue_url": "https://q",
+        "check_queue_url": "https://checks",
         "document_ids": DocumentIds.PER_MESSAGE,
         "quota_requests_per_second": 1.0,
         "topic_partitions": 2,

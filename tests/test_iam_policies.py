@@ -139,9 +139,8 @@ def test_stream_function_role_is_what_an_msk_mapping_with_iam_auth_needs(app: Sy
     function_id, _ = function_with_handler(template, "stream_ingest.handler.handler")
     statements = role_policy_statements(app.templates_by_stack_name, app.stacks.streaming.stack_name,
                                         function_role(template, function_id))  # fmt: skip
-    log_group = AppSamples(app.templates_by_stack_name).render(
-        {"Fn::GetAtt": [one(template, "AWS::Logs::LogGroup")[0], "Arn"]}, template
-    )
+    log_group_id = template["Resources"][function_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = AppSamples(app.templates_by_stack_name).render({"Fn::GetAtt": [log_group_id, "Arn"]}, template)
     cluster_name = app.settings.kafka.cluster_name
     consumer_group = app.settings.knowledge_base_identity.stream_consumer_group_id
     resources = {
@@ -190,6 +189,13 @@ HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
     "stream_ingest.handler.handler": [
         ("bedrock-agent", "IngestKnowledgeBaseDocuments", "knowledge-base"),
         ("sqs", "SendMessageBatch", "queue"),
+        ("sqs", "SendMessageBatch", "check-queue"),
+    ],
+    "index_check.handler.handler": [
+        ("bedrock-agent", "GetKnowledgeBaseDocuments", "knowledge-base"),
+        ("sqs", "SendMessageBatch", "queue"),
+        ("sqs", "SendMessage", "queue"),
+        ("sqs", "SendMessage", "check-queue"),
     ],
     "kb_sync.handler.handler": [
         ("bedrock-agent", "StartIngestionJob", "knowledge-base"),
@@ -206,7 +212,7 @@ HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
 }
 # The field of ``Stacks`` that holds each function.
 STACK_OF_HANDLER = {"stream_ingest.handler.handler": "streaming", "kb_sync.handler.handler": "knowledge_base",
-                    "query.handler.handler": "query"}  # fmt: skip
+                    "query.handler.handler": "query", "index_check.handler.handler": "streaming"}  # fmt: skip
 
 
 @pytest.mark.parametrize("handler", HANDLER_CALLS)
@@ -218,14 +224,18 @@ def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(app: Synthes
     samples = AppSamples(app.templates_by_stack_name)
     environment = samples.render(function["Properties"]["Environment"]["Variables"], template)
     profile = environment.get("MODEL_ARN", "")
-    queue_url = next((value for key, value in environment.items() if key.endswith("QUEUE_URL")), "")
-    queue = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[-1]
+
+    def queue_arn(variable: str) -> str:
+        return "arn:aws:sqs:us-east-1:123456789012:" + str(environment.get(variable, "")).rsplit("/", 1)[-1]
+
+    queue, check_queue = queue_arn("DEAD_LETTER_QUEUE_URL"), queue_arn("CHECK_QUEUE_URL")
     model = f"arn:aws:bedrock:us-west-2::foundation-model/{app.settings.query.foundation_model_id}"
     knowledge_base = samples.render(
         {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
         app.template("KnowledgeBase"),
     )
-    targets = {"knowledge-base": knowledge_base, "queue": queue, "profile": profile, "model": model}
+    targets = {"knowledge-base": knowledge_base, "queue": queue, "check-queue": check_queue, "profile": profile,
+               "model": model}  # fmt: skip
     for service, operation, target in HANDLER_CALLS[handler]:
         action = iam_action(service, operation)
         resource = request_resource(action, targets[target])

@@ -54,9 +54,10 @@ def test_only_the_producer_carries_the_kafka_client(app: Synthesized) -> None:
     for template in app.templates.values():
         for function in resources_of_type(template, "AWS::Lambda::Function").values():
             handler = str(function["Properties"].get("Handler", ""))
-            if handler.split(".", 1)[0] in {"stream_ingest", "query", "kb_sync", "producer"}:
+            if handler.split(".", 1)[0] in {"stream_ingest", "index_check", "query", "kb_sync", "producer"}:
                 layers_by_handler[handler] = len(function["Properties"]["Layers"])
-    assert layers_by_handler == {"stream_ingest.handler.handler": 1, "query.handler.handler": 1,
+    assert layers_by_handler == {"stream_ingest.handler.handler": 1, "index_check.handler.handler": 1,
+                                 "query.handler.handler": 1,
                                  "kb_sync.handler.handler": 1, "producer.handler.handler": 2}  # fmt: skip
 
 

@@ -10,6 +10,7 @@ publishes never fires (missing data is not breaching), so each must match someth
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -28,13 +29,17 @@ from devtools.lambda_events import (
     sqs_event,
     ticker_value,
 )
+from index_check.contract import PendingCheck, PendingDocument, PendingSource
 from tests.conftest import LambdaEnvironment, Synthesized
 from tests.support.cold_start import cold_started, fresh_client
 from tests.support.sample_values import AppSamples
 from tests.support.templates import resources_of_type
 
 HYPHENATED_PREFIX = "kb-stream"
-HANDLERS = ("stream_ingest.handler.handler", "query.handler.handler", "kb_sync.handler.handler")
+STUCK = "ticker-prices/0/2"
+# The stream function runs first: the indexing check then finds its document in the fake.
+HANDLERS = ("stream_ingest.handler.handler", "index_check.handler.handler", "query.handler.handler",
+            "kb_sync.handler.handler")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +57,27 @@ def deployed_function(app: Synthesized, handler: str) -> tuple[dict[str, Any], d
     raise AssertionError(f"no function runs {handler}")
 
 
+def create_queues(environment: dict[str, str]) -> None:
+    for variable in ("DEAD_LETTER_QUEUE_URL", "CHECK_QUEUE_URL"):
+        boto3.client("sqs").create_queue(QueueName=urlparse(environment[variable]).path.rsplit("/", 1)[1])
+
+
 def run_stream_ingest(handler: Any, environment: dict[str, str]) -> None:
-    queue_name = urlparse(environment["DEAD_LETTER_QUEUE_URL"]).path.rsplit("/", 1)[1]
-    boto3.client("sqs").create_queue(QueueName=queue_name)
+    create_queues(environment)
     topic = "ticker-prices"
     event = kafka_event([(topic, 0, 1, ticker_value("ZVZZT", "$3.25")), (topic, 1, 7, "bm90IGpzb24=")])
     handler.handler(event, FakeLambdaContext())
+
+
+def run_index_check(handler: Any, environment: dict[str, str]) -> None:
+    create_queues(environment)
+    source = PendingSource("ticker-prices", 0, 1, int(time.time() * 1000) - 5000, None)
+    check = PendingCheck(time.time() - 10, (
+        PendingDocument("ticker-prices/0/1", (source,)),  # ingested by the stream function: INDEXED
+        PendingDocument("ticker-prices/9/9", (source,)),  # never ingested: NOT_FOUND, dead-lettered
+        PendingDocument(STUCK, (source,)),  # still indexing: checked again later
+    ))  # fmt: skip
+    handler.handler(sqs_event([check.body()]), FakeLambdaContext())
 
 
 def run_query(handler: Any, environment: dict[str, str]) -> None:
@@ -95,6 +115,7 @@ def run_kb_sync(handler: Any, environment: dict[str, str]) -> None:
 
 RUNS: dict[str, Callable[[Any, dict[str, str]], None]] = {
     "stream_ingest.handler.handler": run_stream_ingest,
+    "index_check.handler.handler": run_index_check,
     "query.handler.handler": run_query,
     "kb_sync.handler.handler": run_kb_sync,
 }
@@ -103,7 +124,12 @@ RUNS: dict[str, Callable[[Any, dict[str, str]], None]] = {
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[str]:
     """Bedrock's agent endpoint (local fake) and SQS (moto), for every cold-started function."""
-    with fake_bedrock_agent() as (url, _), mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
+    with (
+        fake_bedrock_agent() as (url, state),
+        mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}),
+    ):
+        state.accepted_at[STUCK] = time.monotonic()
+        state.never_indexed.add(STUCK)
         yield url
 
 

@@ -25,6 +25,7 @@ def test_every_required_alarm_exists_and_notifies_the_topic(app: Synthesized) ->
     assert set(found) == {
         "StreamOffsetLag", "StreamErrors", "StreamThrottles", "StreamDeadLetters", "SyncDeadLetters",
         "IngestThrottling", "QueryErrors", "QueryFailures", "QueryLatency", "IngestionJobsFailed",
+        "StreamFreshness", "DocumentsNotIndexed",
     }  # fmt: skip
     for properties in found.values():
         assert properties["AlarmActions"] == [{"Ref": topic_id}]
@@ -84,3 +85,14 @@ def test_topic_requires_tls_and_the_dashboard_shows_the_alarms(app: Synthesized)
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for title in ("Alarms", "Stream: offset lag", "Dead letters", "Document sync", "Query latency"):
         assert title in body
+
+
+def test_stream_freshness_alarms_on_the_p95_over_the_configured_threshold(synth: Callable[..., Synthesized]) -> None:
+    found = alarms(synth(streamFreshnessAlarmSeconds=120))
+    freshness = found["StreamFreshness"]
+    assert (freshness["MetricName"], freshness["ExtendedStatistic"], freshness["Threshold"]) == (
+        "Freshness",
+        "p95",
+        120,
+    )
+    assert {"Name": "service", "Value": "index_check"} in freshness["Dimensions"]

@@ -32,7 +32,7 @@ from tests.support.replacements import (
     replaced_resources,
     stack_output_readers,
 )
-from tests.support.templates import one, render, resources_of_type
+from tests.support.templates import kafka_mappings, one, render, resources_of_type
 
 # One change of each setting the README lists as replacing the knowledge base, a data source or the index.
 CHANGES: dict[str, dict[str, Any]] = {
@@ -130,8 +130,8 @@ def test_a_replacing_change_deploys_and_leaves_a_complete_system(
     # 4. A new stream data source gets the topic's retained history: a new mapping and consumer group.
     stream_source = _stream_data_source(before)
     if stream_source in replaced:
-        old_mappings = resources_of_type(before.template("Streaming"), "AWS::Lambda::EventSourceMapping")
-        new_mappings = resources_of_type(after.template("Streaming"), "AWS::Lambda::EventSourceMapping")
+        old_mappings = kafka_mappings(before.template("Streaming"))
+        new_mappings = kafka_mappings(after.template("Streaming"))
         ((new_id, new_mapping),) = new_mappings.items()
         assert new_id not in old_mappings
         group = new_mapping["Properties"]["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"]

@@ -43,6 +43,7 @@ def stream(
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
         with mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
             queue_url = boto3.client("sqs").create_queue(QueueName="stream-dead-letters")["QueueUrl"]
+            check_queue_url = boto3.client("sqs").create_queue(QueueName="indexing-checks")["QueueUrl"]
             # 20 requests/s: fast tests; the fake's own quota still applies.
             use_config(
                 monkeypatch,
@@ -51,6 +52,7 @@ def stream(
                     knowledge_base_name=KB_NAME,
                     data_source_id=DS_ID,
                     dead_letter_queue_url=queue_url,
+                    check_queue_url=check_queue_url,
                     document_ids=DocumentIds.PER_MESSAGE,
                     quota_requests_per_second=20,
                     topic_partitions=3,
@@ -94,13 +96,15 @@ def test_a_multi_partition_batch_is_ingested_in_requests_of_ten(
                       "rejected": 0}  # fmt: skip
     assert sorted(state.documents) == sorted(f"{TOPIC}/{i % 3}/{i // 3}" for i in range(45))
     assert [len(body["documents"]) for _, body in state.requests] == [10, 10, 10, 10, 5]
-    assert {(call["knowledgeBaseId"], call["dataSourceId"]) for _, _, call in env.recorder.calls} == {(KB_ID, DS_ID)}
+    assert {(call["knowledgeBaseId"], call["dataSourceId"]) for service, _, call in env.recorder.calls
+            if service == "bedrock-agent"} == {(KB_ID, DS_ID)}  # fmt: skip
     assert dead_letters(queue_url) == []
     assert emf_metrics(capsys.readouterr().out) == {"RecordsReceived": 45, "PoisonRecords": 0, "IngestRequests": 5,
                                                     "IngestRetries": 0, "DocumentsIngested": 45,
                                                     "DocumentsRejected": 0, "DocumentsFailed": 0}  # fmt: skip
     assert env.recorder.problems == []
-    assert env.recorder.operations() == {("bedrock-agent", "IngestKnowledgeBaseDocuments")}
+    # Accepted documents go on to the indexing check.
+    assert env.recorder.operations() == {("bedrock-agent", "IngestKnowledgeBaseDocuments"), ("sqs", "SendMessageBatch")}
 
 
 def test_redelivery_replaces_instead_of_duplicating(stream: tuple[LambdaEnvironment, FakeState, str]) -> None:

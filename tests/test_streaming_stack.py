@@ -15,7 +15,13 @@ from stream_ingest.contract import DocumentIds
 from tests.conftest import CDK_CONTEXT, Synthesized
 from tests.support.contracts import deployed_config, deployed_runtime
 from tests.support.iam import allowed_resources, function_role, role_statements
-from tests.support.templates import function_with_handler, one, published_attribute, render, resources_of_type
+from tests.support.templates import (
+    function_with_handler,
+    kafka_mappings,
+    published_attribute,
+    render,
+    resources_of_type,
+)
 
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2"
 TOPIC = "arn:aws:kafka:us-east-1:123456789012:topic/kbstream-kafka/1a2b3c4d-0000-1111-2222-333344445555-2/ticker-prices"
@@ -34,13 +40,19 @@ def sample_attributes(app: Synthesized) -> dict[str, str]:
     }
 
 
+def dead_letter_queue(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (item,) = [(key, queue) for key, queue in resources_of_type(template, "AWS::SQS::Queue").items()
+               if key.startswith("StreamIngestDeadLetters")]  # fmt: skip
+    return item
+
+
 def ingest_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return function_with_handler(template, "stream_ingest.handler.handler")
 
 
 def test_on_demand_mapping_reads_the_topic_from_the_beginning(app: Synthesized) -> None:
     template = app.template("Streaming")
-    _, mapping = one(template, "AWS::Lambda::EventSourceMapping")
+    ((_, mapping),) = kafka_mappings(template).items()
     properties = render(mapping["Properties"], attributes=sample_attributes(app))
     assert properties["EventSourceArn"] == CLUSTER
     assert properties["Topics"] == ["ticker-prices"]
@@ -61,9 +73,9 @@ def test_provisioned_mode_uses_retries_bisection_partial_responses_and_the_dead_
 ) -> None:
     app = synth(streamPollerMode="provisioned", streamRetryAttempts=4, streamBatchSize=500, streamBatchWindowSeconds=30)
     template = app.template("Streaming")
-    _, mapping = one(template, "AWS::Lambda::EventSourceMapping")
+    ((_, mapping),) = kafka_mappings(template).items()
     properties = mapping["Properties"]
-    queue_id, _ = one(template, "AWS::SQS::Queue")
+    queue_id, _ = dead_letter_queue(template)
     assert properties["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 2}
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["BisectBatchOnFunctionError"] is True
@@ -117,7 +129,8 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
     role_id = function_role(template, function_id)
     assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
     statements = role_statements(template, role_id, sample_attributes(app))
-    queue_id, _ = one(template, "AWS::SQS::Queue")
+    queue_id, _ = dead_letter_queue(template)
+    (check_queue,) = [key for key in resources_of_type(template, "AWS::SQS::Queue") if "IndexingChecks" in key]
     assert iam_action("bedrock-agent", "IngestKnowledgeBaseDocuments") == "bedrock:IngestKnowledgeBaseDocuments"
     expected = {
         "kafka-cluster:Connect": [CLUSTER],
@@ -131,7 +144,10 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
         "kafka-cluster:AlterGroup": [GROUP],
         "bedrock:IngestKnowledgeBaseDocuments": [KNOWLEDGE_BASE],
         # Every call the handler makes (tests/test_stream_ingest.py records them), by its IAM action.
-        iam_action("sqs", "SendMessageBatch"): [f"\u27e6GetAtt:{queue_id}.Arn\u27e7"],
+        iam_action("sqs", "SendMessageBatch"): [
+            f"\u27e6GetAtt:{queue_id}.Arn\u27e7",
+            f"\u27e6GetAtt:{check_queue}.Arn\u27e7",
+        ],
         "kafka-cluster:WriteData": [],
         "bedrock:DeleteKnowledgeBaseDocuments": [],
         "bedrock:Retrieve": [],
@@ -142,7 +158,7 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
 
 
 def test_dead_letter_queue_is_encrypted_and_kept_two_weeks(app: Synthesized) -> None:
-    _, queue = one(app.template("Streaming"), "AWS::SQS::Queue")
+    _, queue = dead_letter_queue(app.template("Streaming"))
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     policies = resources_of_type(app.template("Streaming"), "AWS::SQS::QueuePolicy")

@@ -40,6 +40,12 @@ def variable(name: str, **field_options: Any) -> Any:
     return dataclasses.field(metadata={_VARIABLE: name}, **field_options)
 
 
+def is_configuration(candidate: object) -> bool:
+    """Is this a configuration class: a dataclass whose every field names its environment variable?"""
+    return (isinstance(candidate, type) and dataclasses.is_dataclass(candidate)
+            and all(_VARIABLE in field.metadata for field in dataclasses.fields(candidate)))  # fmt: skip
+
+
 def variable_names(config_type: type[DataclassInstance]) -> dict[str, str]:
     """Field name -> environment variable name."""
     return {field.name: field.metadata[_VARIABLE] for field in dataclasses.fields(config_type)}

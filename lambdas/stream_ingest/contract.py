@@ -51,6 +51,8 @@ class StreamConfig:
     knowledge_base_name: str = variable("KNOWLEDGE_BASE_NAME")
     data_source_id: str = variable("DATA_SOURCE_ID")
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
+    # Accepted documents go here: the indexing check follows them until they are searchable.
+    check_queue_url: str = variable("CHECK_QUEUE_URL")
     document_ids: DocumentIds = variable("DOCUMENT_IDS")
     # The account's IngestKnowledgeBaseDocuments quota for the whole topic, less headroom. The mapping runs
     # at most one invocation per partition at a time; each paces at the share of the partitions it holds.

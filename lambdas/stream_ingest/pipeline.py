@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from index_check.contract import PendingDocument, PendingSource, pending_checks
 from stream_ingest.contract import StreamConfig
-from stream_ingest.dead_letters import DeadLetter, send_dead_letters
+from stream_ingest.dead_letters import DeadLetter, send_dead_letters, send_pending_checks
 from stream_ingest.documents import StreamDocument, plan_requests, to_documents
 from stream_ingest.ingest import Ingestor, Pacer
 from stream_ingest.records import Coordinates, PoisonRecord, TickerPrice, kafka_records, parse_ticker_price
@@ -33,6 +35,7 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
     """Raises InvalidEvent for an event that is not an MSK batch, DeadLetterError if SQS refuses."""
     records = list(kafka_records(event))
     values = {record.coordinates: record.value for record in records}
+    timestamps = {record.coordinates: record.timestamp_ms for record in records}
     prices: list[TickerPrice] = []
     letters: list[DeadLetter] = []
     for record in records:
@@ -64,6 +67,11 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
         for source in document.sources
     ]  # fmt: skip
     send_dead_letters(sqs, config.dead_letter_queue_url, refused)
+    # Accepted is not searchable yet: the indexing check confirms each document (or dead-letters it).
+    pending = [PendingDocument(document.document_id, tuple(
+        PendingSource(source.topic, source.partition, source.offset, timestamps.get(source), values.get(source))
+        for source in document.sources)) for document in report.ingested]  # fmt: skip
+    send_pending_checks(sqs, config.check_queue_url, pending_checks(time.time(), pending))
     return BatchOutcome(
         records=len(records),
         poison=len(letters),

@@ -45,6 +45,7 @@ class Coordinates:
 class KafkaRecord:
     coordinates: Coordinates
     value: str | None  # base64, as delivered
+    timestamp_ms: int | None = None  # Kafka's record timestamp, when the event gives a valid one
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ def kafka_records(event: Any) -> Iterator[KafkaRecord]:
         if not isinstance(records, list):
             raise InvalidEvent(f"records[{key!r}] is not a list")
         for index, record in enumerate(records):
-            yield KafkaRecord(coordinates=_coordinates(key, index, record), value=record.get("value"))
+            timestamp = record.get("timestamp") if isinstance(record, Mapping) else None
+            valid = isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp >= 0
+            yield KafkaRecord(coordinates=_coordinates(key, index, record), value=record.get("value"),
+                              timestamp_ms=timestamp if valid else None)  # fmt: skip
 
 
 def _coordinates(key: str, index: int, record: Any) -> Coordinates:

@@ -14,6 +14,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from index_check import contract as check_contract
+from index_check.contract import CheckMetric
 from kb_sync import contract as sync_contract
 from kb_sync.contract import SyncMetric
 from query import contract as query_contract
@@ -41,6 +43,7 @@ class MonitoredResources:
     sync_dead_letters: sqs.IQueue
     query_function: lambda_.IFunction
     knowledge_base_log_group_name: str
+    freshness_alarm_seconds: int  # p95 from a record's Kafka timestamp to its confirmed indexing
 
 
 class Monitoring(Construct):
@@ -97,6 +100,12 @@ class Monitoring(Construct):
             INGEST_RETRIES_THRESHOLD,
             "IngestKnowledgeBaseDocuments is being throttled (botocore retries)",
         )
+        self._alarm("StreamFreshness", self._check_metric(CheckMetric.FRESHNESS, "p95"),
+                    resources.freshness_alarm_seconds,
+                    f"Stream records take more than {resources.freshness_alarm_seconds} s to become searchable (p95)",
+                    periods=3)  # fmt: skip
+        self._alarm("DocumentsNotIndexed", self._check_metric(CheckMetric.DOCUMENTS_NOT_INDEXED), 1,
+                    "Stream documents failed to index, or not in time (see the dead-letter queue)")  # fmt: skip
         self._alarm("QueryErrors", query.metric_errors(period=FIVE_MINUTES), 1, "Query invocations failed")
         self._alarm(
             "QueryFailures",
@@ -138,6 +147,13 @@ class Monitoring(Construct):
                                                   self._stream_metric(StreamMetric.INGEST_RETRIES)]),
         )  # fmt: skip
         self.dashboard.add_widgets(
+            self._graph("Stream: freshness (s)", [self._check_metric(CheckMetric.FRESHNESS, statistic)
+                                                  for statistic in ("p50", "p95", "Maximum")]),
+            self._graph("Stream: indexing", [self._check_metric(CheckMetric.DOCUMENTS_INDEXED),
+                                             self._check_metric(CheckMetric.DOCUMENTS_NOT_INDEXED),
+                                             self._check_metric(CheckMetric.CHECKS_REQUEUED)]),
+        )  # fmt: skip
+        self.dashboard.add_widgets(
             self._graph("Stream function", [stream.metric_invocations(period=FIVE_MINUTES),
                                             stream.metric_errors(period=FIVE_MINUTES),
                                             stream.metric_throttles(period=FIVE_MINUTES)]),
@@ -157,16 +173,19 @@ class Monitoring(Construct):
     def _stream_metric(self, name: StreamMetric) -> cloudwatch.Metric:
         return self._app_metric(stream_contract.SERVICE, name)
 
+    def _check_metric(self, name: CheckMetric, statistic: str = "Sum") -> cloudwatch.Metric:
+        return self._app_metric(check_contract.SERVICE, name, statistic)
+
     def _sync_metric(self, name: SyncMetric) -> cloudwatch.Metric:
         return self._app_metric(sync_contract.SERVICE, name)
 
     def _query_metric(self, name: QueryMetric) -> cloudwatch.Metric:
         return self._app_metric(query_contract.SERVICE, name)
 
-    def _app_metric(self, service: str, name: str) -> cloudwatch.Metric:
+    def _app_metric(self, service: str, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
         """A Powertools metric: the app's namespace, the function's service dimension."""
         return cloudwatch.Metric(
-            namespace=self._resources.metrics_namespace, metric_name=name, statistic="Sum", period=FIVE_MINUTES,
+            namespace=self._resources.metrics_namespace, metric_name=name, statistic=statistic, period=FIVE_MINUTES,
             dimensions_map={"service": service},
         )  # fmt: skip
 

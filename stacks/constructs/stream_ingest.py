@@ -6,8 +6,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from index_check import contract as check_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.queues import encrypted_queue
@@ -47,6 +49,16 @@ class StreamIngest(Construct):
             "AwsSolutions-SQS3",
             "This queue is the dead-letter destination of the stream: records that cannot be ingested end here.",
         )
+        # Accepted documents wait here (delivered after the check delay) for the indexing check.
+        check_timeout_seconds = 120
+        self.check_queue = encrypted_queue(
+            self,
+            "IndexingChecks",
+            delivery_delay=Duration.seconds(stream.check_delay_seconds),
+            visibility_timeout=Duration.seconds(check_timeout_seconds * 6),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=5),
+        )
         self.function = AppFunction(
             self,
             "Ingest",
@@ -60,6 +72,7 @@ class StreamIngest(Construct):
                 knowledge_base_name=identity.name,
                 data_source_id=data_source_id,
                 dead_letter_queue_url=self.dead_letters.queue_url,
+                check_queue_url=self.check_queue.queue_url,
                 document_ids=stream.document_ids,
                 quota_requests_per_second=quota_for_the_stream(stream),
                 topic_partitions=topic_partitions,
@@ -75,6 +88,9 @@ class StreamIngest(Construct):
         )
         role = self.function.role
         self.dead_letters.grant_send_messages(role)
+        self.check_queue.grant_send_messages(role)
+        self.index_check = self._index_check(identity, stream, knowledge_base_id, knowledge_base_arn, data_source_id,
+                                             code, lifecycle, check_timeout_seconds)  # fmt: skip
         # The Sid names the knowledge base's generation, so the policy is updated (and the ARN read anew)
         # whenever the knowledge base is replaced.
         role.add_to_principal_policy(
@@ -113,6 +129,55 @@ class StreamIngest(Construct):
             on_failure=sources.SqsDlq(self.dead_letters) if provisioned else None,
         )
         self._grant_mapping(role, cluster.cluster_arn)
+
+    def _index_check(
+        self,
+        identity: KnowledgeBaseIdentity,
+        stream: StreamSettings,
+        knowledge_base_id: str,
+        knowledge_base_arn: str,
+        data_source_id: str,
+        code: FunctionCode,
+        lifecycle: Lifecycle,
+        timeout_seconds: int,
+    ) -> AppFunction:
+        """The function that follows accepted documents until Bedrock has indexed them or failed."""
+        # At most two invocations at a time (SQS's minimum): each takes half the status-request budget.
+        concurrency = 2
+        check = AppFunction(
+            self,
+            "IndexCheck",
+            code=code,
+            handler=check_contract.HANDLER,
+            service=check_contract.SERVICE,
+            description="Confirms that stream documents become searchable; dead-letters those that do not",
+            lifecycle=lifecycle,
+            config=check_contract.IndexCheckConfig(
+                knowledge_base_id=knowledge_base_id,
+                knowledge_base_name=identity.name,
+                data_source_id=data_source_id,
+                check_queue_url=self.check_queue.queue_url,
+                dead_letter_queue_url=self.dead_letters.queue_url,
+                status_requests_per_second=round(stream.status_requests_per_second / concurrency, 3),
+                indexed_within_seconds=stream.indexed_within_seconds,
+            ),
+            timeout_seconds=timeout_seconds,
+        )
+        check.function.add_event_source(
+            sources.SqsEventSource(
+                self.check_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=concurrency
+            )
+        )
+        check.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid=f"KnowledgeBase{identity.generation}",
+                actions=["bedrock:GetKnowledgeBaseDocuments"],
+                resources=[knowledge_base_arn],
+            )
+        )
+        self.check_queue.grant_send_messages(check.role)
+        self.dead_letters.grant_send_messages(check.role)
+        return check
 
     @staticmethod
     def _grant_mapping(role: iam.Role, cluster_arn: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from function_runtime.contract import RuntimeConfig
-from function_runtime.environment import as_environment, from_environment, variable_names
+from function_runtime.environment import as_environment, from_environment, is_configuration, variable_names
 from tests.support.templates import render
 
 
@@ -21,11 +20,9 @@ def contract_config_type(handler: str) -> type[Any]:
     """The one configuration dataclass a function's contract defines."""
     module = contract_module(handler)
     (config_type,) = [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__
+        value for value in vars(module).values() if is_configuration(value) and value.__module__ == module.__name__
     ]
-    return config_type
+    return cast(type[Any], config_type)  # a class: is_configuration says so
 
 
 def template_environment(function: dict[str, Any], **render_options: Any) -> dict[str, str]:

@@ -130,3 +130,9 @@ def published_attribute(stack_name: str, template: dict[str, Any], attribute: st
         if key.startswith("PublishOutput") and output["Value"].get("Fn::GetAtt", ["", ""])[1] == attribute
     ]
     return f"{stack_name}.{name}"
+
+
+def kafka_mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The MSK event source mappings (the SQS ones feed other functions)."""
+    return {key: value for key, value in resources_of_type(template, "AWS::Lambda::EventSourceMapping").items()
+            if "AmazonManagedKafkaEventSourceConfig" in value["Properties"]}  # fmt: skip

@@ -1,0 +1,72 @@
+"""SQS-triggered: documents the stream function sent, followed until Bedrock has indexed them or failed."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SQSEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from function_runtime.aws_clients import client
+from function_runtime.environment import from_environment
+from function_runtime.observability import make_tracer
+from index_check.checks import check_documents
+from index_check.contract import CheckMetric, IndexCheckConfig, PendingCheck
+from stream_ingest.dead_letters import send_dead_letters
+from stream_ingest.ingest import Pacer
+
+logger = Logger()
+tracer = make_tracer()
+metrics = Metrics()
+
+
+def quarantine(config: IndexCheckConfig, message_id: str, body: str, reason: str) -> None:
+    client("sqs").send_message(
+        QueueUrl=config.dead_letter_queue_url,
+        MessageBody=body or "(empty)",
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]},
+                           "originalMessageId": {"DataType": "String", "StringValue": message_id}},
+    )  # fmt: skip
+
+
+@event_source(data_class=SQSEvent)
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
+    config = from_environment(IndexCheckConfig)
+    logger.append_keys(knowledge_base=config.knowledge_base_name)
+    pacer = Pacer(config.status_requests_per_second)
+    failures: list[dict[str, str]] = []
+    for record in event.records:
+        try:
+            check = PendingCheck.parse(record.body)
+        except ValueError as error:
+            logger.warning("Unusable message quarantined", message_id=record.message_id, reason=str(error))
+            quarantine(config, record.message_id, record.body, str(error))
+            continue
+        try:
+            outcome = check_documents(client("bedrock-agent"), check, knowledge_base_id=config.knowledge_base_id,
+                                      data_source_id=config.data_source_id, pacer=pacer, now=time.time(),
+                                      indexed_within_seconds=config.indexed_within_seconds)  # fmt: skip
+        except (ClientError, BotoCoreError) as error:  # after botocore's retries: SQS delivers it again
+            logger.warning("Status check failed; the message returns to the queue", reason=str(error))
+            failures.append({"itemIdentifier": record.message_id})
+            continue
+        # Dead letters first: if storing them fails, the message is delivered again and nothing is lost.
+        send_dead_letters(client("sqs"), config.dead_letter_queue_url, outcome.letters)
+        if outcome.still_pending:
+            again = PendingCheck(check.accepted_at, tuple(outcome.still_pending))
+            client("sqs").send_message(QueueUrl=config.check_queue_url, MessageBody=again.body())
+            metrics.add_metric(name=CheckMetric.CHECKS_REQUEUED, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=CheckMetric.DOCUMENTS_INDEXED, unit=MetricUnit.Count, value=outcome.indexed)
+        metrics.add_metric(name=CheckMetric.DOCUMENTS_NOT_INDEXED, unit=MetricUnit.Count, value=outcome.not_indexed)
+        for seconds in outcome.freshness_seconds[:100]:  # EMF keeps up to 100 values of a metric
+            metrics.add_metric(name=CheckMetric.FRESHNESS, unit=MetricUnit.Seconds, value=seconds)
+        if outcome.letters:
+            logger.error("Documents not indexed", documents=outcome.not_indexed, reason=outcome.letters[0].reason)
+    return {"batchItemFailures": failures}
