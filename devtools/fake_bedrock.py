@@ -66,6 +66,7 @@ class FakeState:
     failing_documents: dict[str, str] = field(default_factory=dict)
     accepted_at: dict[str, float] = field(default_factory=dict)  # by custom id
     never_indexed: set[str] = field(default_factory=set)  # stay IN_PROGRESS forever
+    failing_indexing: dict[str, str] = field(default_factory=dict)  # id -> statusReason: FAILED after indexing
     deleted: list[str] = field(default_factory=list)
 
     def indexing_status(self, document_id: str) -> tuple[str, str | None]:
@@ -80,6 +81,8 @@ class FakeState:
             return "STARTING", None
         if age < self.limits.indexing_seconds:
             return "IN_PROGRESS", None
+        if document_id in self.failing_indexing:
+            return "FAILED", self.failing_indexing[document_id]
         digest = int(hashlib.sha256(document_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         if digest < self.limits.failing_share:
             return "FAILED", "fake: the embedding model rejected the content"

@@ -1,0 +1,188 @@
+"""Accepted is not searchable: the stream function hands accepted documents to the indexing check, which
+follows them to INDEXED or dead-letters them with Bedrock's reason.
+
+End to end on a local Bedrock endpoint that indexes asynchronously (botocore's retries run for real)
+and moto's SQS; every call is recorded and validated against the botocore model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devtools.fake_bedrock import FakeState, Limits, fake_bedrock_agent
+from devtools.lambda_events import FakeLambdaContext, emf_metrics, kafka_event, sqs_event, ticker_value
+from index_check import handler as check_handler
+from index_check.contract import IndexCheckConfig, PendingCheck
+from stream_ingest import handler as ingest_handler
+from stream_ingest.contract import DocumentIds, StreamConfig
+from stream_ingest.pipeline import process_batch
+from tests.conftest import LambdaEnvironment
+from tests.support.contracts import use_config
+
+KB_ID, DS_ID, KB_NAME = "KB12345678", "DS12345678", "kbstream-knowledge-base-0123abcd"
+TOPIC = "ticker-prices"
+INDEXING_SECONDS = 0.3
+
+
+@dataclass
+class Pipeline:
+    env: LambdaEnvironment
+    state: FakeState
+    dead_letters: str
+    checks: str
+    stream: StreamConfig
+    check: IndexCheckConfig
+
+
+@pytest.fixture
+def pipeline(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    limits = Limits(requests_per_second={"IngestKnowledgeBaseDocuments": 10}, max_concurrent=10,
+                    indexing_seconds=INDEXING_SECONDS)  # fmt: skip
+    with fake_bedrock_agent(limits) as (url, state):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_AGENT", url)
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+        with mock_aws(config={"core": {"passthrough": {"services": ["bedrock-agent"]}}}):
+            sqs = boto3.client("sqs")
+            dead_letters = sqs.create_queue(QueueName="stream-dead-letters")["QueueUrl"]
+            checks = sqs.create_queue(QueueName="indexing-checks")["QueueUrl"]
+            stream = StreamConfig(knowledge_base_id=KB_ID, knowledge_base_name=KB_NAME, data_source_id=DS_ID,
+                                  dead_letter_queue_url=dead_letters, check_queue_url=checks,
+                                  document_ids=DocumentIds.PER_MESSAGE, quota_requests_per_second=9.5,
+                                  topic_partitions=2, partial_batch_response=False)  # fmt: skip
+            check = IndexCheckConfig(knowledge_base_id=KB_ID, knowledge_base_name=KB_NAME, data_source_id=DS_ID,
+                                     check_queue_url=checks, dead_letter_queue_url=dead_letters,
+                                     status_requests_per_second=20, indexed_within_seconds=60)  # fmt: skip
+            lambda_env.client("bedrock-agent")
+            lambda_env.client("sqs")
+            yield Pipeline(lambda_env, state, dead_letters, checks, stream, check)
+
+
+def prices(count: int, partitions: int = 2) -> list[tuple[str, int, int, str | None]]:
+    return [(TOPIC, index % partitions, index // partitions,
+             ticker_value(f"T{index % 17}", f"${index}.25", 1771151400 + index)) for index in range(count)]  # fmt: skip
+
+
+def ingest(pipeline: Pipeline, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    use_config(monkeypatch, pipeline.stream)
+    return ingest_handler.handler(event, FakeLambdaContext())
+
+
+def drain(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                       MessageAttributeNames=["All"]).get("Messages"):  # fmt: skip
+        messages += batch
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
+def run_checks(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> dict[str, float]:
+    """Deliver every waiting check message to the indexing check (as the queue would), until none is left."""
+    use_config(monkeypatch, pipeline.check)
+    capsys.readouterr()
+    while messages := drain(pipeline.checks):
+        time.sleep(INDEXING_SECONDS)  # the queue's delivery delay
+        check_handler.handler(sqs_event([message["Body"] for message in messages]), FakeLambdaContext())  # type: ignore[arg-type]
+    return emf_metrics(capsys.readouterr().out)
+
+
+def test_documents_that_fail_after_acceptance_end_in_the_dead_letter_queue_with_their_reason(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline.state.failing_indexing[f"{TOPIC}/1/3"] = "The embedding model rejected the text"
+    records = prices(20)
+    summary = ingest(pipeline, kafka_event(records), monkeypatch)
+    assert summary["ingested"] == 20  # accepted: not yet searchable
+    metrics = run_checks(pipeline, monkeypatch, capsys)
+    assert (metrics["DocumentsIndexed"], metrics["DocumentsNotIndexed"]) == (19, 1)
+    (letter,) = [json.loads(message["Body"]) for message in drain(pipeline.dead_letters)]
+    value = next(value for topic, partition, offset, value in records if (partition, offset) == (1, 3))
+    assert letter == {"topic": TOPIC, "partition": 1, "offset": 3, "documentId": f"{TOPIC}/1/3", "status": "FAILED",
+                      "statusReason": "The embedding model rejected the text",
+                      "reason": "FAILED: The embedding model rejected the text", "value": value,
+                      "valueTruncated": False}  # fmt: skip
+    assert pipeline.env.recorder.problems == []
+    assert ("bedrock-agent", "GetKnowledgeBaseDocuments") in pipeline.env.recorder.operations()
+
+
+def test_freshness_is_measured_from_the_kafka_timestamp(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = kafka_event(prices(4))
+    published = time.time() - 2.0
+    for records in event["records"].values():
+        for record in records:
+            record["timestamp"] = int(published * 1000)
+    ingest(pipeline, event, monkeypatch)
+    metrics = run_checks(pipeline, monkeypatch, capsys)
+    # Each record of an indexed document yields one freshness value: at least the 2 s it waited in Kafka.
+    assert metrics["DocumentsIndexed"] == 4
+    assert 4 * 2.0 <= metrics["Freshness"] < 4 * 30.0
+
+
+def test_documents_that_never_finish_are_checked_again_then_dead_lettered_after_the_bound(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stuck = f"{TOPIC}/0/0"
+    ingest(pipeline, kafka_event(prices(2)), monkeypatch)
+    pipeline.state.never_indexed.add(stuck)
+    use_config(monkeypatch, pipeline.check)
+    messages = drain(pipeline.checks)
+    time.sleep(INDEXING_SECONDS)
+    check_handler.handler(sqs_event([m["Body"] for m in messages]), FakeLambdaContext())  # type: ignore[arg-type]
+    (again,) = drain(pipeline.checks)  # still indexing: sent back to be checked later
+    assert [document.document_id for document in PendingCheck.parse(again["Body"]).documents] == [stuck]
+    overdue = PendingCheck.parse(again["Body"])
+    overdue = PendingCheck(overdue.accepted_at - 120, overdue.documents)  # past the 60 s bound
+    check_handler.handler(sqs_event([overdue.body()]), FakeLambdaContext())  # type: ignore[arg-type]
+    (letter,) = [json.loads(message["Body"]) for message in drain(pipeline.dead_letters)]
+    assert letter["reason"] == "not indexed within 60 s (still IN_PROGRESS)"
+    assert (letter["documentId"], letter["offset"]) == (stuck, 0)
+    assert drain(pipeline.checks) == []
+
+
+def test_redelivering_a_batch_after_partial_confirmation_duplicates_nothing(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = kafka_event(prices(12))
+    ingest(pipeline, event, monkeypatch)
+    first = dict(pipeline.state.documents)
+    partly = drain(pipeline.checks)[:1]  # the function confirmed part of the batch, then the batch came again
+    use_config(monkeypatch, pipeline.check)
+    time.sleep(INDEXING_SECONDS)
+    check_handler.handler(sqs_event([m["Body"] for m in partly]), FakeLambdaContext())  # type: ignore[arg-type]
+    ingest(pipeline, event, monkeypatch)
+    assert pipeline.state.documents == first  # the same 12 documents, under the same IDs
+    metrics = run_checks(pipeline, monkeypatch, capsys)
+    assert metrics["DocumentsNotIndexed"] == 0
+    assert drain(pipeline.dead_letters) == []
+
+
+def test_a_two_partition_batch_and_concurrent_one_partition_invocations_stay_within_the_quota(
+    pipeline: Pipeline,
+) -> None:
+    agent, sqs = pipeline.env.client("bedrock-agent"), pipeline.env.client("sqs")
+    process_batch(kafka_event(prices(60)), pipeline.stream, agent=agent, sqs=sqs)  # both partitions in one batch
+    both = [kafka_event([r for r in prices(120, 2) if r[1] == p]) for p in (0, 1)]
+    threads = [threading.Thread(target=process_batch, args=(event, pipeline.stream),
+                                kwargs={"agent": agent, "sqs": sqs}) for event in both]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    requests = sum(1 for operation, _ in pipeline.state.requests if operation == "IngestKnowledgeBaseDocuments")
+    assert requests == 6 + 12
+    assert pipeline.state.throttled <= 0.02 * requests  # the fake allows 10/s; the pace is 9.5/s in all
