@@ -188,6 +188,7 @@ def test_producer_role_is_vpc_access_plus_writing_the_topic(app: Synthesized) ->
 HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
     "stream_ingest.handler.handler": [
         ("bedrock-agent", "IngestKnowledgeBaseDocuments", "knowledge-base"),
+        ("bedrock-agent", "DeleteKnowledgeBaseDocuments", "knowledge-base"),
         ("sqs", "SendMessageBatch", "queue"),
         ("sqs", "SendMessageBatch", "check-queue"),
     ],

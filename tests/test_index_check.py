@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -19,7 +19,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.fake_bedrock import FakeState, Limits, fake_bedrock_agent
-from devtools.lambda_events import FakeLambdaContext, emf_metrics, kafka_event, sqs_event, ticker_value
+from devtools.lambda_events import FakeLambdaContext, b64, emf_metrics, kafka_event, sqs_event, ticker_value
 from index_check import handler as check_handler
 from index_check.contract import IndexCheckConfig, PendingCheck
 from stream_ingest import handler as ingest_handler
@@ -186,3 +186,44 @@ def test_a_two_partition_batch_and_concurrent_one_partition_invocations_stay_wit
     requests = sum(1 for operation, _ in pipeline.state.requests if operation == "IngestKnowledgeBaseDocuments")
     assert requests == 6 + 12
     assert pipeline.state.throttled <= 0.02 * requests  # the fake allows 10/s; the pace is 9.5/s in all
+
+
+def with_tombstone(event: dict[str, Any], partition: int, offset: int, ticker: str) -> dict[str, Any]:
+    """The event with a record that has a key and no value appended to its partition."""
+    record = {"topic": TOPIC, "partition": partition, "offset": offset, "timestamp": 1771151400000,
+              "timestampType": "CREATE_TIME", "headers": [], "key": b64(ticker)}  # fmt: skip
+    event["records"].setdefault(f"{TOPIC}-{partition}", []).append(record)
+    return event
+
+
+def test_a_tombstone_deletes_its_tickers_document_in_per_ticker_mode(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline.stream = replace(pipeline.stream, document_ids=DocumentIds.PER_TICKER)
+    ingest(pipeline, kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$3.25"))]), monkeypatch)
+    assert "ticker/ZVZZT" in pipeline.state.documents
+    capsys.readouterr()
+    summary = ingest(pipeline, with_tombstone(kafka_event([(TOPIC, 1, 5, ticker_value("OOOO", "$1.00"))]), 0, 2,
+                                              "ZVZZT"), monkeypatch)  # fmt: skip
+    assert summary["deleted"] == 1 and pipeline.state.deleted == ["ticker/ZVZZT"]
+    assert "ticker/ZVZZT" not in pipeline.state.documents and "ticker/OOOO" in pipeline.state.documents
+    assert emf_metrics(capsys.readouterr().out)["DocumentsDeleted"] == 1
+    assert drain(pipeline.dead_letters) == []
+    assert pipeline.env.recorder.problems == []
+
+
+def test_a_later_price_in_the_same_batch_outlives_the_tombstone(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.stream = replace(pipeline.stream, document_ids=DocumentIds.PER_TICKER)
+    event = with_tombstone(kafka_event([(TOPIC, 0, 9, ticker_value("ZVZZT", "$4.00"))]), 0, 3, "ZVZZT")
+    summary = ingest(pipeline, event, monkeypatch)
+    assert summary["deleted"] == 0 and pipeline.state.deleted == []
+    assert "ticker/ZVZZT" in pipeline.state.documents
+
+
+def test_a_tombstone_is_dead_lettered_in_per_message_mode(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest(pipeline, with_tombstone(kafka_event([]), 0, 4, "ZVZZT"), monkeypatch)
+    (letter,) = [json.loads(message["Body"]) for message in drain(pipeline.dead_letters)]
+    assert letter["reason"].startswith("tombstone") and (letter["partition"], letter["offset"]) == (0, 4)
+    assert pipeline.state.deleted == []

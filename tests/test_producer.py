@@ -127,7 +127,9 @@ def test_raw_values_are_sent_unchecked_and_unkeyed() -> None:
         (42, "expected an object or a list of records, got int"),
         ([], "'records' is empty"),
         ({"records": []}, "'records' is empty"),
-        ({"records": [{"ticker": "A", "price": "$1"}], "raw": ["x"]}, "not both"),
+        ({"records": [{"ticker": "A", "price": "$1"}], "raw": ["x"]}, "give one of"),
+        ({"delete": "ZVZZT"}, "'delete' must be a list of tickers"),
+        ({"delete": [""]}, "delete[0] must be a ticker"),
         ({"tickers": []}, "unknown field(s) 'tickers'"),
         ([{"ticker": "A", "price": "$1"}] * 1001, "more than 1000"),
         (["ZVZZT"], "records[0] must be an object"),
@@ -190,3 +192,8 @@ def test_the_handler_answers_bad_requests_without_touching_kafka(producer_env: N
     assert set(response) == {"error"}
     assert response["error"]["type"] == "ValidationError"
     assert response["error"]["message"]
+
+
+def test_a_delete_request_sends_tombstones_keyed_by_ticker() -> None:
+    (tombstone,) = parse_request({"delete": ["ZVZZT"]})
+    assert (tombstone.key, tombstone.value) == (b"ZVZZT", None)

@@ -93,7 +93,7 @@ def test_a_multi_partition_batch_is_ingested_in_requests_of_ten(
     env, state, queue_url = stream
     result = invoke(kafka_event(prices(45)))
     assert result == {"records": 45, "poison": 0, "documents": 45, "requests": 5, "retries": 0, "ingested": 45,
-                      "rejected": 0}  # fmt: skip
+                      "rejected": 0, "deleted": 0}  # fmt: skip
     assert sorted(state.documents) == sorted(f"{TOPIC}/{i % 3}/{i // 3}" for i in range(45))
     assert [len(body["documents"]) for _, body in state.requests] == [10, 10, 10, 10, 5]
     assert {(call["knowledgeBaseId"], call["dataSourceId"]) for service, _, call in env.recorder.calls
@@ -101,7 +101,8 @@ def test_a_multi_partition_batch_is_ingested_in_requests_of_ten(
     assert dead_letters(queue_url) == []
     assert emf_metrics(capsys.readouterr().out) == {"RecordsReceived": 45, "PoisonRecords": 0, "IngestRequests": 5,
                                                     "IngestRetries": 0, "DocumentsIngested": 45,
-                                                    "DocumentsRejected": 0, "DocumentsFailed": 0}  # fmt: skip
+                                                    "DocumentsRejected": 0, "DocumentsFailed": 0,
+                                                    "DocumentsDeleted": 0}  # fmt: skip
     assert env.recorder.problems == []
     # Accepted documents go on to the indexing check.
     assert env.recorder.operations() == {("bedrock-agent", "IngestKnowledgeBaseDocuments"), ("sqs", "SendMessageBatch")}

@@ -148,8 +148,9 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
             f"\u27e6GetAtt:{queue_id}.Arn\u27e7",
             f"\u27e6GetAtt:{check_queue}.Arn\u27e7",
         ],
+        # Tombstones delete their ticker's document (per-ticker document IDs).
+        "bedrock:DeleteKnowledgeBaseDocuments": [KNOWLEDGE_BASE],
         "kafka-cluster:WriteData": [],
-        "bedrock:DeleteKnowledgeBaseDocuments": [],
         "bedrock:Retrieve": [],
     }
     assert {action: allowed_resources(statements, action) for action in expected} == expected

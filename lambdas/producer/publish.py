@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from producer.records import Message, TickerPrice
+from producer.records import Message, TickerPrice, Tombstone
 
 ACK_TIMEOUT_SECONDS = 30.0
 
@@ -93,7 +93,7 @@ def publish(messages: Sequence[Message], sender: RecordSender, topic: str) -> Pu
     result = PublishResult(topic=topic)
     failures: list[str] = []
     for message, send in pending:
-        ticker = message.ticker if isinstance(message, TickerPrice) else None
+        ticker = message.ticker if isinstance(message, TickerPrice | Tombstone) else None
         try:
             ack = send.get(timeout=ACK_TIMEOUT_SECONDS)
         except Exception as error:  # kafka.errors.KafkaError and timeouts: reported, never swallowed

@@ -52,7 +52,22 @@ class RawMessage:
         return self.text.encode()
 
 
-Message = TickerPrice | RawMessage
+@dataclass(frozen=True)
+class Tombstone:
+    """A key with no value: on a compacted topic, the deletion of that ticker."""
+
+    ticker: str
+
+    @property
+    def key(self) -> bytes:
+        return self.ticker.encode()
+
+    @property
+    def value(self) -> None:
+        return None
+
+
+Message = TickerPrice | RawMessage | Tombstone
 
 
 def sample_stream(now: Callable[[], float] = time.time) -> list[TickerPrice]:
@@ -62,17 +77,20 @@ def sample_stream(now: Callable[[], float] = time.time) -> list[TickerPrice]:
 
 def parse_request(event: Any, now: Callable[[], float] = time.time) -> list[Message]:
     """``{}`` or null: the sample stream. ``[...]`` or ``{"records": [...]}``: those records.
-    ``{"raw": ["text", ...]}``: those values, unchecked."""
+    ``{"raw": ["text", ...]}``: those values, unchecked. ``{"delete": ["TICKER", ...]}``: tombstones."""
     if event is None or event == {}:
         return list(sample_stream(now))
     if isinstance(event, dict):
-        unknown = sorted(set(event) - {"records", "raw"})
+        unknown = sorted(set(event) - {"records", "raw", "delete"})
         if unknown:
-            raise RequestError(f"unknown field(s) {', '.join(map(repr, unknown))}; expected 'records' or 'raw'")
+            raise RequestError(f"unknown field(s) {', '.join(map(repr, unknown))}; expected 'records', 'raw' "
+                               "or 'delete'")  # fmt: skip
         if len(event) != 1:
-            raise RequestError("give either 'records' or 'raw', not both")
+            raise RequestError("give one of 'records', 'raw' or 'delete'")
         if "raw" in event:
             return _raw_messages(event["raw"])
+        if "delete" in event:
+            return _tombstones(event["delete"])
         event = event["records"]
     if not isinstance(event, list):
         raise RequestError(f"expected an object or a list of records, got {type(event).__name__}")
@@ -85,6 +103,16 @@ def _check_count(items: list[Any], name: str) -> None:
         raise RequestError(f"'{name}' is empty; send {{}} for the sample stream")
     if len(items) > MAX_RECORDS:
         raise RequestError(f"{len(items)} {name} is more than {MAX_RECORDS} per invocation")
+
+
+def _tombstones(tickers: Any) -> list[Message]:
+    if not isinstance(tickers, list):
+        raise RequestError(f"'delete' must be a list of tickers, got {type(tickers).__name__}")
+    _check_count(tickers, "delete")
+    for index, ticker in enumerate(tickers):
+        if not isinstance(ticker, str) or not ticker.strip() or len(ticker) > MAX_TICKER_LENGTH:
+            raise RequestError(f"delete[{index}] must be a ticker of 1-{MAX_TICKER_LENGTH} characters")
+    return [Tombstone(ticker) for ticker in tickers]
 
 
 def _raw_messages(raw: Any) -> list[Message]:

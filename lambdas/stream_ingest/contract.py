@@ -42,6 +42,7 @@ class StreamMetric(StrEnum):
     DOCUMENTS_INGESTED = "DocumentsIngested"
     DOCUMENTS_REJECTED = "DocumentsRejected"
     DOCUMENTS_FAILED = "DocumentsFailed"
+    DOCUMENTS_DELETED = "DocumentsDeleted"  # by tombstones, in per-ticker mode
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,13 @@ def render_text(price: TickerPrice) -> str:
     return f"At {when} UTC the price of {price.ticker} is ${price.price:,.2f}."
 
 
+def ticker_document_id(ticker: str) -> str:
+    return f"ticker/{ticker}"
+
+
 def document_id(price: TickerPrice, strategy: DocumentIds) -> str:
     if strategy is DocumentIds.PER_TICKER:
-        return f"ticker/{price.ticker}"
+        return ticker_document_id(price.ticker)
     where = price.coordinates
     return f"{where.topic}/{where.partition}/{where.offset}"
 

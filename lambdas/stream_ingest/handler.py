@@ -32,6 +32,7 @@ def _publish_metrics(outcome: BatchOutcome) -> None:
         (StreamMetric.DOCUMENTS_INGESTED, outcome.ingested),
         (StreamMetric.DOCUMENTS_REJECTED, outcome.rejected),
         (StreamMetric.DOCUMENTS_FAILED, len(outcome.failed)),
+        (StreamMetric.DOCUMENTS_DELETED, outcome.deleted),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 

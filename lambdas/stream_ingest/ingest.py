@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
 import time
@@ -17,6 +19,7 @@ from stream_ingest.documents import IngestRequest, StreamDocument
 # Statuses that mean Bedrock will not index the document as sent (the others are accepted or done).
 REJECTED_STATUSES = frozenset({"FAILED", "IGNORED", "METADATA_UPDATE_FAILED"})
 MAX_IN_FLIGHT = 10  # Bedrock allows 10 concurrent ingest/delete requests per account
+DOCUMENTS_PER_DELETE_REQUEST = 10  # DeleteKnowledgeBaseDocuments takes 1-10 identifiers (botocore model)
 
 
 class Pacer:
@@ -108,6 +111,34 @@ class Ingestor:
         except BotoCoreError as error:
             return {}, f"{type(error).__name__}: {error}"
         return response, None
+
+
+@dataclass
+class DeleteReport:
+    requests: int = 0
+    deleted: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (document ID, reason) after retries
+
+
+def delete_documents(agent: Any, document_ids: Sequence[str], *, knowledge_base_id: str, data_source_id: str,
+                     pacer: Pacer) -> DeleteReport:  # fmt: skip
+    """DeleteKnowledgeBaseDocuments, 10 a request, paced within the same budget as ingestion."""
+    report = DeleteReport()
+    for start in range(0, len(document_ids), DOCUMENTS_PER_DELETE_REQUEST):
+        chunk = list(document_ids[start : start + DOCUMENTS_PER_DELETE_REQUEST])
+        pacer.wait()
+        report.requests += 1
+        try:
+            agent.delete_knowledge_base_documents(
+                knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id,
+                clientToken=hashlib.sha256(json.dumps(chunk).encode()).hexdigest(),
+                documentIdentifiers=[{"dataSourceType": "CUSTOM", "custom": {"id": document}} for document in chunk],
+            )  # fmt: skip
+        except (ClientError, BotoCoreError) as error:  # after botocore's retries
+            report.failed += [(document, f"{type(error).__name__}: {error}") for document in chunk]
+            continue
+        report.deleted += chunk
+    return report
 
 
 def _sort_outcome(request: IngestRequest, response: dict[str, Any], report: IngestReport) -> None:

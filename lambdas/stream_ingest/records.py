@@ -46,6 +46,12 @@ class KafkaRecord:
     coordinates: Coordinates
     value: str | None  # base64, as delivered
     timestamp_ms: int | None = None  # Kafka's record timestamp, when the event gives a valid one
+    key: str | None = None  # base64, as delivered
+
+    @property
+    def is_tombstone(self) -> bool:
+        """A key with no value: a deletion on a compacted topic."""
+        return self.value is None and bool(self.key)
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ def kafka_records(event: Any) -> Iterator[KafkaRecord]:
             timestamp = record.get("timestamp") if isinstance(record, Mapping) else None
             valid = isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp >= 0
             yield KafkaRecord(coordinates=_coordinates(key, index, record), value=record.get("value"),
-                              timestamp_ms=timestamp if valid else None)  # fmt: skip
+                              timestamp_ms=timestamp if valid else None, key=record.get("key"))  # fmt: skip
 
 
 def _coordinates(key: str, index: int, record: Any) -> Coordinates:
@@ -90,6 +96,17 @@ def _count(where: str, name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidEvent(f"{where} has no valid {name}")
     return value
+
+
+def tombstone_ticker(record: KafkaRecord) -> str:
+    """The ticker a tombstone deletes (its key), or :class:`PoisonRecord` saying what is wrong with it."""
+    try:
+        ticker = base64.b64decode(str(record.key), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise PoisonRecord("tombstone whose key is not base64 UTF-8 text") from None
+    if not _TICKER.fullmatch(ticker):
+        raise PoisonRecord(f"tombstone whose key {ticker[:40]!r} is not a ticker")
+    return ticker
 
 
 def parse_ticker_price(record: KafkaRecord) -> TickerPrice:

@@ -13,6 +13,8 @@ from stacks.settings import Lifecycle
 
 PRODUCER_TEST_EVENTS = {
     "send-sample-stream": {},
+    # A key with no value: with per-ticker document IDs the stream function deletes ZVZZT's document.
+    "delete-a-ticker": {"delete": ["ZVZZT"]},
     "send-two-records": {
         "records": [
             {"ticker": "ZVZZT", "price": "$3,413.23"},

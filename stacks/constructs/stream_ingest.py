@@ -96,7 +96,8 @@ class StreamIngest(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid=f"KnowledgeBase{identity.generation}",
-                actions=["bedrock:IngestKnowledgeBaseDocuments"],
+                # Delete: tombstones remove their ticker's document (per-ticker document IDs).
+                actions=["bedrock:IngestKnowledgeBaseDocuments", "bedrock:DeleteKnowledgeBaseDocuments"],
                 resources=[knowledge_base_arn],
             )
         )

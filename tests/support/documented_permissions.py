@@ -68,7 +68,9 @@ MSK_EVENT_SOURCE_MAPPING_IAM_AUTH = PermissionSet(
     ),
     extras={
         "bedrock:IngestKnowledgeBaseDocuments": "the function ingests each record into the knowledge base",
-        "sqs:SendMessage": "records that cannot be ingested go to the dead-letter queue",
+        "bedrock:DeleteKnowledgeBaseDocuments": "a tombstone deletes its ticker's document (per-ticker IDs)",
+        "sqs:SendMessage": "records that cannot be ingested go to the dead-letter queue; accepted documents to the "
+        "indexing check",
         "sqs:GetQueueAttributes": "granted with SendMessage by CDK's grant_send_messages",
         "sqs:GetQueueUrl": "granted with SendMessage by CDK's grant_send_messages",
         "xray:PutTraceSegments": "active tracing",
