@@ -1,6 +1,6 @@
 """Throughput of stream ingest against Bedrock's IngestKnowledgeBaseDocuments quotas, for each batch shape.
 
-    python -m benchmarks.stream_ingest [--records 1000] [--latency 0.2] [--baseline-records 100]
+    python -m benchmarks.stream_ingest [--records 1000] [--latency 0.2] [--indexing 2] [--failing-share 0.01]
 
 A local fake of the Bedrock endpoint enforces 5 requests/s and 10 concurrent requests and answers after
 ``--latency`` seconds; at most 10 documents fit a request, so no client can exceed 50 documents/s (the
@@ -10,10 +10,13 @@ ingests the records in the shapes an MSK event source mapping delivers:
 - one partition per invocation, on a topic of one partition;
 - all partitions in one invocation, on a topic of two;
 - one invocation per partition at the same time, on a topic of two (two threads);
+- per-ticker document IDs: 10,000 records of 17 tickers, all partitions in one invocation;
 
-next to the original sample's approach: one document per call, one call after the other, random IDs.
-Each invocation paces at the share of the quota its batch's partitions hold. The script measures and
-prints; it asserts nothing.
+then follows every accepted document with the indexing check's logic (``index_check.checks``) until
+it is INDEXED or dead-lettered: the fake indexes asynchronously, after ``--indexing`` seconds, and
+fails ``--failing-share`` of the documents. Next to it runs the original sample's approach: one
+document per call, one call after the other, random IDs. Each invocation paces at the share of the
+quota its batch's partitions hold. The script measures and prints; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from devtools.fake_bedrock import FakeState
+from devtools.fake_bedrock import FakeState, Limits
 from function_runtime.contract import RuntimeConfig
 from function_runtime.environment import as_environment
 from stream_ingest.contract import DocumentIds, StreamConfig
@@ -41,6 +44,10 @@ QUOTA_HEADROOM = 0.95  # as the stacks set it
 MAX_CONCURRENT = 10
 CEILING_DOCUMENTS_PER_SECOND = QUOTA_REQUESTS_PER_SECOND * 10
 OPERATION = "IngestKnowledgeBaseDocuments"
+BATCH_SIZE = 500  # records per invocation: streamBatchSize's default
+STATUS_REQUESTS_PER_SECOND = 10  # shared by the two check invocations (the fake does not limit them)
+CHECK_DELAY_SECONDS = 2.0  # the check queue's delivery delay (streamCheckDelaySeconds, 10 s by default)
+CHECK_ROUND_SECONDS = 1.0  # documents still indexing are checked again this much later
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,9 @@ class Result:
     seconds: float
     accepted_calls: int
     throttles: int
-    lost: int
+    freshness: list[float]  # seconds from each record's Kafka timestamp to its document's confirmed INDEXED
+    dead_lettered: int  # records whose document failed to index, with the reason
+    lost: int  # records neither indexed nor dead-lettered
 
     @property
     def documents_per_second(self) -> float:
@@ -60,50 +69,76 @@ class Result:
     def row(self) -> str:
         calls = self.accepted_calls + self.throttles
         throttled = self.throttles / calls if calls else 0.0
+        p50, p95 = (_percentile(self.freshness, share) for share in (0.5, 0.95))
         return (
             f"| {self.name} | {self.records} | {self.seconds:.1f} | {self.documents_per_second:.1f} | "
             f"{self.documents_per_second / CEILING_DOCUMENTS_PER_SECOND:.0%} | {self.records / self.seconds:.1f} | "
-            f"{self.throttles} ({throttled:.1%}) | {self.lost} |"
+            f"{self.throttles} ({throttled:.1%}) | {p50} / {p95} | {self.dead_lettered} | {self.lost} |"
         )
 
 
-def kafka_event(partitions: list[int], count: int, offset_start: int = 0) -> dict[str, Any]:
-    """``count`` records spread over ``partitions``, as the mapping delivers them."""
+def _percentile(values: list[float], share: float) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(share * len(ordered)))]:.1f}"
+
+
+def kafka_event(partitions: list[int], count: int, tickers: int = 500) -> dict[str, Any]:
+    """``count`` records of ``tickers`` tickers spread over ``partitions``, published now."""
     by_partition: dict[str, list[dict[str, Any]]] = {}
+    published_ms = int(time.time() * 1000)
     for index in range(count):
         partition = partitions[index % len(partitions)]
-        offset = offset_start + index // len(partitions)
-        value = {"ticker": f"T{index % 500:03d}", "price": f"${1000 + index:,}.25", "timestamp": 1771151400 + index}
+        offset = index // len(partitions)
+        value = {"ticker": f"T{index % tickers:03d}", "price": f"${1000 + index:,}.25",
+                 "timestamp": 1771151400 + index}  # fmt: skip
         by_partition.setdefault(f"{TOPIC}-{partition}", []).append({
-            "topic": TOPIC, "partition": partition, "offset": offset, "timestamp": 0, "timestampType": "CREATE_TIME",
-            "headers": [], "value": base64.b64encode(json.dumps(value).encode()).decode()})  # fmt: skip
+            "topic": TOPIC, "partition": partition, "offset": offset, "timestamp": published_ms,
+            "timestampType": "CREATE_TIME", "headers": [],
+            "value": base64.b64encode(json.dumps(value).encode()).decode()})  # fmt: skip
     return {"eventSource": "aws:kafka", "records": by_partition}
 
 
-def stream_config(topic_partitions: int, dead_letters: str) -> StreamConfig:
+def stream_config(topic_partitions: int, dead_letters: str, ids: DocumentIds = DocumentIds.PER_MESSAGE) -> StreamConfig:
     return StreamConfig(
         knowledge_base_id="KB12345678",
         knowledge_base_name=KB_NAME,
         data_source_id="DS12345678",
         dead_letter_queue_url=dead_letters,
         check_queue_url=dead_letters.replace("/dlq", "/checks"),
-        document_ids=DocumentIds.PER_MESSAGE,
+        document_ids=ids,
         quota_requests_per_second=QUOTA_REQUESTS_PER_SECOND * QUOTA_HEADROOM,
         topic_partitions=topic_partitions,
         partial_batch_response=False,
     )
 
 
-def invocations(config: StreamConfig, events: list[dict[str, Any]]) -> int:
-    """Run one invocation per event, all at the same time; the documents ingested."""
+def batches(event: dict[str, Any], size: int) -> list[dict[str, Any]]:
+    """The event as the mapping delivers it with a batch size: records in order, ``size`` per invocation."""
+    records = [record for partition in event["records"].values() for record in partition]
+    records.sort(key=lambda record: (record["offset"], record["partition"]))
+    split = []
+    for start in range(0, len(records), size):
+        by_partition: dict[str, list[dict[str, Any]]] = {}
+        for record in records[start : start + size]:
+            by_partition.setdefault(f"{TOPIC}-{record['partition']}", []).append(record)
+        split.append({"eventSource": "aws:kafka", "records": by_partition})
+    return split
+
+
+def invocations(config: StreamConfig, events: list[dict[str, Any]], batch_size: int = BATCH_SIZE) -> int:
+    """One poller per event, all at the same time, each invoking the function on its event's batches in
+    turn (as the mapping does per partition); the documents ingested."""
     from function_runtime.aws_clients import client
     from stream_ingest.pipeline import process_batch
 
     ingested: list[int] = []
 
     def invoke(event: dict[str, Any]) -> None:
-        outcome = process_batch(event, config, agent=client("bedrock-agent"), sqs=client("sqs"))
-        ingested.append(outcome.ingested)
+        for batch in batches(event, batch_size):
+            outcome = process_batch(batch, config, agent=client("bedrock-agent"), sqs=client("sqs"))
+            ingested.append(outcome.ingested)
 
     threads = [threading.Thread(target=invoke, args=(event,)) for event in events]
     for thread in threads:
@@ -128,15 +163,92 @@ def run_baseline(count: int) -> int:
     return count
 
 
-def measure(name: str, records: int, latency: float, run: Callable[[str], int]) -> Result:
+class Confirmer(threading.Thread):
+    """The indexing check as deployed, beside ingestion: check messages are due ``CHECK_DELAY_SECONDS``
+    after acceptance, two invocations at a time share the status-request budget, and documents still
+    indexing are checked again ``CHECK_ROUND_SECONDS`` later."""
+
+    def __init__(self, checks_url: str) -> None:
+        super().__init__(daemon=True)
+        self.checks_url = checks_url
+        self.ingest_done = threading.Event()
+        self.freshness: list[float] = []
+        self.dead_lettered = 0
+
+    def run(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from function_runtime.aws_clients import client
+        from index_check.contract import PendingCheck
+
+        sqs = client("sqs")
+        pending: list[tuple[float, str]] = []  # (due, check message body)
+        lock = threading.Lock()
+
+        def collect(future: Any) -> None:
+            freshness, dead_lettered, again = future.result()
+            with lock:
+                self.freshness.extend(freshness)
+                self.dead_lettered += dead_lettered
+                if again is not None:
+                    pending.append((time.time() + CHECK_ROUND_SECONDS, again))
+
+        # Two processes, as two Lambda invocations: the status checks never compete with ingestion for a CPU.
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            in_flight: list[Any] = []
+            while True:
+                messages = sqs.receive_message(QueueUrl=self.checks_url, MaxNumberOfMessages=10).get("Messages", [])
+                for message in messages:
+                    due = PendingCheck.parse(message["Body"]).accepted_at + CHECK_DELAY_SECONDS
+                    with lock:
+                        pending.append((due, message["Body"]))
+                    sqs.delete_message(QueueUrl=self.checks_url, ReceiptHandle=message["ReceiptHandle"])
+                now = time.time()
+                with lock:
+                    due_now = [body for when, body in pending if when <= now]
+                    pending[:] = [(when, body) for when, body in pending if when > now]
+                for body in due_now:
+                    future = pool.submit(examine, body)
+                    future.add_done_callback(collect)
+                    in_flight.append(future)
+                in_flight = [future for future in in_flight if not future.done()]
+                with lock:
+                    idle = not pending and not in_flight and not messages
+                if idle and self.ingest_done.is_set():
+                    return
+                time.sleep(0.5)
+
+
+_status_pacer: Any = None
+
+
+def examine(body: str) -> tuple[list[float], int, str | None]:
+    """One check message, in a worker process: (freshness of indexed records, records dead-lettered,
+    the message of documents still indexing, or None)."""
+    global _status_pacer
+    from function_runtime.aws_clients import client
+    from index_check.checks import check_documents
+    from index_check.contract import PendingCheck
+    from stream_ingest.ingest import Pacer
+
+    if _status_pacer is None:
+        _status_pacer = Pacer(STATUS_REQUESTS_PER_SECOND / 2)
+    check = PendingCheck.parse(body)
+    outcome = check_documents(client("bedrock-agent"), check, knowledge_base_id="KB12345678",
+                              data_source_id="DS12345678", pacer=_status_pacer, now=time.time(),
+                              indexed_within_seconds=600)  # fmt: skip
+    again = PendingCheck(check.accepted_at, tuple(outcome.still_pending)).body() if outcome.still_pending else None
+    return outcome.freshness_seconds, len(outcome.letters), again
+
+
+def measure(name: str, records: int, limits: Limits, run: Callable[[str], int], confirmed: bool = True) -> Result:
     """``run(dead_letter_queue_url)`` returns the documents ingested; each run gets a fresh fake."""
     from moto import mock_aws
 
-    from devtools.fake_bedrock import Limits, fake_bedrock_agent
+    from devtools.fake_bedrock import fake_bedrock_agent
     from function_runtime import aws_clients
 
-    limits = Limits(requests_per_second={OPERATION: QUOTA_REQUESTS_PER_SECOND}, max_concurrent=MAX_CONCURRENT,
-                    latency_seconds=latency)  # fmt: skip
     state: FakeState
     with fake_bedrock_agent(limits) as (url, state):
         os.environ["AWS_ENDPOINT_URL_BEDROCK_AGENT"] = url
@@ -144,13 +256,21 @@ def measure(name: str, records: int, latency: float, run: Callable[[str], int]) 
             import boto3
 
             queue_url = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
-            boto3.client("sqs").create_queue(QueueName="checks")
+            checks_url = boto3.client("sqs").create_queue(QueueName="checks")["QueueUrl"]
             aws_clients.client.cache_clear()
+            confirmer = Confirmer(checks_url)
+            if confirmed:
+                confirmer.start()
             started = time.perf_counter()
             documents = run(queue_url)
             seconds = time.perf_counter() - started
+            confirmer.ingest_done.set()
+            if confirmed:
+                confirmer.join()
+            freshness, dead_lettered = confirmer.freshness, confirmer.dead_lettered
         accepted = sum(1 for operation, _ in state.requests if operation == OPERATION)
-        return Result(name, records, documents, seconds, accepted, state.throttled, records - len(state.documents))
+        lost = records - len(freshness) - dead_lettered if confirmed else records - documents
+        return Result(name, records, documents, seconds, accepted, state.throttled, freshness, dead_lettered, lost)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,8 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=1000, help="records per shape")
     parser.add_argument("--baseline-records", type=int, default=100, help="the baseline is slow: fewer records")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the fake takes per request")
+    parser.add_argument("--indexing", type=float, default=2.0, help="seconds the fake takes to index a document")
+    parser.add_argument("--failing-share", type=float, default=0.01, help="share of documents that fail to index")
+    parser.add_argument("--ticker-records", type=int, default=10_000, help="records of the per-ticker shape")
     arguments = parser.parse_args(argv)
     count, latency = arguments.records, arguments.latency
+    limits = Limits(requests_per_second={OPERATION: QUOTA_REQUESTS_PER_SECOND}, max_concurrent=MAX_CONCURRENT,
+                    latency_seconds=latency, indexing_seconds=arguments.indexing,
+                    failing_share=arguments.failing_share)  # fmt: skip
     os.environ.update({"AWS_ACCESS_KEY_ID": "benchmark", "AWS_SECRET_ACCESS_KEY": "benchmark",
                        "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
     runtime = RuntimeConfig(service="stream_ingest", metrics_namespace="benchmark", tracer_disabled=True,
@@ -173,15 +299,24 @@ def main(argv: list[str] | None = None) -> int:
         ("one invocation per partition at once (topic of 2)", 2,
          lambda dlq: invocations(stream_config(2, dlq), [kafka_event([0], count // 2), kafka_event([1], count // 2)])),
     ]  # fmt: skip
-    results = [measure(name, count, latency, run) for name, _, run in shapes]
+    results = [measure(name, count, limits, run) for name, _, run in shapes]
+    ticker_records = arguments.ticker_records
+    per_ticker = [kafka_event([0, 1], ticker_records, tickers=17)]
+    name = f"per-ticker IDs, {ticker_records} records of 17 tickers (topic of 2)"
+    ticker_config = stream_config(2, "", DocumentIds.PER_TICKER)
+    results.append(measure(name, ticker_records, limits, lambda dlq: invocations(
+        replace(ticker_config, dead_letter_queue_url=dlq, check_queue_url=dlq.replace("/dlq", "/checks")),
+        per_ticker, batch_size=ticker_records)))  # fmt: skip
     for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
         os.environ.pop(name)
     baseline = arguments.baseline_records
-    results.append(measure("baseline: 1 per call, sequential", baseline, latency, lambda _: run_baseline(baseline)))
+    results.append(measure("baseline: 1 per call, sequential", baseline, limits, lambda _: run_baseline(baseline),
+                           confirmed=False))  # fmt: skip
     print(f"Fake Bedrock: {QUOTA_REQUESTS_PER_SECOND} requests/s, {MAX_CONCURRENT} concurrent, {latency * 1000:.0f} ms "
-          f"latency; ceiling {CEILING_DOCUMENTS_PER_SECOND} documents/s\n")  # fmt: skip
-    columns = ["batch shape", "records", "seconds", "documents/s", "of ceiling", "records/s", "throttled requests",
-               "records lost"]  # fmt: skip
+          f"latency, indexing after {arguments.indexing:.1f} s, {arguments.failing_share:.0%} failing; ceiling "
+          f"{CEILING_DOCUMENTS_PER_SECOND} documents/s\n")  # fmt: skip
+    columns = ["batch shape", "records", "ingest seconds", "documents/s", "of ceiling", "records/s",
+               "throttled requests", "freshness p50 / p95 (s)", "records dead-lettered", "records lost"]  # fmt: skip
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for result in results:

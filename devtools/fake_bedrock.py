@@ -25,6 +25,7 @@ from typing import Any
 
 from devtools.sdk_model import service_model
 
+_CONCURRENCY_LIMITED = frozenset({"IngestKnowledgeBaseDocuments", "DeleteKnowledgeBaseDocuments"})
 _STATUS = {"ThrottlingException": 429, "ConflictException": 409, "ValidationException": 400,
            "AccessDeniedException": 403, "ResourceNotFoundException": 404, "InternalServerException": 500,
            "ServiceQuotaExceededException": 402}  # fmt: skip
@@ -113,7 +114,8 @@ class FakeState:
             recent = self._recent[operation]
             while recent and now - recent[0] >= 1.0:
                 recent.popleft()
-            limit = self.limits.max_concurrent
+            # Bedrock's concurrency limit counts ingest and delete requests (the ones that change documents).
+            limit = self.limits.max_concurrent if operation in _CONCURRENCY_LIMITED else None
             if (quota is not None and len(recent) >= quota) or (limit is not None and self._in_flight >= limit):
                 self.throttled += 1
                 return "ThrottlingException"

@@ -421,8 +421,8 @@ class KafkaSettings(SettingsGroup):
 class StreamSettings(SettingsGroup):
     model_config = ConfigDict(alias_generator=lambda name: to_camel(f"stream_{name}"))
 
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
-    """records per invocation of the ingest function (1-10000)"""
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """records per invocation of the ingest function (1-10000); large batches keep the quota busy"""
     batch_window_seconds: Annotated[int, Field(ge=0, le=300)] = 5
     """how long the mapping gathers records before invoking (0-300)"""
     document_ids: DocumentIds = DocumentIds.PER_MESSAGE

@@ -185,7 +185,7 @@ def test_a_partial_existing_cluster_names_the_missing_setting() -> None:
 
 def test_stream_defaults() -> None:
     stream = load_settings({}).stream
-    assert (stream.batch_size, stream.batch_window_seconds) == (100, 5)
+    assert (stream.batch_size, stream.batch_window_seconds) == (500, 5)
     assert (stream.document_ids.value, stream.poller_mode.value) == ("per-message", "on-demand")
     assert stream.ingest_requests_per_second == 5
 

@@ -59,7 +59,7 @@ def test_on_demand_mapping_reads_the_topic_from_the_beginning(app: Synthesized) 
     assert properties["StartingPosition"] == "TRIM_HORIZON"
     assert properties["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": CONSUMER_GROUP}
     assert CONSUMER_GROUP.startswith("kbstream-stream-ingest-")
-    assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (100, 5)
+    assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == (500, 5)
     # Settings on-demand mode would ignore are not pretended.
     for absent in ("ProvisionedPollerConfig", "FunctionResponseTypes", "BisectBatchOnFunctionError",
                    "MaximumRetryAttempts", "DestinationConfig"):  # fmt: skip
@@ -95,8 +95,8 @@ def test_function_runs_outside_the_vpc_paced_to_its_share_of_the_quota(app: Synt
     assert (config.quota_requests_per_second, config.topic_partitions) == (4.75, 2)
     assert config.document_ids is DocumentIds.PER_MESSAGE
     assert deployed_runtime(function).retry_mode == "adaptive"
-    # A full batch of 100 at 23.75 documents/s takes ~4 s: twice that plus a minute.
-    assert properties["Timeout"] == 69
+    # A full batch of 500 from one partition, at its half of 47.5 documents/s, takes ~21 s: twice that plus a minute.
+    assert properties["Timeout"] == 103
     assert properties["TracingConfig"] == {"Mode": "Active"}
 
 
