@@ -227,3 +227,13 @@ def test_a_tombstone_is_dead_lettered_in_per_message_mode(pipeline: Pipeline, mo
     (letter,) = [json.loads(message["Body"]) for message in drain(pipeline.dead_letters)]
     assert letter["reason"].startswith("tombstone") and (letter["partition"], letter["offset"]) == (0, 4)
     assert pipeline.state.deleted == []
+
+
+def test_an_unusable_check_message_is_quarantined_with_its_reason(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_config(monkeypatch, pipeline.check)
+    result = check_handler.handler(sqs_event(["not json", '{"documents": []}']), FakeLambdaContext())  # type: ignore[arg-type]
+    assert result == {"batchItemFailures": []}  # nothing to retry: both are kept with their reason
+    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"][:30] for m in drain(pipeline.dead_letters))
+    assert len(reasons) == 2 and all(reason for reason in reasons)

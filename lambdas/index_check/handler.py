@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from function_runtime.aws_clients import client
 from function_runtime.environment import from_environment
 from function_runtime.observability import make_tracer
+from function_runtime.quarantine import quarantine
 from index_check.checks import check_documents
 from index_check.contract import CheckMetric, IndexCheckConfig, PendingCheck
 from stream_ingest.dead_letters import send_dead_letters
@@ -22,15 +23,6 @@ from stream_ingest.ingest import Pacer
 logger = Logger()
 tracer = make_tracer()
 metrics = Metrics()
-
-
-def quarantine(config: IndexCheckConfig, message_id: str, body: str, reason: str) -> None:
-    client("sqs").send_message(
-        QueueUrl=config.dead_letter_queue_url,
-        MessageBody=body or "(empty)",
-        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]},
-                           "originalMessageId": {"DataType": "String", "StringValue": message_id}},
-    )  # fmt: skip
 
 
 @event_source(data_class=SQSEvent)
@@ -47,7 +39,7 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
             check = PendingCheck.parse(record.body)
         except ValueError as error:
             logger.warning("Unusable message quarantined", message_id=record.message_id, reason=str(error))
-            quarantine(config, record.message_id, record.body, str(error))
+            quarantine(config.dead_letter_queue_url, record.message_id, record.body, str(error))
             continue
         try:
             outcome = check_documents(client("bedrock-agent"), check, knowledge_base_id=config.knowledge_base_id,

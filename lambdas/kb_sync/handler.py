@@ -12,24 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from function_runtime.aws_clients import client
 from function_runtime.environment import from_environment
 from function_runtime.observability import make_tracer
+from function_runtime.quarantine import quarantine
 from kb_sync.contract import SyncConfig, SyncMetric
 from kb_sync.sync import ChangeNotice, InvalidMessage, Outcome, parse_notice, start_sync
 
 logger = Logger()
 tracer = make_tracer()
 metrics = Metrics()
-
-
-def quarantine(queue_url: str, message_id: str, body: str, reason: str) -> None:
-    """Keep an unusable message, with the reason, where an operator will see it."""
-    client("sqs").send_message(
-        QueueUrl=queue_url,
-        MessageBody=body or "(empty)",
-        MessageAttributes={
-            "reason": {"DataType": "String", "StringValue": reason[:1024]},
-            "originalMessageId": {"DataType": "String", "StringValue": message_id},
-        },
-    )
 
 
 @event_source(data_class=SQSEvent)
