@@ -166,7 +166,7 @@ class Doctor:
                 f"{evidence}. {reasons}".strip(". "),
                 "fix the failed documents (python -m scripts.check_sidecars <folder>), then make sync",
             )
-        elif job["status"] in ("COMPLETE",):
+        elif job["status"] == "COMPLETE":
             yield Check("documents sync", Status.OK, evidence)
         else:
             yield Check("documents sync", Status.WARN, evidence, "wait for the job (make sync follows it)")

@@ -321,23 +321,18 @@ def invoke_response(value: Any) -> dict[str, Any]:
     return {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw))}
 
 
+def published(partition: int, offset: int) -> dict[str, Any]:
+    """The producer's answer for the probe's one record."""
+    return invoke_response({"topic": "ticker-prices", "sent": 1, "partitions": {str(partition): 1},
+                            "records": [{"ticker": "X", "partition": partition, "offset": offset}]})  # fmt: skip
+
+
 def test_the_probe_times_a_record_end_to_end_and_deletes_it(aws: None) -> None:
     deployment = deploy()
     healthy_answers(deployment)
     doctor_clock = iter(float(NOW + step * 5) for step in range(100))
     lambda_stub = deployment.stub("lambda")
-    lambda_stub.add_response(
-        "invoke",
-        invoke_response(
-            {
-                "topic": "ticker-prices",
-                "sent": 1,
-                "partitions": {"1": 1},
-                "records": [{"ticker": "X", "partition": 1, "offset": 42}],
-            }
-        ),
-        None,
-    )
+    lambda_stub.add_response("invoke", published(partition=1, offset=42), None)
     lambda_stub.add_response("invoke", invoke_response({"results": []}), None)
     lambda_stub.add_response("invoke", invoke_response({"results": [{"uri": "x", "score": 0.9, "excerpt": "p"}]}), None)
     deployment.stub("bedrock-agent").add_response(
@@ -501,18 +496,7 @@ def test_a_probe_that_never_arrives_fails_and_still_deletes_its_document(aws: No
     )
     list(doctor.stacks())  # the outputs the probe reads
     lambda_stub = deployment.stub("lambda")
-    lambda_stub.add_response(
-        "invoke",
-        invoke_response(
-            {
-                "topic": "ticker-prices",
-                "sent": 1,
-                "partitions": {"0": 1},
-                "records": [{"ticker": "X", "partition": 0, "offset": 7}],
-            }
-        ),
-        None,
-    )
+    lambda_stub.add_response("invoke", published(partition=0, offset=7), None)
     for _ in range(5):
         lambda_stub.add_response("invoke", invoke_response({"results": []}), None)
     deployment.stub("bedrock-agent").add_response("delete_knowledge_base_documents", {"documentDetails": []}, None)

@@ -182,7 +182,9 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_every_command_accepts_region_profile_and_debug(name: str) -> None:
+def test_every_command_accepts_region_profile_and_debug(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as shown:
         COMMANDS[name](["--help"])
     assert shown.value.code == 0
+    usage = capsys.readouterr().out
+    assert all(option in usage for option in ("--region", "--profile", "--debug", "--context"))

@@ -24,7 +24,8 @@ DOCUMENTS_PER_STATUS_REQUEST = 10
 DOCUMENTS_PER_MESSAGE = 10
 MAX_MESSAGE_BYTES = 200 * 1024  # under SQS's 256 KiB, with room for attributes
 INDEXED = "INDEXED"
-# Statuses after which the document will not become searchable as sent.
+# Statuses after which the document will not become searchable as sent (values of the botocore model's
+# DocumentStatus; tests/test_status_values.py checks that every value is either these, INDEXED or pending).
 FAILED_STATUSES = frozenset({"FAILED", "IGNORED", "METADATA_UPDATE_FAILED", "PARTIALLY_INDEXED",
                              "METADATA_PARTIALLY_INDEXED", "NOT_FOUND"})  # fmt: skip
 
