@@ -61,7 +61,7 @@ produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"
 doctor: setup ## Check the deployed pipeline end to end and print a table with fixes (ARGS="--probe" to time a record)
 	python -m scripts.doctor $(ARGS)
 
-ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--group public"]
+ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--as partners"]
 	python -m scripts.ask "$(Q)" $(ARGS)
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)

@@ -2,7 +2,7 @@
 
     python -m scripts.ask "What does the security brief cover?"
     python -m scripts.ask "Latest ZVZZT price?" --mode retrieve --where '{"ticker": "ZVZZT"}'
-    python -m scripts.ask "Revenue targets?" --group public [-c app:namePrefix=...]
+    python -m scripts.ask "Revenue targets?" --as partners [-c app:namePrefix=...]
 
 The function name comes from the query stack's outputs. Exit status 1 if the function answers with an error,
 2 for configuration problems (``scripts.operator_cli``).
@@ -27,8 +27,6 @@ def build_event(arguments: argparse.Namespace) -> dict[str, Any]:
         event["filter"] = json.loads(arguments.filter)
     if arguments.results:
         event["numberOfResults"] = arguments.results
-    if arguments.group:
-        event["groups"] = arguments.group
     if arguments.session:
         event["sessionId"] = arguments.session
     return event
@@ -45,8 +43,12 @@ def render(answer: Any) -> str:
         lines += [answer["answer"], "", "Sources:"]
         lines += [f"  [{index}] {citation['uri']}" for index, citation in enumerate(answer["citations"], 1)]
         lines += ["", f"sessionId: {answer['sessionId']} (--session to ask a follow-up)"]
+        if answer.get("guardrail", {}).get("action") == "INTERVENED":
+            lines.append("The guardrail intervened in this answer.")
     for index, result in enumerate(answer.get("results", []), 1):
-        lines.append(f"[{index}] {result['score']:.3f} {result['uri']}")
+        verdict = result.get("guardrail", "NONE")
+        guarded = f" ({verdict.lower()} by the guardrail)" if verdict != "NONE" else ""
+        lines.append(f"[{index}] {result['score']:.3f} {result['uri']}{guarded}")
         lines.append(f"    {result['excerpt'][:300]}")
     return "\n".join(lines)
 
@@ -56,7 +58,7 @@ def ask(arguments: argparse.Namespace, operator: Operator) -> int:
     event = build_event(arguments)
     stack_name = operator.settings.stack_name(target.stack_part)
     function_name = stack_output(operator.client("cloudformation"), stack_name, target.output_key)
-    succeeded, answer = invoke(operator.client("lambda"), function_name, event)
+    succeeded, answer = invoke(operator.client("lambda"), function_name, event, qualifier=arguments.audience)
     print(render(answer))
     return EXIT_OK if succeeded else EXIT_PROBLEM
 
@@ -68,7 +70,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--where", help="compact filter, e.g. '{\"is_internal\": false}'")
     parser.add_argument("--filter", help="a Bedrock RetrievalFilter as JSON")
     parser.add_argument("--results", type=int, help="numberOfResults (1-100)")
-    parser.add_argument("--group", action="append", help="the caller's group (repeatable)")
+    parser.add_argument(
+        "--as",
+        dest="audience",
+        metavar="GROUP",
+        help="ask through this group's entry point (the function alias); default: the plain function",
+    )
     parser.add_argument("--session", help="sessionId of a previous answer")
     add_common_arguments(parser)
     return parser

@@ -274,10 +274,12 @@ class Doctor:
         record = result["records"][0]
         question = {"question": f"price of {ticker}", "mode": "retrieve", "where": {"ticker": ticker}}
         query_function = self.output("query", "QueryFunctionName")
+        # Ask as a group that sees everything: the default group's filter may exclude stream documents.
+        audience = self.settings.query.unrestricted_group
         found = False
         while not found and self.clock() - published_at < timeout_seconds:
             self.sleep(PROBE_POLL_SECONDS)
-            answered, answer = invoke(lambda_client, query_function, question)
+            answered, answer = invoke(lambda_client, query_function, question, qualifier=audience)
             found = answered and bool(answer.get("results"))
         freshness = self.clock() - published_at
         self._delete_probe(ticker, record)

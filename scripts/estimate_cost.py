@@ -36,6 +36,14 @@ PRICES: dict[str, float] = {
     "claude_sonnet_input_per_1m_tokens": 3.00,
     "claude_sonnet_output_per_1m_tokens": 15.00,
     "logs_ingested_gb": 0.50,
+    # Optional query features (queryHttpApi, guardrail, rerankingModelId, implicit filters, decomposition).
+    "http_api_per_1m_requests": 1.00,
+    "cognito_essentials_mau_over_10k": 0.015,
+    "guardrail_content_per_1k_text_units": 0.15,
+    "guardrail_topics_per_1k_text_units": 0.15,
+    "guardrail_pii_per_1k_text_units": 0.10,
+    "amazon_rerank_per_1k_queries": 1.00,
+    "cohere_rerank_per_1k_queries": 2.00,
 }
 # An example of the bring-your-own-cluster settings (the tests synthesize the same variant).
 EXISTING_CLUSTER_SETTINGS = {
@@ -62,6 +70,11 @@ class Load:
     output_tokens_per_question: int = 300
     query_seconds: float = 6.0
     log_bytes_per_invocation: int = 2_000
+    # With the guardrail: question, answer and five passages of about 1,500 characters (1,000 per unit).
+    guardrail_text_units_per_question: int = 13
+    # Each extra model call (implicit filter, decomposition): input and output tokens.
+    extra_call_input_tokens: int = 1_000
+    extra_call_output_tokens: int = 150
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,27 @@ def load_lines(load: Load, templates: Mapping[str, dict[str, Any]]) -> list[Line
     ]
 
 
+def feature_lines(load: Load) -> list[Line]:
+    """What each optional query feature adds for the stated questions; none of them costs anything idle."""
+    questions = load.questions_per_month
+    units = questions * load.guardrail_text_units_per_question
+    guardrail_unit = sum(PRICES[f"guardrail_{policy}_per_1k_text_units"] for policy in ("content", "topics", "pii"))
+    extra_call = (load.extra_call_input_tokens * PRICES["claude_sonnet_input_per_1m_tokens"]
+                  + load.extra_call_output_tokens * PRICES["claude_sonnet_output_per_1m_tokens"]) / 1e6  # fmt: skip
+    requests = questions * PRICES["http_api_per_1m_requests"] / 1e6
+    return [
+        Line("HTTP API (`queryHttpApi`)", f"{questions:,} requests", requests),
+        Line("Cognito user pool (`cognito`)", "Essentials: the first 10,000 monthly active users", 0.0),
+        Line("Guardrail (`guardrail`)", f"{units:,} text units x content, topic and PII policies",
+             units / 1000 * guardrail_unit),
+        Line("Reranking (`amazon.rerank-v1:0`)", f"{questions:,} queries of up to 100 chunks",
+             questions / 1000 * PRICES["amazon_rerank_per_1k_queries"]),
+        Line("Implicit filters", f"one more Claude Sonnet call per question ({load.extra_call_input_tokens:,} in, "
+             f"{load.extra_call_output_tokens} out)", questions * extra_call),
+        Line("Query decomposition", "about one more Claude Sonnet call per question", questions * extra_call),
+    ]  # fmt: skip
+
+
 def original_sample_lines() -> list[Line]:
     """The streaming sample this app replaces, by the same prices: 2 brokers, a NAT gateway and its IP."""
     broker = BROKER_HOUR["kafka.t3.small"]
@@ -196,6 +230,15 @@ def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str
         *_table(extra),
         "",
         f"Idle plus load: **${sum(line.monthly for line in idle + extra):,.2f}** a month.",
+        "",
+        "## Optional query features",
+        "",
+        f"Off by default, and free while idle. For the same {load.questions_per_month:,} questions a month, each",
+        "adds this; the total is all of them on. Cohere Rerank 3.5 costs $"
+        f"{PRICES['cohere_rerank_per_1k_queries']:.2f} per 1,000 queries instead, and a",
+        f"user pool ${PRICES['cognito_essentials_mau_over_10k']} per monthly active user beyond 10,000.",
+        "",
+        *_table(feature_lines(load)),
         "",
         "## Bring your own cluster",
         "",

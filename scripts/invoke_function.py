@@ -37,9 +37,11 @@ def read_event(text: str) -> Any:
     return json.loads(text)
 
 
-def invoke(lambda_client: Any, function_name: str, event: Any) -> tuple[bool, Any]:
-    """(succeeded, payload): a function error or an ``{"error": ...}`` answer is a failure."""
-    response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+def invoke(lambda_client: Any, function_name: str, event: Any, qualifier: str | None = None) -> tuple[bool, Any]:
+    """(succeeded, payload): a function error or an ``{"error": ...}`` answer is a failure. ``qualifier``
+    names an alias (the query function's group entry points)."""
+    options = {"Qualifier": qualifier} if qualifier else {}
+    response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode(), **options)
     payload = json.loads(response["Payload"].read() or b"null")
     failed = "FunctionError" in response or (isinstance(payload, dict) and "error" in payload)
     return not failed, payload

@@ -62,6 +62,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         lambda_sources=LAMBDA_SOURCES,
         functions=settings.functions,
         lifecycle=settings.lifecycle,
+        reranking_model_id=settings.query.reranking_model_id,
     )
     # The documents and the vector bucket are referenced by name, not by stack output: make the order explicit.
     knowledge_base.add_stack_dependency(storage)
@@ -100,6 +101,8 @@ def build_app(app: App, settings: Settings) -> Stacks:
         stack_name=settings.stack_name("query"),
         description="Query function: grounded answers with citations under metadata filters",
         query=settings.query,
+        query_api=settings.query_api,
+        name_prefix=settings.name_prefix,
         identity=settings.knowledge_base_identity,
         knowledge_base_id=knowledge_base.knowledge_base.knowledge_base_id,
         knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,

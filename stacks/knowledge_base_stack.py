@@ -35,6 +35,7 @@ class KnowledgeBaseStack(Stack):
         lambda_sources: LambdaSources,
         functions: FunctionSettings,
         lifecycle: Lifecycle,
+        reranking_model_id: str = "",
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -50,6 +51,8 @@ class KnowledgeBaseStack(Stack):
             documents=documents,
             lifecycle=lifecycle,
         )
+        if reranking_model_id:
+            kb.allow_reranking(reranking_model_id)
         # Created after its index; in a replacement, deleted before it.
         kb.resource.node.add_dependency(index.index)
         s3_source = kb.add_s3_data_source(

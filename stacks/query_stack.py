@@ -6,8 +6,9 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from stacks.constructs.functions import FunctionCode, LambdaSources
+from stacks.constructs.query_api import QueryHttpApi
 from stacks.constructs.query_function import QueryFunction
-from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, QuerySettings
+from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
 
 
 class QueryStack(Stack):
@@ -17,12 +18,14 @@ class QueryStack(Stack):
         construct_id: str,
         *,
         query: QuerySettings,
+        query_api: QueryApiSettings,
         identity: KnowledgeBaseIdentity,
         knowledge_base_id: str,
         knowledge_base_arn: str,
         lambda_sources: LambdaSources,
         functions: FunctionSettings,
         lifecycle: Lifecycle,
+        name_prefix: str,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -30,6 +33,7 @@ class QueryStack(Stack):
             self,
             "QueryFunction",
             query=query,
+            query_api=query_api,
             identity=identity,
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,
@@ -37,3 +41,15 @@ class QueryStack(Stack):
             lifecycle=lifecycle,
         )
         CfnOutput(self, "QueryFunctionName", value=self.query.function.function.function_name)
+        for group, policy in self.query.entry_points.policies.items():
+            CfnOutput(self, f"AskAs-{group}-Policy", value=policy.managed_policy_arn,
+                      description=f"Managed policy to attach to people and roles who ask as '{group}'")  # fmt: skip
+        self.http_api: QueryHttpApi | None = None
+        if self.query.entry_points.http_api is not None:
+            self.http_api = QueryHttpApi(self, "HttpApi", api=query_api, groups=list(query.group_filters),
+                                         entry_point=self.query.entry_points.http_api, name_prefix=name_prefix,
+                                         lifecycle=lifecycle)  # fmt: skip
+            CfnOutput(self, "QueryApiUrl", value=self.http_api.url, description="POST a question with a bearer token")
+            if self.http_api.users is not None:
+                CfnOutput(self, "QueryUserPoolId", value=self.http_api.users.pool.user_pool_id)
+                CfnOutput(self, "QueryUserPoolClientId", value=self.http_api.users.client.user_pool_client_id)

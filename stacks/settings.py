@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 
+from query.contract import HTTP_API_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds, batch_share
 
@@ -155,19 +156,23 @@ ClusterArn = Annotated[
 VpcId = Annotated[str, _text(r"^$|^vpc-[0-9a-f]{8,17}$", "a VPC ID such as 'vpc-0123456789abcdef0'")]
 SubnetId = Annotated[str, _text(r"^subnet-[0-9a-f]{8,17}$", "a subnet ID such as 'subnet-0123456789abcdef0'")]
 SecurityGroupId = Annotated[str, _text(r"^$|^sg-[0-9a-f]{8,17}$", "a security group ID such as 'sg-0123456789abcdef0'")]
-InferenceProfileId = Annotated[
-    str,
-    _text(
-        r"^(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?$",
-        "an inference profile ID such as 'global.anthropic.claude-...'",
-    ),
+_INFERENCE_PROFILE_ID = r"(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?"
+_PROFILE_HINT = "an inference profile ID such as 'global.anthropic.claude-...'"
+InferenceProfileId = Annotated[str, _text(f"^{_INFERENCE_PROFILE_ID}$", _PROFILE_HINT)]
+OptionalInferenceProfileId = Annotated[str, _text(f"^$|^{_INFERENCE_PROFILE_ID}$", _PROFILE_HINT + ", or empty")]
+# Each group is a Lambda alias of the query function: the alias name rules apply (not digits only).
+Group = Annotated[
+    str, _text(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,64}$", "1-64 letters, digits, '_' or '-' (a Lambda alias name)")
 ]
-Group = Annotated[str, _text(r"^[A-Za-z0-9._@-]{1,64}$", "1-64 letters, digits, '.', '_', '@' or '-'")]
 RetrievalFilter = Annotated[dict[str, Any], Field(max_length=1)]  # one filter object, or {} for none
 Email = Annotated[str, _text(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail address, or empty for none")]
 GitHubRepository = Annotated[
     str, _text(r"^$|^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "owner/name of a GitHub repository")
 ]
+GuardrailId = Annotated[str, _text(r"^$|^[a-z0-9]{1,64}$", "a guardrail ID such as 'abcd1234efgh'")]
+GuardrailVersion = Annotated[str, _text(r"^$|^[1-9][0-9]{0,7}$|^DRAFT$", "a guardrail version number, or DRAFT")]
+HttpsUrl = Annotated[str, _text(r"^$|^https://[^\s/]+(/[^\s]*)?$", "an https:// URL")]
+ClaimName = Annotated[str, _text(r"^[A-Za-z0-9:._-]{1,128}$", "a JWT claim name such as 'cognito:groups'")]
 GitRef = Annotated[str, _text(r"^[A-Za-z0-9._/-]{1,100}$", "a branch or environment name")]
 OidcProviderArn = Annotated[
     str,
@@ -175,6 +180,28 @@ OidcProviderArn = Annotated[
         rf"^$|^{_ARN}:iam::\d{{12}}:oidc-provider/token\.actions\.githubusercontent\.com$", "an IAM OIDC provider ARN"
     ),
 ]
+
+RerankingModelId = Literal["", "amazon.rerank-v1:0", "cohere.rerank-v3-5:0"]
+TopicName_ = Annotated[str, _text(r"^[0-9a-zA-Z-_ !?.]{1,100}$", "1-100 letters, digits, spaces and - _ ! ? .")]
+# Bedrock Guardrails' sensitive-information types (a test holds this to the botocore model).
+PiiEntityType = Literal[
+    "ADDRESS", "AGE", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "CA_HEALTH_NUMBER", "CA_SOCIAL_INSURANCE_NUMBER",
+    "CREDIT_DEBIT_CARD_CVV", "CREDIT_DEBIT_CARD_EXPIRY", "CREDIT_DEBIT_CARD_NUMBER", "DRIVER_ID", "EMAIL",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "IP_ADDRESS", "LICENSE_PLATE", "MAC_ADDRESS", "NAME", "PASSWORD", "PHONE",
+    "PIN", "SWIFT_CODE", "UK_NATIONAL_HEALTH_SERVICE_NUMBER", "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", "URL", "USERNAME", "US_BANK_ACCOUNT_NUMBER", "US_BANK_ROUTING_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", "US_PASSPORT_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+]  # fmt: skip
+
+
+class ImplicitFilterAttribute(BaseModel):
+    """One metadata attribute a model may build a filter on (Bedrock's MetadataAttributeSchema)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: Annotated[str, Field(min_length=1, max_length=256)]
+    type: Literal["STRING", "NUMBER", "BOOLEAN", "STRING_LIST"]
+    description: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 # --- The app: keys, in groups: what stacks and constructs receive ------------------------------------
@@ -302,7 +329,7 @@ class KnowledgeBaseSettings(SettingsGroup):
         return {"strategy": self.chunking_strategy.value, **used}
 
 
-def _digest(values: Mapping[str, Any]) -> str:
+def settings_digest(values: Mapping[str, Any]) -> str:
     """A short, stable digest of settings values."""
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:_INDEX_FINGERPRINT_LENGTH]
 
@@ -472,7 +499,33 @@ class QuerySettings(SettingsGroup):
     group_filters: Annotated[dict[Group, RetrievalFilter], BeforeValidator(_json_document)] = {}
     """group -> enforced RetrievalFilter (`{}` for unrestricted); empty: no access control"""
     default_group: Group = "public"
-    """the policy for requests without a known group (must be in `groupFilters` when it is set)"""
+    """the audience of the plain function name and of tokens without a known group (one of `groupFilters`' groups when it is set)"""  # noqa: E501
+    reranking_model_id: RerankingModelId = ""
+    """Bedrock reranking model that reorders the retrieved chunks: `amazon.rerank-v1:0` or `cohere.rerank-v3-5:0` (empty: off)"""  # noqa: E501
+    reranking_candidates: Annotated[int, Field(ge=2, le=100)] = 25
+    """with reranking: the chunks vector search returns for the model to rerank (more than `queryNumberOfResults`)"""
+    query_decomposition: bool = False
+    """RetrieveAndGenerate splits a complex question into sub-queries (`QUERY_DECOMPOSITION`)"""
+    implicit_filter_attributes: Annotated[list[ImplicitFilterAttribute], Field(max_length=25),
+                                          BeforeValidator(_json_document)] = []  # fmt: skip
+    """metadata a model may filter on by itself, `[{"key", "type", "description"}]` (empty: off)"""
+    implicit_filter_model_id: OptionalInferenceProfileId = ""
+    """inference profile that infers implicit filters (empty: `generationModelId`)"""
+    guardrail: Literal["off", "create", "existing"] = "off"
+    """`create`: the app's guardrail from the `guardrail*` settings; `existing`: `guardrailId` and `guardrailVersion`"""
+    guardrail_id: GuardrailId = ""
+    """with `guardrail=existing`: the guardrail's ID"""
+    guardrail_version: GuardrailVersion = ""
+    """with `guardrail=existing`: its version (a number, or `DRAFT`)"""
+    guardrail_content_filter_strength: Literal["NONE", "LOW", "MEDIUM", "HIGH"] = "HIGH"
+    """with `guardrail=create`: strength of the hate, insults, sexual, violence, misconduct and prompt-attack filters"""
+    guardrail_denied_topics: Annotated[dict[TopicName_, Annotated[str, Field(min_length=1, max_length=200)]],
+                                       Field(max_length=30), BeforeValidator(_json_document)] = {}  # fmt: skip
+    """with `guardrail=create`: topics refused, `{"name": "definition"}`"""
+    guardrail_anonymized_pii: Annotated[list[PiiEntityType], BeforeValidator(_comma_separated)] = [
+        "EMAIL", "PHONE", "US_SOCIAL_SECURITY_NUMBER", "CREDIT_DEBIT_CARD_NUMBER",
+    ]  # fmt: skip
+    """with `guardrail=create`: PII types masked in answers and passages (comma-separated)"""
 
     @property
     def foundation_model_id(self) -> str:
@@ -485,7 +538,54 @@ class QuerySettings(SettingsGroup):
             raise SettingsError("promptTemplate", "must contain $search_results$, where Bedrock puts retrieved text")
         if self.group_filters and self.default_group not in self.group_filters:
             raise SettingsError("defaultGroup", f"{self.default_group!r} must be one of the groups in groupFilters")
+        if HTTP_API_ENTRY_POINT in self.group_filters:
+            raise SettingsError("groupFilters", f"{HTTP_API_ENTRY_POINT!r} is the HTTP API's entry point, not a group")
+        if self.reranking_model_id and self.reranking_candidates <= self.number_of_results:
+            raise SettingsError("rerankingCandidates", f"must exceed queryNumberOfResults ({self.number_of_results}): "
+                                "reranking picks the best of more candidates than it returns")  # fmt: skip
+        if self.guardrail == "existing" and not (self.guardrail_id and self.guardrail_version):
+            raise SettingsError("guardrailId", "guardrail=existing needs guardrailId and guardrailVersion")
+        if self.guardrail != "existing" and (self.guardrail_id or self.guardrail_version):
+            raise SettingsError("guardrailId", "guardrailId and guardrailVersion apply to guardrail=existing only")
         return self
+
+    @property
+    def unrestricted_group(self) -> str | None:
+        """A group whose entry point sees every document, if there is one."""
+        return next((group for group, enforced in self.group_filters.items() if not enforced), None)
+
+    @property
+    def implicit_filter_profile_id(self) -> str:
+        return self.implicit_filter_model_id or self.inference_profile_id
+
+
+class QueryApiSettings(SettingsGroup):
+    """The optional HTTPS endpoint of the query function."""
+
+    mode: Literal["off", "cognito", "oidc"] = Field("off", alias="queryHttpApi")
+    """HTTP API with a JWT authorizer: `cognito` (a user pool with one group per `groupFilters` group), `oidc` (an existing issuer), or `off`"""  # noqa: E501
+    issuer: HttpsUrl = Field("", alias="queryHttpApiIssuer")
+    """with `queryHttpApi=oidc`: the issuer URL (`iss`) of its tokens"""
+    audience: Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_comma_separated)] = Field(
+        [], alias="queryHttpApiAudience"
+    )
+    """with `queryHttpApi=oidc`: accepted audiences (`aud` or `client_id`), comma-separated"""
+    group_claim: ClaimName = Field("cognito:groups", alias="queryGroupClaim")
+    """the token claim that names the caller's groups"""
+
+    @model_validator(mode="after")
+    def _issuer_given(self) -> Self:
+        if self.mode == "oidc" and not (self.issuer and self.audience):
+            raise SettingsError(
+                "queryHttpApiIssuer", "queryHttpApi=oidc needs queryHttpApiIssuer and queryHttpApiAudience"
+            )
+        if self.mode != "oidc" and (self.issuer or self.audience):
+            raise SettingsError("queryHttpApiIssuer", "the issuer and audience apply to queryHttpApi=oidc only")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
 
 
 class GitHubSettings(SettingsGroup):
@@ -524,6 +624,7 @@ class Settings(SettingsGroup):
     kafka: KafkaSettings
     stream: StreamSettings
     query: QuerySettings
+    query_api: QueryApiSettings
     github_deployment: GitHubSettings
 
     @classmethod
@@ -581,8 +682,8 @@ class Settings(SettingsGroup):
             "vectorBucket": index.bucket_name,
             "index": index.index_name,
         }
-        return KnowledgeBaseIdentity(name_prefix=self.name_prefix, generation=_digest(knowledge_base_inputs),
-                                     chunking=_digest(self.knowledge_base.chunking_inputs))  # fmt: skip
+        return KnowledgeBaseIdentity(name_prefix=self.name_prefix, generation=settings_digest(knowledge_base_inputs),
+                                     chunking=settings_digest(self.knowledge_base.chunking_inputs))  # fmt: skip
 
     @property
     def functions(self) -> FunctionSettings:

@@ -31,6 +31,36 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 EXISTING_CLUSTER: dict[str, Any] = {key.removeprefix("app:"): value for key, value in EXISTING_CLUSTER_SETTINGS.items()}
 EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]
 
+# Access by group, and every optional query feature on.
+GROUP_FILTERS: dict[str, Any] = {
+    "public": {"equals": {"key": "is_internal", "value": False}},
+    "partners": {"notEquals": {"key": "tags", "value": "metrics,operations"}},
+    "staff": {},
+}
+QUERY_FEATURES: dict[str, Any] = {
+    "groupFilters": GROUP_FILTERS,
+    "rerankingModelId": "amazon.rerank-v1:0",
+    "queryDecomposition": True,
+    "implicitFilterAttributes": [
+        {"key": "is_internal", "type": "BOOLEAN", "description": "true for internal documents, false for public"},
+        {"key": "ticker", "type": "STRING", "description": "stock ticker symbol of a price record, such as ZVZZT"},
+    ],
+    "guardrail": "create",
+    "guardrailDeniedTopics": {"Investment advice": "Recommendations to buy, sell or hold securities."},
+    "queryHttpApi": "cognito",
+}
+# The HTTP API with an existing OIDC issuer instead of the app's user pool.
+OIDC_API: dict[str, Any] = {
+    "groupFilters": GROUP_FILTERS,
+    "queryHttpApi": "oidc",
+    "queryHttpApiIssuer": "https://login.example.com/tenant",
+    "queryHttpApiAudience": "kb-query",
+    "queryGroupClaim": "groups",
+    "guardrail": "existing",
+    "guardrailId": "abcd1234efgh",
+    "guardrailVersion": "3",
+}
+
 
 @dataclass(frozen=True)
 class Synthesized:

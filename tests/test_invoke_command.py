@@ -40,6 +40,9 @@ def test_function_errors_and_error_answers_fail_the_command(
     with Stubber(lambda_client) as stub:
         stub.add_response("invoke", response, {"FunctionName": "producer", "Payload": b"{}"})
         ok, answer = invoke(lambda_client, "producer", {})
+    with Stubber(lambda_client) as stub:  # a group's entry point is the alias named after it
+        stub.add_response("invoke", response, {"FunctionName": "query", "Payload": b"{}", "Qualifier": "partners"})
+        invoke(lambda_client, "query", {}, qualifier="partners")
     assert ok is succeeded
     assert isinstance(answer, dict)
 
@@ -59,9 +62,9 @@ def test_ask_builds_the_request_and_prints_answer_and_sources() -> None:
     from scripts.ask import build_event, render
 
     arguments = argparse.Namespace(question="Latest ZVZZT?", mode="retrieve", where='{"ticker": "ZVZZT"}',
-                                   filter=None, results=3, group=["public"], session=None)  # fmt: skip
+                                   filter=None, results=3, audience="public", session=None)  # fmt: skip
     assert build_event(arguments) == {"question": "Latest ZVZZT?", "mode": "retrieve", "where": {"ticker": "ZVZZT"},
-                                      "numberOfResults": 3, "groups": ["public"]}  # fmt: skip
+                                      "numberOfResults": 3}  # fmt: skip
     citation = {"uri": "s3://b/documents/aurora_company_profile.pdf", "excerpt": "", "metadata": {}}
     text = render({"answer": "Seattle.", "citations": [citation], "sessionId": "s-1"})
     assert text.splitlines()[:3] == ["Seattle.", "", "Sources:"]

@@ -44,7 +44,8 @@ HANDLERS = ("stream_ingest.handler.handler", "index_check.handler.handler", "que
 
 @pytest.fixture(scope="module")
 def hyphenated(synth: Callable[..., Synthesized]) -> Synthesized:
-    return synth(namePrefix=HYPHENATED_PREFIX)
+    # With a guardrail, so the query function publishes its interventions too.
+    return synth(namePrefix=HYPHENATED_PREFIX, guardrail="existing", guardrailId="abcd1234efgh", guardrailVersion="1")
 
 
 def deployed_function(app: Synthesized, handler: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -83,7 +84,8 @@ def run_index_check(handler: Any, environment: dict[str, str]) -> None:
 def run_query(handler: Any, environment: dict[str, str]) -> None:
     runtime = fresh_client("bedrock-agent-runtime")
     with Stubber(runtime) as stub:
-        stub.add_response("retrieve_and_generate", {"output": {"text": "An answer."}, "sessionId": "s-1"}, None)
+        stub.add_response("retrieve_and_generate", {"output": {"text": "Blocked."}, "sessionId": "s-1",
+                                                     "guardrailAction": "INTERVENED"}, None)  # fmt: skip
         stub.add_response("retrieve", {"retrievalResults": []}, None)
         stub.add_client_error("retrieve_and_generate", "ValidationException", "Bad request", 400)
         for event in (

@@ -203,7 +203,7 @@ INVALID_REQUESTS: list[tuple[Any, str]] = [
     ({"question": "q", "searchType": "HYBRID"}, "S3 Vectors supports SEMANTIC search only"),
     ({"question": "q", "sessionId": "x"}, "sessionId must be"),
     ({"question": "q", "mode": "retrieve", "sessionId": "abc-123"}, "applies to mode 'generate' only"),
-    ({"question": "q", "groups": "public"}, "groups must be a list"),
+    ({"question": "q", "groups": ["staff"]}, "groups is not accepted: the audience comes from the entry point"),
     ({"question": "q", "filters": {}}, "unknown field(s) 'filters'"),
     ({"question": "q", "filter": PUBLIC_ONLY, "where": {"a": 1}}, "either filter or where"),
     ({"question": "q", "filter": "is_internal = false"}, "filter must be an object"),
@@ -271,54 +271,6 @@ def test_a_model_not_yet_enabled_is_named_with_its_fix(query_env: LambdaEnvironm
     assert result["error"]["type"] == "ModelAccessRequired"
     assert result["error"]["message"] == message
     assert "use-case form" in result["error"]["fix"] and "aws-marketplace:Subscribe" in result["error"]["fix"]
-
-
-POLICY = {"public": PUBLIC_ONLY, "partners": {"notEquals": {"key": "tags", "value": "metrics,operations"}},
-          "staff": {}}  # fmt: skip
-
-
-@pytest.fixture
-def with_groups(query_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
-    use_config(monkeypatch, replace(BASE_CONFIG, group_filters=POLICY, default_group="public"))
-    return query_env
-
-
-def sent_filter(env: LambdaEnvironment, event: dict[str, Any]) -> Any:
-    runtime = env.client("bedrock-agent-runtime")
-    with Stubber(runtime) as stub:
-        stub.add_response("retrieve_and_generate", generation_response(), None)
-        invoke(event)
-    (_, _, parameters) = env.recorder.calls[-1]
-    search = parameters["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"]["retrievalConfiguration"]
-    return search["vectorSearchConfiguration"].get("filter")
-
-
-def test_a_group_filter_is_anded_and_cannot_be_widened(with_groups: LambdaEnvironment) -> None:
-    widening = {
-        "orAll": [{"equals": {"key": "is_internal", "value": True}}, {"equals": {"key": "is_internal", "value": False}}]
-    }
-    assert sent_filter(with_groups, {"question": "q", "groups": ["public"], "filter": widening}) == {
-        "andAll": [PUBLIC_ONLY, widening]
-    }
-    assert sent_filter(with_groups, {"question": "q", "groups": ["public"]}) == PUBLIC_ONLY
-
-
-def test_unknown_or_missing_groups_get_the_default_policy(with_groups: LambdaEnvironment) -> None:
-    assert sent_filter(with_groups, {"question": "q"}) == PUBLIC_ONLY
-    assert sent_filter(with_groups, {"question": "q", "groups": ["admins"]}) == PUBLIC_ONLY
-
-
-def test_unrestricted_and_several_groups(with_groups: LambdaEnvironment) -> None:
-    assert sent_filter(with_groups, {"question": "q", "groups": ["staff"]}) is None
-    assert sent_filter(with_groups, {"question": "q", "groups": ["public", "staff"]}) is None
-    assert sent_filter(with_groups, {"question": "q", "groups": ["public", "partners"]}) == {
-        "orAll": [PUBLIC_ONLY, POLICY["partners"]]
-    }
-    assert with_groups.recorder.problems == []
-
-
-def test_without_a_policy_requests_are_not_restricted(query_env: LambdaEnvironment) -> None:
-    assert sent_filter(query_env, {"question": "q", "groups": ["public"]}) is None
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from devtools.sdk_model import iam_action, validate_request
-from stacks.constructs.query_function import QUERY_TEST_EVENTS
-from tests.conftest import Synthesized
+from stacks.constructs.query_function import FEATURE_TEST_EVENTS, QUERY_TEST_EVENTS, REFUSED_TEST_EVENTS
+from tests.conftest import QUERY_FEATURES, Synthesized
 from tests.support.contracts import deployed_config
 from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, published_attribute, render, resources_of_type
@@ -84,13 +84,21 @@ def test_console_test_events_are_shared_for_the_function(app: Synthesized) -> No
     (schema,) = resources_of_type(template, "AWS::EventSchemas::Schema").values()
     assert render(schema["Properties"]["SchemaName"]) == f"_\u27e6Ref:{function_id}\u27e7-schema"
     examples = json.loads(schema["Properties"]["Content"])["components"]["examples"]
-    assert {name: example["value"] for name, example in examples.items()} == QUERY_TEST_EVENTS
-    assert {"retrieve-mode", "compact-where", "group-restricted"} <= set(examples)
+    assert {name: example["value"] for name, example in examples.items()} == {**QUERY_TEST_EVENTS,
+                                                                              **REFUSED_TEST_EVENTS}  # fmt: skip
+    assert {"retrieve-mode", "compact-where", "refused-groups-in-body"} <= set(examples)
     # The registry is created only if missing, and the schema waits for it.
     (registry_id,) = [key for key, r in resources_of_type(template, "Custom::AWS").items()
                       if "CreateRegistry" in json.dumps(r["Properties"])]  # fmt: skip
     assert registry_id in schema["DependsOn"]
     assert "Delete" not in json.dumps(template["Resources"][registry_id]["Properties"].get("Delete", ""))
+
+
+def test_each_feature_on_adds_its_console_test_event(synth: Callable[..., Synthesized]) -> None:
+    app = synth(**QUERY_FEATURES)
+    (schema,) = resources_of_type(app.template("Query"), "AWS::EventSchemas::Schema").values()
+    examples = json.loads(schema["Properties"]["Content"])["components"]["examples"]
+    assert set(FEATURE_TEST_EVENTS) <= set(examples)
 
 
 def test_outputs(app: Synthesized) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.conftest import EXISTING_CLUSTER, Synthesized
+from tests.conftest import EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, Synthesized
 
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 # CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
@@ -29,8 +29,10 @@ IGNORED = ["W3005"]
             "githubRepository": "org/repo",
             "alarmEmail": "ops@example.com",
         },
+        QUERY_FEATURES,
+        {**OIDC_API, "lifecycleMode": "prod"},
     ],
-    ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster", "provisioned"],
+    ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster", "provisioned", "query-features", "oidc-api"],
 )
 def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
     app = synth(**variant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from query.guardrail import Guardrail
 from query.request import Mode, QueryRequest
 
 # Keys Bedrock adds to every chunk's metadata; callers see the documents' own attributes.
@@ -17,6 +18,8 @@ class Generation:
     temperature: float | None = None
     max_tokens: int | None = None
     prompt_template: str | None = None
+    guardrail: Guardrail | None = None
+    query_decomposition: bool = False
 
     def configuration(self) -> dict[str, Any]:
         configuration: dict[str, Any] = {}
@@ -29,26 +32,58 @@ class Generation:
             configuration["inferenceConfig"] = {"textInferenceConfig": inference}
         if self.prompt_template:
             configuration["promptTemplate"] = {"textPromptTemplate": self.prompt_template}
+        if self.guardrail:
+            configuration["guardrailConfiguration"] = self.guardrail.configuration()
         return configuration
 
 
-def _vector_search(request: QueryRequest, search_filter: dict[str, Any] | None) -> dict[str, Any]:
-    search: dict[str, Any] = {"numberOfResults": request.number_of_results}
-    if search_filter is not None:
-        search["filter"] = search_filter
-    return {"vectorSearchConfiguration": search}
+@dataclass(frozen=True)
+class Retrieval:
+    """How vector search runs: reranking and implicit filters, each off unless configured."""
+
+    reranking_model_arn: str | None = None
+    reranking_candidates: int | None = None
+    implicit_filter_attributes: tuple[dict[str, str], ...] = ()
+    implicit_filter_model_arn: str | None = None
+
+    def vector_search(self, number_of_results: int, search_filter: dict[str, Any] | None) -> dict[str, Any]:
+        search: dict[str, Any] = {"numberOfResults": number_of_results}
+        if search_filter is not None:
+            # Bedrock applies this filter whatever the model infers: the enforced audience always holds.
+            search["filter"] = search_filter
+        if self.reranking_model_arn:
+            # Search returns more candidates than asked for; the reranker keeps the best number_of_results.
+            search["numberOfResults"] = max(self.reranking_candidates or number_of_results, number_of_results)
+            search["rerankingConfiguration"] = {
+                "type": "BEDROCK_RERANKING_MODEL",
+                "bedrockRerankingConfiguration": {
+                    "modelConfiguration": {"modelArn": self.reranking_model_arn},
+                    "numberOfRerankedResults": number_of_results,
+                },
+            }
+        if self.implicit_filter_attributes and self.implicit_filter_model_arn:
+            search["implicitFilterConfiguration"] = {
+                "metadataAttributes": list(self.implicit_filter_attributes),
+                "modelArn": self.implicit_filter_model_arn,
+            }
+        return {"vectorSearchConfiguration": search}
 
 
 def retrieve_and_generate_request(
-    request: QueryRequest, search_filter: dict[str, Any] | None, knowledge_base_id: str, generation: Generation
-) -> dict[str, Any]:
+    request: QueryRequest, search_filter: dict[str, Any] | None, knowledge_base_id: str, generation: Generation,
+    retrieval: Retrieval,
+) -> dict[str, Any]:  # fmt: skip
     knowledge_base: dict[str, Any] = {
         "knowledgeBaseId": knowledge_base_id,
         "modelArn": generation.model_arn,
-        "retrievalConfiguration": _vector_search(request, search_filter),
+        "retrievalConfiguration": retrieval.vector_search(request.number_of_results, search_filter),
     }
     if generation.configuration():
         knowledge_base["generationConfiguration"] = generation.configuration()
+    if generation.query_decomposition:
+        knowledge_base["orchestrationConfiguration"] = {
+            "queryTransformationConfiguration": {"type": "QUERY_DECOMPOSITION"}
+        }
     parameters: dict[str, Any] = {
         "input": {"text": request.question},
         "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": knowledge_base},
@@ -59,12 +94,12 @@ def retrieve_and_generate_request(
 
 
 def retrieve_request(
-    request: QueryRequest, search_filter: dict[str, Any] | None, knowledge_base_id: str
+    request: QueryRequest, search_filter: dict[str, Any] | None, knowledge_base_id: str, retrieval: Retrieval
 ) -> dict[str, Any]:
     return {
         "knowledgeBaseId": knowledge_base_id,
         "retrievalQuery": {"text": request.question},
-        "retrievalConfiguration": _vector_search(request, search_filter),
+        "retrievalConfiguration": retrieval.vector_search(request.number_of_results, search_filter),
     }
 
 
@@ -96,11 +131,14 @@ def shape_generation(response: dict[str, Any]) -> dict[str, Any]:
                     "excerpt": reference.get("content", {}).get("text", ""),
                     "metadata": document_metadata(reference.get("metadata")),
                 }
-    return {
+    shaped: dict[str, Any] = {
         "answer": response.get("output", {}).get("text", ""),
         "citations": list(citations.values()),
         "sessionId": response.get("sessionId", ""),
     }
+    if "guardrailAction" in response:
+        shaped["guardrail"] = {"action": response["guardrailAction"]}  # INTERVENED: the answer is what it allowed
+    return shaped
 
 
 def shape_retrieval(response: dict[str, Any]) -> dict[str, Any]:
@@ -119,9 +157,10 @@ def shape_retrieval(response: dict[str, Any]) -> dict[str, Any]:
 
 def ask(
     runtime: Any, request: QueryRequest, search_filter: dict[str, Any] | None, knowledge_base_id: str,
-    generation: Generation,
+    generation: Generation, retrieval: Retrieval,
 ) -> dict[str, Any]:  # fmt: skip
     if request.mode is Mode.RETRIEVE:
-        return shape_retrieval(runtime.retrieve(**retrieve_request(request, search_filter, knowledge_base_id)))
-    parameters = retrieve_and_generate_request(request, search_filter, knowledge_base_id, generation)
+        parameters = retrieve_request(request, search_filter, knowledge_base_id, retrieval)
+        return shape_retrieval(runtime.retrieve(**parameters))
+    parameters = retrieve_and_generate_request(request, search_filter, knowledge_base_id, generation, retrieval)
     return shape_generation(runtime.retrieve_and_generate(**parameters))

@@ -11,6 +11,9 @@ from function_runtime.environment import variable
 
 SERVICE = "query"
 HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, function handler
+# The alias API Gateway invokes. Its callers' audience comes from their verified token, so no IAM principal is
+# ever granted it; every other alias is a group, and the plain function name is the default group.
+HTTP_API_ENTRY_POINT = "http-api"
 
 
 class QueryMetric(StrEnum):
@@ -18,6 +21,7 @@ class QueryMetric(StrEnum):
     RETRIEVE_QUERIES = "RetrieveQueries"
     INVALID_QUERIES = "InvalidQueries"
     FAILED_QUERIES = "FailedQueries"  # Bedrock refused, after botocore's retries
+    GUARDRAIL_INTERVENTIONS = "GuardrailInterventions"  # an answer or passage blocked or masked
 
 
 @dataclass(frozen=True)
@@ -33,3 +37,14 @@ class QueryConfig:
     temperature: float | None = variable("GENERATION_TEMPERATURE", default=None)
     max_tokens: int | None = variable("GENERATION_MAX_TOKENS", default=None)
     prompt_template: str | None = variable("PROMPT_TEMPLATE", default=None)
+    # Retrieval features, each off when unset.
+    reranking_model_arn: str | None = variable("RERANKING_MODEL_ARN", default=None)
+    reranking_candidates: int | None = variable("RERANKING_CANDIDATES", default=None)
+    query_decomposition: bool = variable("QUERY_DECOMPOSITION", default=False)
+    # Bedrock MetadataAttributeSchema objects: [{"key", "type", "description"}].
+    implicit_filter_attributes: list[dict[str, str]] | None = variable("IMPLICIT_FILTER_ATTRIBUTES", default=None)
+    implicit_filter_model_arn: str | None = variable("IMPLICIT_FILTER_MODEL_ARN", default=None)
+    guardrail_id: str | None = variable("GUARDRAIL_ID", default=None)
+    guardrail_version: str | None = variable("GUARDRAIL_VERSION", default=None)
+    # The HTTP API entry point: the verified token claim that names the caller's groups.
+    group_claim: str | None = variable("GROUP_CLAIM", default=None)

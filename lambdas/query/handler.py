@@ -1,4 +1,8 @@
-"""Invoked from the Lambda console or ``make ask``: a question in, a grounded answer with sources out."""
+"""Invoked from the Lambda console, ``make ask`` or the HTTP API: a question in, a grounded answer with sources out.
+
+The audience (which group's filter applies) comes from the entry point AWS verified: the alias invoked, or
+the HTTP API's token. See ``query.audience``.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ from function_runtime.aws_clients import client
 from function_runtime.environment import from_environment
 from function_runtime.observability import make_tracer
 from query.access import AccessPolicy, combine
-from query.answer import Generation, ask
-from query.contract import QueryConfig, QueryMetric
+from query.answer import Generation, Retrieval, ask
+from query.audience import entry_point, entry_point_groups
+from query.contract import HTTP_API_ENTRY_POINT, QueryConfig, QueryMetric
+from query.guardrail import Guardrail, guard_passages
+from query.http_api import http_request, http_response
 from query.model_access import FIX as MODEL_ACCESS_FIX
 from query.model_access import needs_model_access
 from query.request import Mode, RequestError, parse_request
@@ -30,6 +37,12 @@ def error(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
 
 
+def invalid(problem: RequestError) -> dict[str, Any]:
+    logger.info("Invalid request", reason=str(problem))
+    metrics.add_metric(name=QueryMetric.INVALID_QUERIES, unit=MetricUnit.Count, value=1)
+    return error("ValidationError", str(problem))
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -37,17 +50,40 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = from_environment(QueryConfig)
     logger.append_keys(knowledge_base=config.knowledge_base_name)
     access = AccessPolicy.of(config.group_filters, config.default_group)  # a bad policy fails loudly
+    qualifier = entry_point(context.invoked_function_arn)
+    if qualifier == HTTP_API_ENTRY_POINT:
+        try:
+            body, groups = http_request(event, config.group_claim)
+        except RequestError as problem:
+            return http_response(invalid(problem))
+        return http_response(answer(body, groups, config, access))
+    return answer(event, entry_point_groups(qualifier, access), config, access)
+
+
+def answer(event: Any, groups: tuple[str, ...], config: QueryConfig, access: AccessPolicy) -> dict[str, Any]:
+    logger.append_keys(groups=list(groups) or [config.default_group])
     try:
         request = parse_request(event, config.default_number_of_results)
     except RequestError as problem:
-        logger.info("Invalid request", reason=str(problem))
-        metrics.add_metric(name=QueryMetric.INVALID_QUERIES, unit=MetricUnit.Count, value=1)
-        return error("ValidationError", str(problem))
-    search_filter = combine(access.enforced_filter(request.groups), request.filter)
-    generation = Generation(model_arn=config.model_arn, temperature=config.temperature,
-                            max_tokens=config.max_tokens, prompt_template=config.prompt_template)  # fmt: skip
+        return invalid(problem)
+    search_filter = combine(access.enforced_filter(groups), request.filter)
+    guardrail = Guardrail(config.guardrail_id, config.guardrail_version) if config.guardrail_id and \
+        config.guardrail_version else None  # fmt: skip
+    generation = Generation(model_arn=config.model_arn, temperature=config.temperature, max_tokens=config.max_tokens,
+                            prompt_template=config.prompt_template, guardrail=guardrail,
+                            query_decomposition=config.query_decomposition)  # fmt: skip
+    retrieval = Retrieval(reranking_model_arn=config.reranking_model_arn,
+                          reranking_candidates=config.reranking_candidates,
+                          implicit_filter_attributes=tuple(config.implicit_filter_attributes or ()),
+                          implicit_filter_model_arn=config.implicit_filter_model_arn)  # fmt: skip
     try:
-        response = ask(client("bedrock-agent-runtime"), request, search_filter, config.knowledge_base_id, generation)
+        response = ask(client("bedrock-agent-runtime"), request, search_filter, config.knowledge_base_id,
+                       generation, retrieval)  # fmt: skip
+        if guardrail is not None:
+            interventions = guard_passages(client("bedrock-runtime"), guardrail, response)
+            if response.get("guardrail", {}).get("action") == "INTERVENED":
+                interventions += 1
+            metrics.add_metric(name=QueryMetric.GUARDRAIL_INTERVENTIONS, unit=MetricUnit.Count, value=interventions)
     except ClientError as failure:  # after botocore's retries
         details = failure.response.get("Error", {})
         code, message = str(details.get("Code", "BedrockError")), str(details.get("Message", failure))

@@ -12,7 +12,12 @@ from query.filters import FilterError, translate_where, validate_filter
 MAX_QUESTION_LENGTH = 1000  # RetrieveAndGenerate's limit on input text
 MIN_RESULTS, MAX_RESULTS = 1, 100
 _SESSION_ID = re.compile(r"^[0-9a-zA-Z._:-]{2,100}$")
-FIELDS = ("question", "filter", "where", "numberOfResults", "mode", "sessionId", "groups", "searchType")
+FIELDS = ("question", "filter", "where", "numberOfResults", "mode", "sessionId", "searchType")
+# The audience is decided by what AWS verified, never by the request: say so to callers of the old field.
+GROUPS_REFUSED = (
+    "groups is not accepted: the audience comes from the entry point, the function alias named after your group "
+    "(the plain function name for the default group), or the token of the HTTP API"
+)
 
 
 class RequestError(ValueError):
@@ -31,12 +36,13 @@ class QueryRequest:
     number_of_results: int
     mode: Mode
     session_id: str | None
-    groups: tuple[str, ...]
 
 
 def parse_request(event: Any, default_number_of_results: int) -> QueryRequest:
     if not isinstance(event, dict):
         raise RequestError(f"the request must be a JSON object, got {type(event).__name__}")
+    if "groups" in event:
+        raise RequestError(GROUPS_REFUSED)
     unknown = sorted(set(event) - set(FIELDS))
     if unknown:
         raise RequestError(f"unknown field(s) {', '.join(map(repr, unknown))}; known fields are {', '.join(FIELDS)}")
@@ -53,7 +59,6 @@ def parse_request(event: Any, default_number_of_results: int) -> QueryRequest:
         number_of_results=_number_of_results(event.get("numberOfResults", default_number_of_results)),
         mode=mode,
         session_id=session_id,
-        groups=_groups(event.get("groups", [])),
     )
 
 
@@ -99,9 +104,3 @@ def _filter(event: dict[str, Any]) -> dict[str, Any] | None:
     except FilterError as error:
         raise RequestError(str(error)) from None
     return None
-
-
-def _groups(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(group, str) and group.strip() for group in value):
-        raise RequestError("groups must be a list of non-empty strings")
-    return tuple(value)

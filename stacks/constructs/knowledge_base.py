@@ -167,6 +167,20 @@ class VectorKnowledgeBase(Construct):
         self.knowledge_base_arn = self.resource.attr_knowledge_base_arn
         self._add_application_logs(lifecycle)
 
+    def allow_reranking(self, model_id: str) -> None:
+        """Retrieve with a reranker runs the model as the knowledge base's service role: it needs
+        bedrock:Rerank (no resource types) and InvokeModel on the reranking model. Reference:
+        https://docs.aws.amazon.com/bedrock/latest/userguide/rerank-prereq.html"""
+        self.role.add_to_policy(iam.PolicyStatement(actions=["bedrock:Rerank"], resources=["*"]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[foundation_model_arn(self, model_id)])
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "bedrock:Rerank supports no resource-level permissions; InvokeModel names the one reranking model.",
+        )
+
     def _add_application_logs(self, lifecycle: Lifecycle) -> None:
         # Vended logs need no resource policy on a log group under /aws/vendedlogs/.
         group_name = self.identity.application_log_group_name

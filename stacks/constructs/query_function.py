@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
 from query import contract as query_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.knowledge_base import foundation_model_arn
+from stacks.constructs.query_guardrail import QueryGuardrail
 from stacks.foundation.nag import acknowledge
-from stacks.settings import KnowledgeBaseIdentity, Lifecycle, QuerySettings
+from stacks.settings import KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
 
 
 def _equals(key: str, value: Any) -> dict[str, Any]:
@@ -53,10 +56,6 @@ QUERY_TEST_EVENTS: dict[str, dict[str, Any]] = {
         "question": "What did Aurora Dynamics publish recently for the public?",
         "where": {"is_internal": False, "published_at": {">=": 1750000000}},
     },
-    "group-restricted": {
-        "question": "What are the FY25 revenue targets by region?",
-        "groups": ["public"],
-    },
     "stream-latest-price": {
         "question": "What is the latest price of ZVZZT?",
         "mode": "retrieve",
@@ -65,13 +64,50 @@ QUERY_TEST_EVENTS: dict[str, dict[str, Any]] = {
 }
 
 
+# What a caller sees who names groups in the request: a ValidationError, whatever the entry point.
+FORGED_GROUPS_EVENT = "refused-groups-in-body"
+REFUSED_TEST_EVENTS: dict[str, dict[str, Any]] = {
+    FORGED_GROUPS_EVENT: {"question": "What are the FY25 revenue targets by region?", "groups": ["staff"]},
+}
+# One event per optional retrieval feature, offered when the feature is on.
+FEATURE_TEST_EVENTS: dict[str, dict[str, Any]] = {
+    "reranked-passages": {"question": "How does Aurora Dynamics detect threats?", "mode": "retrieve",
+                          "numberOfResults": 3},
+    "decomposed-question": {
+        "question": "Which services does the catalog offer, and how do they relate to the FY25 growth targets?"
+    },
+    "implicit-filter": {"question": "What does the internal security guidance say about zero trust?"},
+    "guardrail-passages": {"question": "Who are the contacts for the FY25 plan?", "mode": "retrieve"},
+}  # fmt: skip
+
+
+def query_test_events(query: QuerySettings) -> dict[str, dict[str, Any]]:
+    """The console test events for these settings: the scenarios, the refusal, and each feature that is on."""
+    features = {
+        "reranked-passages": bool(query.reranking_model_id),
+        "decomposed-question": query.query_decomposition,
+        "implicit-filter": bool(query.implicit_filter_attributes),
+        "guardrail-passages": query.guardrail != "off",
+    }
+    return {**QUERY_TEST_EVENTS, **REFUSED_TEST_EVENTS,
+            **{name: event for name, event in FEATURE_TEST_EVENTS.items() if features[name]}}  # fmt: skip
+
+
+def _model_arns(model_id: str) -> str:
+    """A foundation model in whichever Region a cross-Region profile routes to (any, for a global profile)."""
+    return f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{model_id}"
+
+
 class QueryFunction(Construct):
+    """The function, its entry points (one alias per group, and the HTTP API's), and what it may call."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         query: QuerySettings,
+        query_api: QueryApiSettings,
         identity: KnowledgeBaseIdentity,
         knowledge_base_id: str,
         knowledge_base_arn: str,
@@ -80,11 +116,15 @@ class QueryFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        profile_arn = stack.format_arn(
-            service="bedrock", resource="inference-profile", resource_name=query.inference_profile_id
-        )
-        # A cross-Region profile may route to any Region it covers (any Region, for a global profile).
-        model_arns = f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{query.foundation_model_id}"
+
+        def profile_arn(profile_id: str) -> str:
+            return stack.format_arn(service="bedrock", resource="inference-profile", resource_name=profile_id)
+
+        reranking_model_arn = foundation_model_arn(self, query.reranking_model_id) if query.reranking_model_id else None
+        guardrail = None
+        if query.guardrail != "off":
+            guardrail = QueryGuardrail(self, "Guardrail", query=query, name_prefix=identity.name_prefix)
+        implicit_filters = [attribute.model_dump() for attribute in query.implicit_filter_attributes]
         self.function = AppFunction(
             self,
             "Query",
@@ -96,15 +136,25 @@ class QueryFunction(Construct):
             config=query_contract.QueryConfig(
                 knowledge_base_id=knowledge_base_id,
                 knowledge_base_name=identity.name,
-                model_arn=profile_arn,
+                model_arn=profile_arn(query.inference_profile_id),
                 default_number_of_results=query.number_of_results,
                 group_filters=dict(query.group_filters),
                 default_group=query.default_group,
                 temperature=query.temperature,
                 max_tokens=query.max_tokens,
                 prompt_template=query.prompt_template or None,
+                reranking_model_arn=reranking_model_arn,
+                reranking_candidates=query.reranking_candidates if reranking_model_arn else None,
+                query_decomposition=query.query_decomposition,
+                implicit_filter_attributes=implicit_filters or None,
+                implicit_filter_model_arn=profile_arn(query.implicit_filter_profile_id) if implicit_filters else None,
+                guardrail_id=guardrail.guardrail_id if guardrail else None,
+                guardrail_version=guardrail.version if guardrail else None,
+                group_claim=query_api.group_claim if query_api.enabled else None,
             ),
             timeout_seconds=120,
+            # Aliases move to each new version; an old one serves nobody, so CloudFormation deletes it.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         role = self.function.role
         # Retrieve names this knowledge base; RetrieveAndGenerate supports no resource types (Service
@@ -120,18 +170,77 @@ class QueryFunction(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "bedrock:RetrieveAndGenerate supports no resource-level permissions; the knowledge base it reads is "
-            "limited by bedrock:Retrieve on this knowledge base and the model by bedrock:InvokeModel on one profile.",
+            "bedrock:RetrieveAndGenerate and bedrock:Rerank support no resource-level permissions; the knowledge "
+            "base is limited by bedrock:Retrieve on this knowledge base and the models by bedrock:InvokeModel on "
+            "the configured ones.",
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:InvokeModel", "bedrock:GetInferenceProfile"], resources=[profile_arn])
-        )
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model_arns]))
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{query.foundation_model_id}]",
-            "One foundation model, the one behind the configured inference profile, in whichever Region the "
-            "profile routes a request to.",
-        )
-        ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=QUERY_TEST_EVENTS,
+        # Generation, and implicit filters when on: each inference profile and the model behind it.
+        for profile_id in sorted({query.inference_profile_id} | ({query.implicit_filter_profile_id}
+                                                                 if implicit_filters else set())):  # fmt: skip
+            model_id = profile_id.split(".", 1)[1]
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["bedrock:InvokeModel", "bedrock:GetInferenceProfile"], resources=[profile_arn(profile_id)]
+                )
+            )
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[_model_arns(model_id)])
+            )
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model_id}]",
+                "One foundation model, the one behind a configured inference profile, in whichever Region the "
+                "profile routes a request to.",
+            )  # fmt: skip
+        if reranking_model_arn:
+            # Reranking inside RetrieveAndGenerate and Retrieve: bedrock:Rerank, and InvokeModel on the reranker.
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:Rerank"], resources=["*"]))
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"],
+                                                             resources=[reranking_model_arn]))  # fmt: skip
+        if guardrail:
+            # RetrieveAndGenerate applies the guardrail with the caller's permissions; so does ApplyGuardrail.
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"],
+                                                             resources=[guardrail.arn]))  # fmt: skip
+        ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=query_test_events(query),
                           lifecycle=lifecycle)  # fmt: skip
+        self.entry_points = QueryEntryPoints(self, "EntryPoints", function=self.function.function, query=query,
+                                             http_api=query_api.enabled)  # fmt: skip
+
+
+class QueryEntryPoints(Construct):
+    """One alias per group: IAM decides who may invoke which, and so who asks as which group. The plain
+    function name asks as the default group. Each group has a managed policy to attach to people and roles."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, function: lambda_.Function, query: QuerySettings,
+                 http_api: bool) -> None:  # fmt: skip
+        super().__init__(scope, construct_id)
+        # A new version on every change of code or configuration; the aliases move to it, and the old one goes.
+        version = function.current_version
+        self.aliases: dict[str, lambda_.Alias] = {
+            group: lambda_.Alias(self, f"Group-{group}", alias_name=group, version=version,
+                                 description=f"Asks the knowledge base as '{group}'")
+            for group in query.group_filters
+        }  # fmt: skip
+        self.http_api: lambda_.Alias | None = None
+        if http_api:
+            self.http_api = lambda_.Alias(
+                self, "HttpApi", alias_name=query_contract.HTTP_API_ENTRY_POINT, version=version,
+                description="Invoked by the HTTP API only: its callers' groups come from their verified tokens",
+            )  # fmt: skip
+        self.policies: dict[str, iam.ManagedPolicy] = {}
+        for group, resources in self._invocable(function, query).items():
+            self.policies[group] = iam.ManagedPolicy(
+                self,
+                f"AskAs-{group}",
+                description=f"May ask the knowledge base as '{group}' (invoke its entry point of the query function)",
+                statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=resources)],
+            )
+
+    def _invocable(self, function: lambda_.Function, query: QuerySettings) -> dict[str, list[str]]:
+        """Group -> the ARNs its members may invoke. A grant on one ARN allows no other: an alias ARN
+        does not allow the plain name, and the plain name allows no alias (Lambda resource names)."""
+        if not self.aliases:  # no groups: one audience, the plain function
+            return {query.default_group: [function.function_arn]}
+        invocable = {group: [alias.function_arn] for group, alias in self.aliases.items()}
+        invocable[query.default_group].append(function.function_arn)
+        return invocable

@@ -34,12 +34,15 @@ ARN_ATTRIBUTES: Mapping[tuple[str, str], tuple[str, str, str]] = {
     ("AWS::Lambda::Function", "Arn"): ("lambda", "function", ""),
     ("AWS::IAM::Role", "Arn"): ("iam", "role", ""),
     ("AWS::KMS::Key", "Arn"): ("kms", "key", ""),
+    ("AWS::Bedrock::Guardrail", "GuardrailArn"): ("bedrock", "guardrail", ""),
 }
 # Attributes that are plain identifiers.
 ID_ATTRIBUTES: Mapping[tuple[str, str], str] = {
     ("AWS::EC2::VPC", "DefaultSecurityGroup"): "sg-0123456789abcdef0",
     ("AWS::Bedrock::KnowledgeBase", "KnowledgeBaseId"): "KB12345678",
     ("AWS::Bedrock::DataSource", "DataSourceId"): "DS12345678",
+    ("AWS::Bedrock::Guardrail", "GuardrailId"): "abcd1234efgh",
+    ("AWS::Bedrock::GuardrailVersion", "Version"): "1",
 }
 SAMPLE_UUID = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d-2"
 
@@ -88,6 +91,12 @@ class AppSamples:
             return f"{DEPLOY_TIME_MARKER}Ref:{name}\u27e7"
         if (resource["Type"], "Ref") in ARN_ATTRIBUTES:
             return self._attribute(name, "Ref", template)
+        if resource["Type"] == "AWS::Lambda::Alias":  # Ref: the qualified ARN, the function's ARN ":" the alias
+            function = self.render(resource["Properties"]["FunctionName"], template)
+            region, account = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
+            function_arn = function if str(function).startswith("arn:") else \
+                f"arn:aws:lambda:{region}:{account}:function:{function}"  # fmt: skip
+            return f"{function_arn}:{resource['Properties']['Name']}"
         if resource["Type"] == "AWS::SQS::Queue":
             region, account = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
             return f"https://sqs.{region}.amazonaws.com/{account}/{self._name(name, resource, 'QueueName')}"

@@ -1,0 +1,254 @@
+"""Who asks as which group: decided by what AWS verifies (the alias invoked, the token API Gateway checked),
+never by the request. Handlers run with Stubber; IAM is evaluated by iam-simulate with AWS's data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from devtools.jwt_authorizer import TEST_AUDIENCE, JwtAuthorizer, TokenIssuer, Unauthorized
+from devtools.lambda_events import FakeLambdaContext
+from query import handler as query_handler
+from query.audience import claimed_groups, entry_point
+from query.contract import HTTP_API_ENTRY_POINT
+from query.request import GROUPS_REFUSED
+from stacks.constructs.query_function import FORGED_GROUPS_EVENT, REFUSED_TEST_EVENTS
+from tests.conftest import GROUP_FILTERS, QUERY_FEATURES, LambdaEnvironment, Synthesized
+from tests.support.contracts import use_config
+from tests.support.iam import evaluate
+from tests.support.sample_values import AppSamples
+from tests.support.templates import resources_of_type
+from tests.test_query import BASE_CONFIG, generation_response
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:kbstream-query"
+PUBLIC_ONLY = GROUP_FILTERS["public"]
+WIDENING = {"orAll": [{"equals": {"key": "is_internal", "value": True}},
+                      {"equals": {"key": "is_internal", "value": False}}]}  # fmt: skip
+# Entry point -> the filter its callers get (None: unrestricted).
+ENFORCED: dict[str, Any] = {
+    FUNCTION_ARN: PUBLIC_ONLY,  # the plain name: the default group
+    f"{FUNCTION_ARN}:public": PUBLIC_ONLY,
+    f"{FUNCTION_ARN}:partners": GROUP_FILTERS["partners"],
+    f"{FUNCTION_ARN}:staff": None,
+    f"{FUNCTION_ARN}:$LATEST": PUBLIC_ONLY,
+    f"{FUNCTION_ARN}:7": PUBLIC_ONLY,  # a version number is no group
+}
+
+
+@pytest.fixture
+def grouped(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
+    use_config(monkeypatch, replace(BASE_CONFIG, group_filters=GROUP_FILTERS, default_group="public",
+                                    group_claim="cognito:groups"))  # fmt: skip
+    lambda_env.client("bedrock-agent-runtime")
+    return lambda_env
+
+
+def ask_through(invoked_arn: str, event: Any) -> Any:
+    return query_handler.handler(event, FakeLambdaContext(invoked_function_arn=invoked_arn))
+
+
+def sent_filter(env: LambdaEnvironment, invoked_arn: str, event: Any) -> Any:
+    runtime = env.client("bedrock-agent-runtime")
+    with Stubber(runtime) as stub:
+        stub.add_response("retrieve_and_generate", generation_response(), None)
+        result = ask_through(invoked_arn, event)
+        stub.assert_no_pending_responses()
+    assert "error" not in (json.loads(result["body"]) if "statusCode" in result else result), result
+    (_, _, parameters) = env.recorder.calls[-1]
+    search = parameters["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"]["retrievalConfiguration"]
+    return search["vectorSearchConfiguration"].get("filter")
+
+
+@pytest.mark.parametrize("invoked_arn", ENFORCED)
+def test_each_entry_point_enforces_its_groups_filter(grouped: LambdaEnvironment, invoked_arn: str) -> None:
+    assert sent_filter(grouped, invoked_arn, {"question": "q"}) == ENFORCED[invoked_arn]
+    assert grouped.recorder.problems == []
+
+
+@pytest.mark.parametrize("invoked_arn", ENFORCED)
+def test_a_request_filter_narrows_and_never_widens(grouped: LambdaEnvironment, invoked_arn: str) -> None:
+    enforced = ENFORCED[invoked_arn]
+    expected = WIDENING if enforced is None else {"andAll": [enforced, WIDENING]}
+    assert sent_filter(grouped, invoked_arn, {"question": "q", "filter": WIDENING}) == expected
+
+
+@pytest.mark.parametrize("invoked_arn", [*ENFORCED, f"{FUNCTION_ARN}:{HTTP_API_ENTRY_POINT}"])
+@pytest.mark.parametrize("forged", [["staff"], ["public", "staff"], "staff", []])
+def test_groups_in_the_body_are_refused_on_every_entry_point(
+    grouped: LambdaEnvironment, invoked_arn: str, forged: Any
+) -> None:
+    event: Any = {"question": "What are the FY25 revenue targets by region?", "groups": forged}
+    if invoked_arn.endswith(HTTP_API_ENTRY_POINT):
+        issuer = TokenIssuer()
+        token = issuer.token({"cognito:groups": ["public"]})
+        event = JwtAuthorizer(issuer.issuer, (TEST_AUDIENCE,), issuer.key_set).event(f"Bearer {token}", event)
+    result = ask_through(invoked_arn, event)
+    if "statusCode" in result:
+        assert result["statusCode"] == 400
+        result = json.loads(result["body"])
+    assert result == {"error": {"type": "ValidationError", "message": GROUPS_REFUSED}}
+    assert grouped.recorder.calls == []
+
+
+def test_the_console_event_with_groups_shows_the_refusal(grouped: LambdaEnvironment) -> None:
+    result = ask_through(FUNCTION_ARN, REFUSED_TEST_EVENTS[FORGED_GROUPS_EVENT])
+    assert result["error"]["type"] == "ValidationError"
+
+
+def test_without_groups_configured_every_entry_point_is_unrestricted(query_env: LambdaEnvironment) -> None:
+    for invoked_arn in (FUNCTION_ARN, f"{FUNCTION_ARN}:staff"):
+        assert sent_filter(query_env, invoked_arn, {"question": "q"}) is None
+
+
+@pytest.fixture
+def query_env(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
+    use_config(monkeypatch, BASE_CONFIG)
+    lambda_env.client("bedrock-agent-runtime")
+    return lambda_env
+
+
+# --- The HTTP API: tokens signed with a test key, verified as API Gateway's JWT authorizer does ---------
+
+API_ARN = f"{FUNCTION_ARN}:{HTTP_API_ENTRY_POINT}"
+
+
+@pytest.fixture(scope="module")
+def issuer() -> TokenIssuer:
+    return TokenIssuer()
+
+
+@pytest.fixture(scope="module")
+def authorizer(issuer: TokenIssuer) -> JwtAuthorizer:
+    return JwtAuthorizer(issuer.issuer, (TEST_AUDIENCE,), issuer.key_set)
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        (["staff"], None),
+        (["partners"], GROUP_FILTERS["partners"]),
+        (["public", "partners"], {"orAll": [PUBLIC_ONLY, GROUP_FILTERS["partners"]]}),
+        (["public", "staff"], None),
+        (["admins"], PUBLIC_ONLY),  # no known group: the default group
+        (None, PUBLIC_ONLY),  # no group claim at all
+    ],
+)
+def test_the_verified_tokens_groups_decide_the_filter(
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer, groups: Any, expected: Any
+) -> None:
+    claims = {} if groups is None else {"cognito:groups": groups}
+    event = authorizer.event(f"Bearer {issuer.token(claims)}", {"question": "q"})
+    assert sent_filter(grouped, API_ARN, event) == expected
+
+
+def test_the_http_entry_point_answers_with_http_responses(
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer
+) -> None:
+    token = f"Bearer {issuer.token({'cognito:groups': ['staff']})}"
+    runtime = grouped.client("bedrock-agent-runtime")
+    with Stubber(runtime) as stub:
+        stub.add_response("retrieve_and_generate", generation_response("s-9"), None)
+        ok = ask_through(API_ARN, authorizer.event(token, {"question": "Who is Aurora?"}))
+        stub.add_client_error("retrieve_and_generate", "ThrottlingException", "Rate exceeded", 429)
+        throttled = ask_through(API_ARN, authorizer.event(token, {"question": "Who is Aurora?"}))
+    assert ok["statusCode"] == 200 and ok["headers"] == {"content-type": "application/json"}
+    assert json.loads(ok["body"])["sessionId"] == "s-9"
+    assert throttled["statusCode"] == 429
+    bad_body = ask_through(API_ARN, authorizer.event(token, "not json"))
+    assert bad_body["statusCode"] == 400 and "JSON object" in json.loads(bad_body["body"])["error"]["message"]
+    not_http = ask_through(API_ARN, {"question": "q"})  # the alias invoked directly, without API Gateway's event
+    assert not_http["statusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    ("make_token", "reason"),
+    [
+        (lambda issuer: issuer.token({"cognito:groups": ["staff"]}, lifetime_seconds=-10), "expired"),
+        (lambda issuer: issuer.token({"aud": "another-client", "cognito:groups": ["staff"]}), "audience"),
+        (lambda issuer: issuer.token({"iss": "https://evil.example.com", "cognito:groups": ["staff"]}), "issuer"),
+        (lambda issuer: TokenIssuer().token({"cognito:groups": ["staff"]}), "rejected"),  # another key
+        (lambda issuer: issuer.token({"cognito:groups": ["public"]})[:-8] + "AAAAAAAA", "rejected"),  # altered
+    ],
+)
+def test_tokens_the_authorizer_rejects_never_reach_the_function(
+    issuer: TokenIssuer, authorizer: JwtAuthorizer, make_token: Callable[[TokenIssuer], str], reason: str
+) -> None:
+    with pytest.raises(Unauthorized, match=reason):
+        authorizer.event(f"Bearer {make_token(issuer)}", {"question": "q"})
+
+
+@pytest.mark.parametrize(
+    ("claim", "groups"),
+    [("[staff partners]", ("staff", "partners")), (["staff"], ("staff",)), ("staff,public", ("staff", "public")),
+     ('["staff"]', ("staff",)), ("", ()), (None, ()), (7, ())],
+)  # fmt: skip
+def test_group_claims_are_read_as_api_gateway_passes_them(claim: Any, groups: tuple[str, ...]) -> None:
+    assert claimed_groups({"cognito:groups": claim}, "cognito:groups") == groups
+
+
+def test_the_entry_point_is_the_qualifier_lambda_reports() -> None:
+    assert entry_point(FUNCTION_ARN) is None
+    assert entry_point(f"{FUNCTION_ARN}:staff") == "staff"
+
+
+# --- IAM: who may invoke which entry point, as AWS evaluates it ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def featured(synth: Callable[..., Synthesized]) -> Synthesized:
+    return synth(**QUERY_FEATURES)
+
+
+def test_each_groups_managed_policy_invokes_its_entry_point_only(featured: Synthesized) -> None:
+    template = featured.template("Query")
+    samples = AppSamples(featured.templates_by_stack_name)
+    aliases = {resource["Properties"]["Name"]: samples.render({"Ref": logical_id}, template)
+               for logical_id, resource in resources_of_type(template, "AWS::Lambda::Alias").items()}  # fmt: skip
+    assert set(aliases) == {*GROUP_FILTERS, HTTP_API_ENTRY_POINT}
+    plain = aliases["staff"].rsplit(":", 1)[0]
+    policies = {
+        resource["Properties"]["Description"].split("'")[1]: samples.render(resource["Properties"]["PolicyDocument"],
+                                                                            template)["Statement"]
+        for resource in resources_of_type(template, "AWS::IAM::ManagedPolicy").values()
+    }  # fmt: skip
+    assert set(policies) == set(GROUP_FILTERS)
+    for group, statements in policies.items():
+        allowed = {target for target in [plain, *aliases.values()]
+                   if evaluate(statements, "lambda:InvokeFunction", target).allowed}  # fmt: skip
+        expected = {aliases[group], plain} if group == featured.settings.query.default_group else {aliases[group]}
+        assert allowed == expected, group
+    # The outputs name each policy for administrators to attach.
+    outputs = template["Outputs"]
+    assert {f"AskAs{group}Policy" for group in GROUP_FILTERS} <= set(outputs)
+
+
+def test_only_this_api_may_invoke_the_http_entry_point(featured: Synthesized) -> None:
+    template = featured.template("Query")
+    samples = AppSamples(featured.templates_by_stack_name)
+    permissions = [samples.render(resource["Properties"], template)
+                   for resource in resources_of_type(template, "AWS::Lambda::Permission").values()]  # fmt: skip
+    (permission,) = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
+    assert str(permission["FunctionName"]).endswith(f":{HTTP_API_ENTRY_POINT}")
+    (api_id,) = resources_of_type(template, "AWS::ApiGatewayV2::Api")
+    assert permission["SourceArn"].startswith("arn:aws:execute-api:us-east-1:123456789012:")
+    assert permission["SourceArn"].endswith("/*/*/query")
+    raw = next(r for r in resources_of_type(template, "AWS::Lambda::Permission").values()
+               if r["Properties"]["Principal"] == "apigateway.amazonaws.com")  # fmt: skip
+    assert {"Ref": api_id} in raw["Properties"]["SourceArn"]["Fn::Join"][1]
+    # Every route needs a verified token.
+    routes = resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+    assert routes and all(route["Properties"]["AuthorizationType"] == "JWT" for route in routes)
+
+
+def test_without_groups_one_policy_asks_through_the_plain_function(app: Synthesized) -> None:
+    template = app.template("Query")
+    assert resources_of_type(template, "AWS::Lambda::Alias") == {}
+    (policy,) = resources_of_type(template, "AWS::IAM::ManagedPolicy").values()
+    statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Resource"]["Fn::GetAtt"][1] == "Arn"
+    assert resources_of_type(template, "AWS::ApiGatewayV2::Api") == {}
