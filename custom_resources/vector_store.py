@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
@@ -74,7 +75,13 @@ class S3VectorBucket(Construct):
     """A vector bucket (SSE-S3) for the knowledge base's index."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, index: VectorIndexSettings, lifecycle: Lifecycle
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        index: VectorIndexSettings,
+        lifecycle: Lifecycle,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)
@@ -118,7 +125,13 @@ class S3VectorIndex(Construct):
     """One index configured for Bedrock Knowledge Bases, in the vector bucket of the storage stack."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, index: VectorIndexSettings, lifecycle: Lifecycle
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        index: VectorIndexSettings,
+        lifecycle: Lifecycle,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)
@@ -132,8 +145,13 @@ class S3VectorIndex(Construct):
             "dimension": index.dimension,
             "distanceMetric": index.distance_metric.value,
             "metadataConfiguration": {"nonFilterableMetadataKeys": list(index.non_filterable_metadata_keys)},
-            "encryptionConfiguration": SSE_S3,
+            # An index may have its own key (S3 Vectors): the vector bucket stays as it was created.
+            "encryptionConfiguration": {"sseType": "aws:kms", "kmsKeyArn": key.key_arn} if key else SSE_S3,
         }
+        create_index = iam.PolicyStatement(actions=["s3vectors:CreateIndex"], resources=[index_arn])
+        if key:
+            create_index.add_condition("StringEquals", {"s3vectors:sseType": "aws:kms",
+                                                        "s3vectors:kmsKeyArn": key.key_arn})  # fmt: skip
         self.index = sdk_call_resource(
             self,
             "Index",
@@ -150,7 +168,18 @@ class S3VectorIndex(Construct):
             ),
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [
-                    iam.PolicyStatement(actions=["s3vectors:CreateIndex"], resources=[index_arn]),
+                    create_index,
+                    # Creating an index under a key checks that the caller may use it.
+                    *(
+                        [
+                            iam.PolicyStatement(
+                                actions=["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+                                resources=[key.key_arn],
+                            )
+                        ]
+                        if key
+                        else []
+                    ),
                     # Deleting runs with the current policy, also for an index replaced by a new fingerprint.
                     iam.PolicyStatement(actions=["s3vectors:DeleteIndex"], resources=[self.ref.any_index_arn(self)]),
                 ]

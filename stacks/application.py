@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Tags, Validations
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import App, Aspects, Tags, Validations
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.constructs.functions import LambdaSources
 from stacks.constructs.monitoring import MonitoredResources
-from stacks.constructs.provider_logs import adopt_provider_log_groups
+from stacks.constructs.provider_logs import acknowledge_cdk_provider_functions, adopt_provider_log_groups
 from stacks.deploy_role_stack import DeployRoleStack
+from stacks.foundation.encryption import LogGroupEncryption
+from stacks.keys_stack import KeysStack
 from stacks.knowledge_base_stack import KnowledgeBaseStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
@@ -27,6 +29,7 @@ LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layers_dir=REPO_R
 
 @dataclass(frozen=True)
 class Stacks:
+    keys: KeysStack | None
     storage: StorageStack
     knowledge_base: KnowledgeBaseStack
     network: NetworkStack
@@ -37,7 +40,18 @@ class Stacks:
 
 
 def build_app(app: App, settings: Settings) -> Stacks:
-    """Add every stack to ``app`` and run cdk-nag AwsSolutions over all of them."""
+    """Add every stack to ``app`` and run cdk-nag's AwsSolutions and Serverless packs over all of them."""
+    encryption = settings.data_encryption
+    keys = None
+    data_key_arn: str | None = None
+    if encryption.customer_managed:
+        if encryption.key_arn:
+            data_key_arn = encryption.key_arn
+        else:
+            keys = KeysStack(app, "Keys", stack_name=settings.stack_name("keys"), name_prefix=settings.name_prefix,
+                             lifecycle=settings.lifecycle,
+                             description="The customer-managed KMS key that encrypts the app's data")  # fmt: skip
+            data_key_arn = keys.data_key.key.key_arn
     storage = StorageStack(
         app,
         "Storage",
@@ -47,6 +61,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         storage=settings.storage,
         lifecycle=settings.lifecycle,
         sample_documents=SAMPLE_DOCUMENTS,
+        data_key_arn=data_key_arn,
     )
     knowledge_base = KnowledgeBaseStack(
         app,
@@ -63,6 +78,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         functions=settings.functions,
         lifecycle=settings.lifecycle,
         reranking_model_id=settings.query.reranking_model_id,
+        data_key_arn=data_key_arn,
     )
     # The documents and the vector bucket are referenced by name, not by stack output: make the order explicit.
     knowledge_base.add_stack_dependency(storage)
@@ -93,6 +109,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         lambda_sources=LAMBDA_SOURCES,
         functions=settings.functions,
         lifecycle=settings.lifecycle,
+        data_key_arn=data_key_arn,
     )
 
     query = QueryStack(
@@ -103,6 +120,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         query=settings.query,
         query_api=settings.query_api,
         name_prefix=settings.name_prefix,
+        data_key_arn=data_key_arn,
         identity=settings.knowledge_base_identity,
         knowledge_base_id=knowledge_base.knowledge_base.knowledge_base_id,
         knowledge_base_arn=knowledge_base.knowledge_base.knowledge_base_arn,
@@ -129,6 +147,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
             freshness_alarm_seconds=settings.stream.freshness_alarm_seconds,
         ),
         alarm_email=settings.alarm_email,
+        data_key_arn=data_key_arn,
     )
 
     # The metric filter names the knowledge base's log group: create it after the group exists.
@@ -146,9 +165,12 @@ def build_app(app: App, settings: Settings) -> Stacks:
 
     for stack in (storage, knowledge_base, network, streaming, query, monitoring):
         adopt_provider_log_groups(stack, settings.lifecycle)
+        acknowledge_cdk_provider_functions(stack)
+        Aspects.of(stack).add(LogGroupEncryption(data_key_arn))
     Tags.of(app).add("application", settings.name_prefix)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return Stacks(
+        keys=keys,
         storage=storage,
         knowledge_base=knowledge_base,
         network=network,

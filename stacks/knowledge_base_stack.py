@@ -10,6 +10,7 @@ from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.document_sync import DocumentSync
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.knowledge_base import VectorKnowledgeBase
+from stacks.foundation.encryption import imported_key
 from stacks.settings import (
     EmbeddingSettings,
     FunctionSettings,
@@ -36,12 +37,14 @@ class KnowledgeBaseStack(Stack):
         functions: FunctionSettings,
         lifecycle: Lifecycle,
         reranking_model_id: str = "",
+        data_key_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        key = imported_key(self, data_key_arn)
         document_bucket = documents.bucket(self, "DocumentBucket")
         document_prefix = documents.document_prefix
-        index = S3VectorIndex(self, "VectorIndex", index=vector_index, lifecycle=lifecycle)
+        index = S3VectorIndex(self, "VectorIndex", index=vector_index, lifecycle=lifecycle, key=key)
         kb = VectorKnowledgeBase(
             self,
             "KnowledgeBase",
@@ -50,6 +53,7 @@ class KnowledgeBaseStack(Stack):
             vector_index=index.ref,
             documents=documents,
             lifecycle=lifecycle,
+            key=key,
         )
         if reranking_model_id:
             kb.allow_reranking(reranking_model_id)
@@ -78,6 +82,7 @@ class KnowledgeBaseStack(Stack):
             batch_window_seconds=knowledge_base.sync_batch_window_seconds,
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
+            key=key,
         )
         # The first sync waits for the data source (and the documents, deployed by the storage stack).
         sync.deployment_trigger.node.add_dependency(s3_source)

@@ -8,6 +8,7 @@ from constructs import Construct
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.query_api import QueryHttpApi
 from stacks.constructs.query_function import QueryFunction
+from stacks.foundation.encryption import imported_key
 from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
 
 
@@ -26,6 +27,7 @@ class QueryStack(Stack):
         functions: FunctionSettings,
         lifecycle: Lifecycle,
         name_prefix: str,
+        data_key_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -39,6 +41,7 @@ class QueryStack(Stack):
             knowledge_base_arn=knowledge_base_arn,
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
+            key=imported_key(self, data_key_arn),
         )
         CfnOutput(self, "QueryFunctionName", value=self.query.function.function.function_name)
         for group, policy in self.query.entry_points.policies.items():

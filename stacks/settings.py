@@ -169,6 +169,7 @@ Email = Annotated[str, _text(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", "an e-mail addres
 GitHubRepository = Annotated[
     str, _text(r"^$|^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "owner/name of a GitHub repository")
 ]
+KmsKeyArn = Annotated[str, _text(rf"^$|^{_ARN}:kms:[a-z0-9-]+:\d{{12}}:key/[0-9a-f-]{{36}}$", "a KMS key ARN")]
 GuardrailId = Annotated[str, _text(r"^$|^[a-z0-9]{1,64}$", "a guardrail ID such as 'abcd1234efgh'")]
 GuardrailVersion = Annotated[str, _text(r"^$|^[1-9][0-9]{0,7}$|^DRAFT$", "a guardrail version number, or DRAFT")]
 HttpsUrl = Annotated[str, _text(r"^$|^https://[^\s/]+(/[^\s]*)?$", "an https:// URL")]
@@ -270,6 +271,8 @@ class VectorIndexSettings:
     distance_metric: DistanceMetric
     data_type: str = "float32"
     non_filterable_metadata_keys: tuple[str, ...] = BEDROCK_NON_FILTERABLE_KEYS
+    # Which customer-managed key encrypts the index ("" for S3 Vectors' own): fixed at creation too.
+    encryption_key: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -280,6 +283,8 @@ class VectorIndexSettings:
             "distanceMetric": self.distance_metric.value,
             "nonFilterableMetadataKeys": sorted(self.non_filterable_metadata_keys),
         }
+        if self.encryption_key:  # absent by default, so an index without one keeps its name
+            immutable["encryptionKey"] = self.encryption_key
         digest = hashlib.sha256(json.dumps(immutable, sort_keys=True).encode()).hexdigest()
         return digest[:_INDEX_FINGERPRINT_LENGTH]
 
@@ -298,11 +303,13 @@ class StorageSettings(SettingsGroup):
     """`cosine` or `euclidean`"""
     _bucket_name: str = PrivateAttr("")  # given by Settings: <prefix>-vectors, never changed in place
     _dimension: int = PrivateAttr(0)  # given by Settings: the embedding dimension
+    _encryption_key: str = PrivateAttr("")  # given by Settings: which customer-managed key, if any
 
     @property
     def vector_index(self) -> VectorIndexSettings:
         return VectorIndexSettings(bucket_name=self._bucket_name, index_base_name=self.vector_index_name,
-                                   dimension=self._dimension, distance_metric=self.distance_metric)  # fmt: skip
+                                   dimension=self._dimension, distance_metric=self.distance_metric,
+                                   encryption_key=self._encryption_key)  # fmt: skip
 
 
 class KnowledgeBaseSettings(SettingsGroup):
@@ -559,6 +566,30 @@ class QuerySettings(SettingsGroup):
         return self.implicit_filter_model_id or self.inference_profile_id
 
 
+class EncryptionSettings(SettingsGroup):
+    """Whose key encrypts the data at rest."""
+
+    mode: Literal["aws-managed", "customer-managed"] = Field("aws-managed", alias="encryption")
+    """`aws-managed`: each service's own keys; `customer-managed`: one KMS key encrypts every data store that can use it (see Security)"""  # noqa: E501
+    key_arn: KmsKeyArn = Field("", alias="encryptionKeyArn")
+    """with `customer-managed`: an existing key (its policy must admit what Security lists); empty: the app creates one"""  # noqa: E501
+
+    @model_validator(mode="after")
+    def _key_for_customer_managed(self) -> Self:
+        if self.key_arn and self.mode != "customer-managed":
+            raise SettingsError("encryptionKeyArn", "applies to encryption=customer-managed only")
+        return self
+
+    @property
+    def customer_managed(self) -> bool:
+        return self.mode == "customer-managed"
+
+    @property
+    def identity(self) -> str:
+        """Which key, as settings name it: the index is fingerprinted with it."""
+        return f"customer-managed:{self.key_arn or 'app'}" if self.customer_managed else ""
+
+
 class QueryApiSettings(SettingsGroup):
     """The optional HTTPS endpoint of the query function."""
 
@@ -618,6 +649,7 @@ class Settings(SettingsGroup):
     trace_aws_calls: bool = False
     """X-Ray subsegments for every AWS call (the SDK adds about 0.2 s to each cold start); Lambda traces every invocation either way"""  # noqa: E501
     lifecycle: Lifecycle
+    data_encryption: EncryptionSettings
     embedding: EmbeddingSettings
     storage: StorageSettings
     knowledge_base: KnowledgeBaseSettings
@@ -651,6 +683,7 @@ class Settings(SettingsGroup):
         # Values a group derives from other settings.
         self.storage._bucket_name = f"{self.name_prefix}-vectors"
         self.storage._dimension = self.embedding.dimension
+        self.storage._encryption_key = self.data_encryption.identity
         self.kafka._name_prefix = self.name_prefix
 
     @model_validator(mode="after")

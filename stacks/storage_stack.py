@@ -10,6 +10,7 @@ from constructs import Construct
 from custom_resources.vector_store import S3VectorBucket
 from stacks.constructs.buckets import AccessLogBucket, DocumentBucketRef, SecureBucket
 from stacks.constructs.document_upload import DocumentUpload
+from stacks.foundation.encryption import imported_key
 from stacks.settings import Lifecycle, StorageSettings
 
 
@@ -23,9 +24,11 @@ class StorageStack(Stack):
         storage: StorageSettings,
         lifecycle: Lifecycle,
         sample_documents: Path,
+        data_key_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        key = imported_key(self, data_key_arn)
         self.documents = DocumentBucketRef(name_prefix=name_prefix, document_prefix=storage.document_prefix)
 
         access_logs = AccessLogBucket(self, "AccessLogs", retain_data=lifecycle.retain_data)
@@ -37,6 +40,7 @@ class StorageStack(Stack):
             retain_data=lifecycle.retain_data,
             event_bridge=True,  # object changes drive the knowledge base's sync
             bucket_name=self.documents.bucket_name(self),
+            key=key,
         )
 
         samples = DocumentUpload(

@@ -8,6 +8,7 @@ from constructs import Construct
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.stream_ingest import StreamIngest
+from stacks.foundation.encryption import imported_key
 from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, StreamSettings
 
 
@@ -27,6 +28,7 @@ class StreamingStack(Stack):
         lambda_sources: LambdaSources,
         functions: FunctionSettings,
         lifecycle: Lifecycle,
+        data_key_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -42,6 +44,7 @@ class StreamingStack(Stack):
             data_source_id=data_source_id,
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
+            key=imported_key(self, data_key_arn),
         )
         CfnOutput(self, "IngestFunctionName", value=self.ingest.function.function.function_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.ingest.dead_letters.queue_url)

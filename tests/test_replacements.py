@@ -43,6 +43,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "chunkingStrategy": {"chunkingStrategy": "SEMANTIC"},
     "chunkMaxTokens": {"chunkMaxTokens": 500},
     "chunkOverlapPercentage": {"chunkOverlapPercentage": 10},
+    "encryption": {"encryption": "customer-managed"},
 }
 
 # Names a service refuses twice, and the property that scopes them (None: the account and Region).

@@ -20,6 +20,7 @@ class Generation:
     prompt_template: str | None = None
     guardrail: Guardrail | None = None
     query_decomposition: bool = False
+    session_key_arn: str | None = None
 
     def configuration(self) -> dict[str, Any]:
         configuration: dict[str, Any] = {}
@@ -90,6 +91,8 @@ def retrieve_and_generate_request(
     }
     if request.session_id:
         parameters["sessionId"] = request.session_id
+    if generation.session_key_arn:
+        parameters["sessionConfiguration"] = {"kmsKeyArn": generation.session_key_arn}
     return parameters
 
 

@@ -46,5 +46,7 @@ class QueryConfig:
     implicit_filter_model_arn: str | None = variable("IMPLICIT_FILTER_MODEL_ARN", default=None)
     guardrail_id: str | None = variable("GUARDRAIL_ID", default=None)
     guardrail_version: str | None = variable("GUARDRAIL_VERSION", default=None)
+    # The customer-managed key RetrieveAndGenerate encrypts conversation sessions with (unset: Bedrock's own).
+    session_key_arn: str | None = variable("SESSION_KEY_ARN", default=None)
     # The HTTP API entry point: the verified token claim that names the caller's groups.
     group_claim: str | None = variable("GROUP_CLAIM", default=None)

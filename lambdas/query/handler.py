@@ -71,7 +71,8 @@ def answer(event: Any, groups: tuple[str, ...], config: QueryConfig, access: Acc
         config.guardrail_version else None  # fmt: skip
     generation = Generation(model_arn=config.model_arn, temperature=config.temperature, max_tokens=config.max_tokens,
                             prompt_template=config.prompt_template, guardrail=guardrail,
-                            query_decomposition=config.query_decomposition)  # fmt: skip
+                            query_decomposition=config.query_decomposition,
+                            session_key_arn=config.session_key_arn)  # fmt: skip
     retrieval = Retrieval(reranking_model_arn=config.reranking_model_arn,
                           reranking_candidates=config.reranking_candidates,
                           implicit_filter_attributes=tuple(config.implicit_filter_attributes or ()),

@@ -12,6 +12,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -21,7 +22,8 @@ from constructs import Construct
 from custom_resources.sdk_call import sdk_call_resource
 from kb_sync import contract as sync_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
-from stacks.constructs.queues import encrypted_queue
+from stacks.constructs.queues import dead_letter_queue, encrypted_queue
+from stacks.foundation.encryption import acknowledge_key_grants
 from stacks.settings import Lifecycle
 
 # With a 3-minute visibility timeout, 100 receives keep a change waiting up to about 5 hours for a
@@ -45,12 +47,15 @@ class DocumentSync(Construct):
         batch_window_seconds: int,
         code: FunctionCode,
         lifecycle: Lifecycle,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = encrypted_queue(self, "DeadLetters", retention_period=Duration.days(14))
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", key=key,
+                                              holds="document changes that could not start a sync")  # fmt: skip
         self.queue = encrypted_queue(
             self,
             "Changes",
+            key=key,
             visibility_timeout=VISIBILITY_TIMEOUT,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
         )
@@ -96,6 +101,13 @@ class DocumentSync(Construct):
             iam.PolicyStatement(actions=["bedrock:StartIngestionJob"], resources=[knowledge_base_arn])
         )
         self.dead_letters.grant_send_messages(self.function.role)
+        self.function.invoked_without_async_events(
+            "an SQS event source mapping invokes it synchronously; a change "
+            "that keeps failing moves to the dead-letter queue by redrive"
+        )
+        self.function.acknowledge_sqs_mappings("the sync's dead-letter queue")
+        if key:
+            acknowledge_key_grants(self.function.role)
 
         self.deployment_trigger = sdk_call_resource(
             self,

@@ -10,6 +10,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from stacks.foundation.encryption import acknowledge_key_grants
 from stacks.foundation.handler_role import HandlerRole
 from stacks.foundation.lifecycle import log_group
 from stacks.foundation.nag import acknowledge, token
@@ -50,6 +51,8 @@ class DocumentUpload(Construct):
             log_group=logs,
             role=role,
         )
+        if bucket.encryption_key:
+            acknowledge_key_grants(role)
         asset_bucket = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
         for finding in (
             "Action::s3:GetBucket*",

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from function_runtime.contract import PYTHON_VERSION, RuntimeConfig
 from function_runtime.environment import DataclassInstance, as_environment
+from stacks.foundation.checkov import NETWORK_INTERFACE_WRITES, skip_check, skip_on_role_policy
 from stacks.foundation.handler_role import HandlerRole
 from stacks.foundation.lifecycle import log_group
 from stacks.foundation.nag import acknowledge
@@ -35,6 +36,19 @@ RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, f"PYTHON_{PYTHON_VERSION.rep
 ARCHITECTURE = lambda_.Architecture.ARM_64  # cheaper per GB-second; every dependency is pure Python or has wheels
 PIP_PLATFORM = "manylinux2014_aarch64"
 CODE_EXCLUDES = ["layers", "**/__pycache__", "**/*.pyc", "**/README.md"]
+# Why Checkov's Lambda checks that do not fit this app are skipped on each function.
+OUTSIDE_THE_VPC = (
+    "It calls only AWS APIs (Bedrock, SQS, CloudWatch) over TLS with IAM authentication; placing it in the VPC "
+    "would add interface endpoints or a NAT gateway and protect nothing. Only the producer, which talks to "
+    "the brokers, runs in the VPC."
+)
+CONFIGURATION_ONLY_ENVIRONMENT = (
+    "The environment holds configuration (names, ARNs, numbers) and no secret; Lambda encrypts it at rest."
+)
+UNRESERVED_CONCURRENCY = (
+    "Reserving concurrency takes it from the account's unreserved pool (as little as 10 in a new account); "
+    "the function's invoker bounds its concurrency: one poller per partition, SQS maximum concurrency, or people."
+)
 POWERTOOLS_LAYER = "powertools"  # every function: Powertools and the X-Ray SDK
 KAFKA_LAYER = "kafka"  # the producer's Kafka client
 
@@ -197,4 +211,26 @@ class AppFunction(Construct):
             reasons.append(
                 "Lambda creates the VPC function's network interfaces with this role; their IDs are unknown."
             )
+            skip_on_role_policy(self.role, "CKV_AWS_111", NETWORK_INTERFACE_WRITES)
+        else:
+            skip_check(self.function, "CKV_AWS_117", OUTSIDE_THE_VPC)
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", " ".join(reasons))
+        skip_check(self.function, "CKV_AWS_173", CONFIGURATION_ONLY_ENVIRONMENT)
+        if reserved_concurrency is None:
+            skip_check(self.function, "CKV_AWS_115", UNRESERVED_CONCURRENCY)
+
+    def acknowledge_sqs_mappings(self, dead_letters: str) -> None:
+        """SQS event source mappings take no on-failure destination: the queue's redrive policy is the
+        failure path (cdk-nag Serverless-LambdaEventSourceMappingDestination)."""
+        for child in self.function.node.children:
+            if isinstance(child, lambda_.EventSourceMapping):
+                acknowledge(child, "Serverless-LambdaEventSourceMappingDestination",
+                            f"An SQS mapping has no on-failure destination; the queue's redrive policy moves a "
+                            f"message that keeps failing to {dead_letters}.")  # fmt: skip
+
+    def invoked_without_async_events(self, how: str) -> None:
+        """A dead-letter target serves asynchronous invocations only; ``how`` says how this function is invoked
+        and where its failures go instead (cdk-nag Serverless-LambdaDLQ, Checkov CKV_AWS_116)."""
+        reason = f"Never invoked asynchronously: {how}"
+        acknowledge(self.function, "Serverless-LambdaDLQ", reason)
+        skip_check(self.function, "CKV_AWS_116", reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -74,10 +75,12 @@ class VectorKnowledgeBase(Construct):
         vector_index: VectorIndexRef,
         documents: DocumentBucketRef,
         lifecycle: Lifecycle,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.identity = identity
+        self.key = key
         name = self.name = identity.name
         embedding_model_arn = foundation_model_arn(self, embedding.model_id)
         document_prefix = documents.document_prefix
@@ -161,11 +164,30 @@ class VectorKnowledgeBase(Construct):
                 ),
             ),
         )
+        if key:
+            self._allow_key(key)
         # Depending on the role construct covers the role and any policy later attached to it.
         self.resource.node.add_dependency(self.role)
         self.knowledge_base_id = self.resource.attr_knowledge_base_id
         self.knowledge_base_arn = self.resource.attr_knowledge_base_arn
         self._add_application_logs(lifecycle)
+
+    def _allow_key(self, key: kms.IKey) -> None:
+        """What the service role needs of the customer-managed key, as the Bedrock user guide writes it:
+        https://docs.aws.amazon.com/bedrock/latest/userguide/kb-permissions.html (documents encrypted in S3)
+        and https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-kb.html (transient data)."""
+        region = Stack.of(self).region
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="DocumentsKey", actions=["kms:Decrypt"], resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}))  # fmt: skip
+        # Ingestion's transient data, and the vectors it writes to and reads from the encrypted index.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TransientDataAndVectorsKey",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+            )
+        )
 
     def allow_reranking(self, model_id: str) -> None:
         """Retrieve with a reranker runs the model as the knowledge base's service role: it needs
@@ -266,4 +288,10 @@ class VectorKnowledgeBase(Construct):
             # RETAIN: deleting a data source never touches the vector store, so a destroy cannot end
             # in DELETE_UNSUCCESSFUL when the index is already gone or being deleted.
             data_deletion_policy="RETAIN",
+            # Ingestion's transient copies, under the customer-managed key when there is one.
+            server_side_encryption_configuration=bedrock.CfnDataSource.ServerSideEncryptionConfigurationProperty(
+                kms_key_arn=self.key.key_arn
+            )
+            if self.key
+            else None,
         )

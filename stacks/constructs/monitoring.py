@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -20,6 +21,7 @@ from kb_sync import contract as sync_contract
 from kb_sync.contract import SyncMetric
 from query import contract as query_contract
 from query.contract import QueryMetric
+from stacks.foundation.checkov import skip_check
 from stacks.foundation.nag import acknowledge
 from stream_ingest import contract as stream_contract
 from stream_ingest.contract import StreamMetric
@@ -48,18 +50,32 @@ class MonitoredResources:
 
 class Monitoring(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, name_prefix: str, resources: MonitoredResources, email: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        resources: MonitoredResources,
+        email: str,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(self, "Alarms", display_name=f"{name_prefix} alarms", enforce_ssl=True)
-        acknowledge(
-            self.topic,
-            "AwsSolutions-SNS2",
-            "Alarm notifications carry alarm names and states, no data. CloudWatch cannot publish to a topic "
-            "encrypted with the AWS managed SNS key, and a customer managed key would cost more than the topic.",
-        )
+        self.topic = sns.Topic(self, "Alarms", display_name=f"{name_prefix} alarms", enforce_ssl=True, master_key=key)
+        if key is None:
+            acknowledge(
+                self.topic,
+                "AwsSolutions-SNS2",
+                "Alarm notifications carry alarm names and states, no data. CloudWatch cannot publish to a topic "
+                "encrypted with the AWS managed SNS key; encryption=customer-managed encrypts it with the app's key.",
+            )
+            skip_check(self.topic, "CKV_AWS_26", "Alarm notifications carry alarm names and states, no data; "
+                       "CloudWatch cannot publish to a topic under the AWS managed SNS key. "
+                       "encryption=customer-managed encrypts it with the app's key.")  # fmt: skip
         if email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+            subscription = self.topic.add_subscription(subscriptions.EmailSubscription(email))
+            acknowledge(subscription, "Serverless-SNSRedrivePolicy",
+                        "An e-mail copy of an alarm: SNS retries its delivery, and the alarm's state and history stay "
+                        "in CloudWatch whether or not the message arrives.")  # fmt: skip
         self.alarms: list[cloudwatch.Alarm] = []
         self._resources = resources
         stream, query = resources.stream_function, resources.query_function

@@ -56,6 +56,9 @@ class StreamProducer(Construct):
             security_groups=[security_group],
         )
         cluster.grant_produce(self.function.role)
+        self.function.invoked_without_async_events(
+            "make produce, the console and the doctor's probe invoke it synchronously; errors return to the caller."
+        )
         ConsoleTestEvents(
             self, "TestEvents", function=self.function.function, events=PRODUCER_TEST_EVENTS, lifecycle=lifecycle
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk import Aws, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -113,6 +114,7 @@ class QueryFunction(Construct):
         knowledge_base_arn: str,
         code: FunctionCode,
         lifecycle: Lifecycle,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -151,10 +153,14 @@ class QueryFunction(Construct):
                 guardrail_id=guardrail.guardrail_id if guardrail else None,
                 guardrail_version=guardrail.version if guardrail else None,
                 group_claim=query_api.group_claim if query_api.enabled else None,
+                session_key_arn=key.key_arn if key else None,
             ),
             timeout_seconds=120,
             # Aliases move to each new version; an old one serves nobody, so CloudFormation deletes it.
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
+        )
+        self.function.invoked_without_async_events(
+            "the console, the SDK, make ask and the HTTP API invoke it synchronously; errors return to the caller."
         )
         role = self.function.role
         # Retrieve names this knowledge base; RetrieveAndGenerate supports no resource types (Service
@@ -201,6 +207,10 @@ class QueryFunction(Construct):
             # RetrieveAndGenerate applies the guardrail with the caller's permissions; so does ApplyGuardrail.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"],
                                                              resources=[guardrail.arn]))  # fmt: skip
+        if key:
+            # Conversation sessions under the key: https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-kb.html
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                                                             resources=[key.key_arn]))  # fmt: skip
         ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=query_test_events(query),
                           lifecycle=lifecycle)  # fmt: skip
         self.entry_points = QueryEntryPoints(self, "EntryPoints", function=self.function.function, query=query,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -12,7 +13,9 @@ from constructs import Construct
 from index_check import contract as check_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
-from stacks.constructs.queues import encrypted_queue
+from stacks.constructs.queues import dead_letter_queue, encrypted_queue
+from stacks.foundation.checkov import NETWORK_INTERFACE_WRITES, skip_on_role_policy
+from stacks.foundation.encryption import acknowledge_key_grants
 from stacks.foundation.nag import acknowledge
 from stacks.settings import (
     KnowledgeBaseIdentity,
@@ -40,20 +43,19 @@ class StreamIngest(Construct):
         data_source_id: str,
         code: FunctionCode,
         lifecycle: Lifecycle,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         provisioned = stream.poller_mode is PollerMode.PROVISIONED
-        self.dead_letters = encrypted_queue(self, "DeadLetters", retention_period=Duration.days(14))
-        acknowledge(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter destination of the stream: records that cannot be ingested end here.",
+        self.dead_letters = dead_letter_queue(
+            self, "DeadLetters", key=key, holds="the stream: records that cannot be ingested or indexed"
         )
         # Accepted documents wait here (delivered after the check delay) for the indexing check.
         check_timeout_seconds = 120
         self.check_queue = encrypted_queue(
             self,
             "IndexingChecks",
+            key=key,
             delivery_delay=Duration.seconds(stream.check_delay_seconds),
             visibility_timeout=Duration.seconds(check_timeout_seconds * 6),
             retention_period=Duration.days(4),
@@ -89,6 +91,8 @@ class StreamIngest(Construct):
         role = self.function.role
         self.dead_letters.grant_send_messages(role)
         self.check_queue.grant_send_messages(role)
+        if key:
+            acknowledge_key_grants(role)
         self.index_check = self._index_check(identity, stream, knowledge_base_id, knowledge_base_arn, data_source_id,
                                              code, lifecycle, check_timeout_seconds)  # fmt: skip
         # The Sid names the knowledge base's generation, so the policy is updated (and the ARN read anew)
@@ -129,7 +133,16 @@ class StreamIngest(Construct):
             retry_attempts=stream.retry_attempts if provisioned else None,
             on_failure=sources.SqsDlq(self.dead_letters) if provisioned else None,
         )
+        if not provisioned:
+            acknowledge(self.event_source_mapping, "Serverless-LambdaEventSourceMappingDestination",
+                        "On-demand Kafka mappings take no on-failure destination (provisioned mode adds one); the "
+                        "function dead-letters every record it cannot ingest itself, with the reason.")  # fmt: skip
+        self.function.invoked_without_async_events(
+            "the MSK event source mapping invokes it synchronously with each batch; it dead-letters the records "
+            "it cannot ingest itself, and in provisioned mode the mapping sends failed batches there too."
+        )
         self._grant_mapping(role, cluster.cluster_arn)
+        skip_on_role_policy(role, "CKV_AWS_111", NETWORK_INTERFACE_WRITES)
 
     def _index_check(
         self,
@@ -176,7 +189,14 @@ class StreamIngest(Construct):
                 resources=[knowledge_base_arn],
             )
         )
+        check.invoked_without_async_events(
+            "an SQS event source mapping invokes it synchronously; a message that "
+            "keeps failing moves to the dead-letter queue by the check queue's redrive"
+        )
+        check.acknowledge_sqs_mappings("the stream's dead-letter queue")
         self.check_queue.grant_send_messages(check.role)
+        if self.check_queue.encryption_master_key:
+            acknowledge_key_grants(check.role)
         self.dead_letters.grant_send_messages(check.role)
         return check
 

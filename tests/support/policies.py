@@ -43,8 +43,17 @@ def policy_documents(templates_by_stack_name: Mapping[str, dict[str, Any]]) -> I
                     rendered = samples.render(policy["PolicyDocument"], template)
                     yield PolicyDocument(stack, logical_id, policy["PolicyName"], rendered)
             elif resource["Type"] in POLICY_PROPERTIES:
-                document = properties[POLICY_PROPERTIES[resource["Type"]]]
-                yield PolicyDocument(stack, logical_id, resource["Type"], samples.render(document, template))
+                document = samples.render(properties[POLICY_PROPERTIES[resource["Type"]]], template)
+                if resource["Type"] == "AWS::KMS::Key":
+                    document = _this_key(document, samples.render({"Fn::GetAtt": [logical_id, "Arn"]}, template))
+                yield PolicyDocument(stack, logical_id, resource["Type"], document)
+
+
+def _this_key(document: dict[str, Any], key_arn: str) -> dict[str, Any]:
+    """In a key policy, ``"Resource": "*"`` means this key (AWS KMS developer guide, key policies)."""
+    statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+    return {**document, "Statement": [{**statement, "Resource": key_arn} if statement.get("Resource") == "*"
+                                      else statement for statement in statements]}  # fmt: skip
 
 
 def policy_problems(templates_by_stack_name: Mapping[str, dict[str, Any]]) -> list[str]:
