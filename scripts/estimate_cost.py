@@ -44,6 +44,9 @@ PRICES: dict[str, float] = {
     "guardrail_pii_per_1k_text_units": 0.10,
     "amazon_rerank_per_1k_queries": 1.00,
     "cohere_rerank_per_1k_queries": 2.00,
+    # encryption=customer-managed
+    "kms_key_month": 1.00,
+    "kms_per_10k_requests": 0.03,
 }
 # An example of the bring-your-own-cluster settings (the tests synthesize the same variant).
 EXISTING_CLUSTER_SETTINGS = {
@@ -54,6 +57,9 @@ EXISTING_CLUSTER_SETTINGS = {
     "app:existingSubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
     "app:existingSecurityGroupId": "sg-0a1b2c3d4e5f60718",
 }
+
+
+CUSTOMER_MANAGED_SETTINGS = {"app:encryption": "customer-managed"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,10 @@ class Load:
     # Each extra model call (implicit filter, decomposition): input and output tokens.
     extra_call_input_tokens: int = 1_000
     extra_call_output_tokens: int = 150
+    # KMS requests a month with the customer-managed key: SQS reuses a data key for an hour per queue and
+    # sender, S3 uses a bucket key, CloudWatch Logs and S3 Vectors cache theirs; sessions and the stream's
+    # queue traffic make the rest.
+    kms_requests_per_month: int = 60_000
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,17 @@ def feature_lines(load: Load) -> list[Line]:
     ]  # fmt: skip
 
 
+def key_lines(load: Load, templates: Mapping[str, dict[str, Any]]) -> list[Line]:
+    """The customer-managed key: one a month, plus requests (templates: of the customer-managed variant)."""
+    keys = len(list(_resources(templates, "AWS::KMS::Key")))
+    requests = load.kms_requests_per_month if keys else 0
+    return [
+        Line("KMS key (`encryption=customer-managed`)", f"{keys} key, rotated yearly", keys * PRICES["kms_key_month"]),
+        Line("KMS requests", f"about {requests:,} a month under the stated load",
+             requests / 10_000 * PRICES["kms_per_10k_requests"]),
+    ]  # fmt: skip
+
+
 def original_sample_lines() -> list[Line]:
     """The streaming sample this app replaces, by the same prices: 2 brokers, a NAT gateway and its IP."""
     broker = BROKER_HOUR["kafka.t3.small"]
@@ -207,7 +228,7 @@ def _table(lines: list[Line]) -> list[str]:
 
 
 def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str, dict[str, Any]],
-                    load: Load = Load()) -> str:  # fmt: skip
+                    customer_managed: Mapping[str, dict[str, Any]], load: Load = Load()) -> str:  # fmt: skip
     idle, extra = idle_lines(default), load_lines(load, default)
     out = [
         "# Monthly cost",
@@ -239,6 +260,15 @@ def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str
         f"user pool ${PRICES['cognito_essentials_mau_over_10k']} per monthly active user beyond 10,000.",
         "",
         *_table(feature_lines(load)),
+        "",
+        "## A customer-managed key",
+        "",
+        "With `encryption=customer-managed` and the app's own key (none with `encryptionKeyArn`: your key's",
+        "cost is yours already). The first year's price; KMS adds the key price again for each of the first two",
+        "yearly rotations, so the key costs twice as much in its second year and three times from its third.",
+        "Deleting the key ends the charge after the 7-day waiting period:",
+        "",
+        *_table(key_lines(load, customer_managed)),
         "",
         "## Bring your own cluster",
         "",
@@ -279,7 +309,8 @@ def synthesize_templates(overrides: Mapping[str, Any]) -> dict[str, dict[str, An
 
 
 def main() -> int:
-    sys.stdout.write(render_markdown(synthesize_templates({}), synthesize_templates(EXISTING_CLUSTER_SETTINGS)))
+    sys.stdout.write(render_markdown(synthesize_templates({}), synthesize_templates(EXISTING_CLUSTER_SETTINGS),
+                                     synthesize_templates(CUSTOMER_MANAGED_SETTINGS)))  # fmt: skip
     return 0
 
 

@@ -18,7 +18,8 @@ from tests.conftest import EXISTING_CLUSTER, REPO_ROOT, Synthesized
 
 
 def test_docs_cost_is_up_to_date(app: Synthesized, synth: Callable[..., Synthesized]) -> None:
-    expected = render_markdown(app.templates, synth(**EXISTING_CLUSTER).templates)
+    expected = render_markdown(app.templates, synth(**EXISTING_CLUSTER).templates,
+                               synth(encryption="customer-managed").templates)  # fmt: skip
     assert (REPO_ROOT / "docs" / "cost.md").read_text() == expected, "run `make cost` and commit docs/cost.md"
 
 
@@ -45,3 +46,12 @@ def test_bring_your_own_cluster_idles_at_almost_nothing(synth: Callable[..., Syn
     lines = {line.item: line.monthly for line in idle_lines(synth(**EXISTING_CLUSTER).templates)}
     assert "MSK brokers" not in lines and "Interface endpoints" not in lines
     assert sum(lines.values()) < 2
+
+
+def test_a_customer_managed_key_is_priced(synth: Callable[..., Synthesized]) -> None:
+    from scripts.estimate_cost import Load, key_lines
+
+    lines = {line.item: line.monthly for line in key_lines(Load(), synth(encryption="customer-managed").templates)}
+    assert lines["KMS key (`encryption=customer-managed`)"] == PRICES["kms_key_month"]
+    assert lines["KMS requests"] > 0
+    assert {line.monthly for line in key_lines(Load(), synth().templates)} == {0.0}  # aws-managed: no key

@@ -41,6 +41,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "github-deploy-role": {"githubRepository": "example-org/kb-stream", "alarmEmail": "ops@example.com"},
     "query-features": QUERY_FEATURES,
     "oidc-api": OIDC_API,
+    "customer-managed": {"encryption": "customer-managed", **QUERY_FEATURES},
 }
 
 

@@ -37,3 +37,20 @@ def test_an_unacknowledged_finding_fails_synthesis(tmp_path: Path) -> None:
         for construct in violation["violatingConstructs"]
     }
     assert all(path.startswith("Careless/") for path in paths), paths
+
+
+def test_the_serverless_pack_runs_on_every_synthesis(tmp_path: Path) -> None:
+    from aws_cdk import aws_lambda as lambda_
+
+    app = App(context={**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
+    build_app(app, load_settings(app.node.get_all_context()))
+    lambda_.Function(Stack(app, "Bare"), "NoMemoryNoTracing", runtime=lambda_.Runtime.PYTHON_3_14,
+                     handler="index.handler", code=lambda_.Code.from_inline("def handler(e, c): pass"))  # fmt: skip
+    with pytest.raises(RuntimeError, match=r"ValidationFailed|Validation failed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {violation["ruleName"] for plugin in report["pluginReports"] for violation in plugin["violations"]}
+    assert {"Serverless-LambdaDefaultMemorySize", "Serverless-LambdaTracing", "Serverless-LambdaDLQ"} <= rules
+    paths = {construct["constructPath"] for plugin in report["pluginReports"]
+             for violation in plugin["violations"] for construct in violation["violatingConstructs"]}  # fmt: skip
+    assert all(path.startswith("Bare/") for path in paths), paths

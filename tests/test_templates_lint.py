@@ -31,8 +31,19 @@ IGNORED = ["W3005"]
         },
         QUERY_FEATURES,
         {**OIDC_API, "lifecycleMode": "prod"},
+        {"encryption": "customer-managed", **QUERY_FEATURES},
     ],
-    ids=["dev", "prod", "hierarchical", "semantic", "existing-cluster", "provisioned", "query-features", "oidc-api"],
+    ids=[
+        "dev",
+        "prod",
+        "hierarchical",
+        "semantic",
+        "existing-cluster",
+        "provisioned",
+        "query-features",
+        "oidc-api",
+        "customer-managed",
+    ],
 )
 def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
     app = synth(**variant)

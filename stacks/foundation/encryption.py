@@ -54,3 +54,23 @@ class LogGroupEncryption:
         else:
             skip_check(node, "CKV_AWS_158", "encryption=aws-managed: CloudWatch Logs encrypts log data with its own "
                        "keys. encryption=customer-managed puts every log group under the app's key.")  # fmt: skip
+
+
+# What the customer-managed key does not encrypt, and why; the README's Security section says the same.
+# A test holds every resource type whose CloudFormation schema takes a KMS key to the key or to this list.
+NOT_UNDER_THE_KEY: dict[str, str] = {
+    "AWS::MSK::Cluster": "The brokers' storage stays under the AWS managed key aws/kafka: its key is create-only and "
+    "the cluster keeps its name, so a change would need a new cluster and lose the records it retains. Bring a "
+    "cluster created with your key (existingClusterArn) to have the stream under it.",
+    "AWS::Lambda::Function": "Function environments hold configuration, no data or secret; Lambda encrypts them "
+    "with its own key.",
+    "AWS::Lambda::EventSourceMapping": "The key would encrypt filter criteria; the mappings have none.",
+    "AWS::Bedrock::Guardrail": "A guardrail holds its policy (filters, topics), not the app's data.",
+    "AWS::Cognito::UserPool": "User profiles stay under Cognito's own encryption; the app stores no data there.",
+    "AWS::Bedrock::KnowledgeBase": "Its ServerSideEncryptionConfiguration is for managed knowledge bases; a vector "
+    "knowledge base keeps its data in the index and data sources, which are under the key.",
+    "AWS::EC2::VPC": "VPC encryption controls concern traffic in transit, not data at rest.",
+    "access-log bucket": "S3 delivers server access logs only to buckets encrypted with SSE-S3.",
+    "vector bucket": "Each index takes its own key when it is created; the bucket keeps the SSE-S3 default it was "
+    "created with, so switching the setting never replaces it.",
+}

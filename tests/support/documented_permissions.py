@@ -139,3 +139,42 @@ ALL_SETS = (MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, KNOWLEDGE_BASE_SERVICE_ROLE, VEND
 def documented_on_all_resources(action: str) -> bool:
     """An action with resource types that AWS's own documentation grants on ``*``."""
     return any(action.lower() in {a.lower() for a in permission_set.scoped_to_all()} for permission_set in ALL_SETS)
+
+
+@dataclass(frozen=True)
+class KeyPolicyGrant:
+    """What a service that encrypts on the app's behalf needs in the key policy, as its documentation writes it."""
+
+    principal: str  # service principal; "{region}" stands for the deployment's Region
+    actions: frozenset[str]
+    condition_keys: frozenset[str]  # the conditions the statement must carry
+    documentation: str
+
+
+KEY_POLICY_GRANTS: tuple[KeyPolicyGrant, ...] = (
+    KeyPolicyGrant(
+        "logs.{region}.amazonaws.com",
+        # The page also lists kms:Describe*, which its encryption-context condition can never allow.
+        frozenset({"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"}),
+        frozenset({"kms:EncryptionContext:aws:logs:arn"}),
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+    ),
+    KeyPolicyGrant(
+        "cloudwatch.amazonaws.com",
+        frozenset({"kms:Decrypt", "kms:GenerateDataKey*"}),
+        frozenset({"aws:SourceAccount"}),
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services",
+    ),
+    KeyPolicyGrant(
+        "events.amazonaws.com",
+        frozenset({"kms:Decrypt", "kms:GenerateDataKey"}),
+        frozenset({"aws:SourceAccount"}),
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html",
+    ),
+    KeyPolicyGrant(
+        "indexing.s3vectors.amazonaws.com",
+        frozenset({"kms:Decrypt"}),
+        frozenset({"aws:SourceAccount", "aws:SourceArn"}),
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-vectors-data-encryption.html",
+    ),
+)

@@ -52,12 +52,15 @@ def is_allowed(statements: list[dict[str, Any]], action: str, resource_arn: str)
     return evaluate(statements, action, resource_arn).allowed
 
 
-def evaluate(statements: list[dict[str, Any]], action: str, resource_arn: str) -> Decision:
+def evaluate(
+    statements: list[dict[str, Any]], action: str, resource_arn: str, resource_policy: dict[str, Any] | None = None
+) -> Decision:
     """A request of the role's own account, on a resource of that account (as every call of this app is)."""
     context = {"aws:ResourceAccount": SAMPLE_ACCOUNT} if resource_arn != "*" else {}
     return simulator().evaluate(
-        [{"Version": "2012-10-17", "Statement": statements}], action, resource_arn, context=context
-    )
+        [{"Version": "2012-10-17", "Statement": statements}], action, resource_arn, context=context,
+        resource_policy=resource_policy,
+    )  # fmt: skip
 
 
 def request_resource(action: str, resource_arn: str) -> str:

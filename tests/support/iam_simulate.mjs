@@ -1,7 +1,7 @@
 // Evaluates IAM requests with @cloud-copilot/iam-simulate for the Python tests (tests/support/iam_simulator.py).
 // One request per line on stdin, one JSON answer per line on stdout, so a test session starts Node once.
 //   {"op": "simulate", "policies": [<policy document>...], "action": "s3:GetObject",
-//    "resource": "arn:...", "account": "123456789012", "context": {...}}
+//    "resource": "arn:...", "account": "123456789012", "context": {...}, "resourcePolicy": <document>?}
 //     -> {"result": "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied" | "Error", "errors": ...}
 //   {"op": "globalConditionKeys"} -> {"keys": [...]}
 //   {"op": "resourceMatches", "resource": "arn:...:index/*", "pattern": "arn:${Partition}:...:index/${IndexName}"}
@@ -28,6 +28,7 @@ async function answer(request) {
       identityPolicies: request.policies.map((policy, index) => ({ name: `policy${index}`, policy })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      resourcePolicy: request.resourcePolicy,
       request: {
         action: request.action,
         principal: request.principal ?? PRINCIPAL,

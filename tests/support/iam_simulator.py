@@ -81,8 +81,10 @@ class IamSimulator:
         *,
         context: dict[str, Any] | None = None,
         account: str = SAMPLE_ACCOUNT,
+        resource_policy: dict[str, Any] | None = None,
     ) -> Decision:
-        """Would a principal with these identity policies be allowed ``action`` on ``resource``?"""
+        """Would a principal with these identity policies be allowed ``action`` on ``resource``? A KMS key
+        needs its key policy as ``resource_policy``: IAM grants count only where the key policy trusts the account."""
         answer = self._ask(
             {
                 "op": "simulate",
@@ -91,6 +93,7 @@ class IamSimulator:
                 "resource": resource,
                 "account": account,
                 "context": context or {},
+                "resourcePolicy": resource_policy,
             }
         )
         return Decision(result=answer["result"], errors=answer.get("errors"))
