@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from scripts.invoke_function import invoke
 from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, Operator, add_common_arguments, explain, run
+from stacks.settings import data_key_alias
 from stream_ingest.contract import DocumentIds
 
 STACK_PARTS = ("storage", "knowledge-base", "network", "streaming", "query", "monitoring")
@@ -365,6 +366,9 @@ def operator_policy(name_prefix: str) -> dict[str, Any]:
             {"Sid": "Alarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
              "Resource": arn("cloudwatch", f"alarm:{name_prefix}-monitoring-*")},
             {"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricStatistics", "Resource": "*"},
+            # encryption=customer-managed: reading the dead letters decrypts them; the app's key by its alias.
+            {"Sid": "DataKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": arn("kms", "key/*"),
+             "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": data_key_alias(name_prefix)}}},
         ],
     }  # fmt: skip
 

@@ -566,6 +566,11 @@ class QuerySettings(SettingsGroup):
         return self.implicit_filter_model_id or self.inference_profile_id
 
 
+def data_key_alias(name_prefix: str) -> str:
+    """The alias of the app's own key: operators' policies name the key by it."""
+    return f"alias/{name_prefix}-data"
+
+
 class EncryptionSettings(SettingsGroup):
     """Whose key encrypts the data at rest."""
 

@@ -227,3 +227,20 @@ def test_a_key_arn_without_customer_managed_is_refused() -> None:
         load_settings({"app:encryptionKeyArn": EXISTING_KEY})
     with pytest.raises(SettingsError, match="encryptionKeyArn"):
         load_settings({"app:encryption": "customer-managed", "app:encryptionKeyArn": "alias/mine"})
+
+
+def test_the_operator_policy_reads_dead_letters_under_the_apps_key_only(customer_managed: Synthesized) -> None:
+    from scripts.doctor import operator_policy
+    from tests.support.iam_simulator import SAMPLE_ACCOUNT, simulator
+
+    policy, key = operator_policy("kbstream"), the_key(customer_managed)
+    keys = customer_managed.template("Keys")
+    (alias,) = [resource["Properties"]["AliasName"] for resource in resources_of_type(keys, "AWS::KMS::Alias").values()]
+
+    def decrypt(aliases: list[str]) -> bool:
+        context = {"aws:ResourceAccount": SAMPLE_ACCOUNT, "kms:ResourceAliases": aliases}
+        return simulator().evaluate([policy], "kms:Decrypt", key, context=context,
+                                    resource_policy=key_policy(customer_managed)).allowed  # fmt: skip
+
+    assert decrypt([alias])
+    assert not decrypt(["alias/someone-else"])

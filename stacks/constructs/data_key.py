@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.settings import Lifecycle
+from stacks.settings import Lifecycle, data_key_alias
 
 # The shortest waiting period KMS allows before it deletes a key.
 MINIMUM_PENDING_WINDOW_DAYS = 7
@@ -79,7 +79,7 @@ class DataKey(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            alias=f"alias/{name_prefix}-data",
+            alias=data_key_alias(name_prefix),
             description=f"Encrypts the data of {name_prefix}: documents, vectors, queues, alarms, logs",
             enable_key_rotation=True,
             pending_window=Duration.days(MINIMUM_PENDING_WINDOW_DAYS),
