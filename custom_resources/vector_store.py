@@ -72,16 +72,11 @@ def _sdk_call(
 
 
 class S3VectorBucket(Construct):
-    """A vector bucket (SSE-S3) for the knowledge base's index."""
+    """A vector bucket (SSE-S3) for the knowledge base's index. An index may take its own key, so the bucket's
+    encryption never has to change (changing it would mean a new bucket)."""
 
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        index: VectorIndexSettings,
-        lifecycle: Lifecycle,
-        key: kms.IKey | None = None,
+        self, scope: Construct, construct_id: str, *, index: VectorIndexSettings, lifecycle: Lifecycle
     ) -> None:
         super().__init__(scope, construct_id)
         self.ref = VectorIndexRef(bucket_name=index.bucket_name, index_name=index.index_name)

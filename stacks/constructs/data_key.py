@@ -1,6 +1,7 @@
 """The customer-managed KMS key of ``encryption=customer-managed``, with the policy AWS documents for
-each service that uses it on the app's behalf. Roles of this account get their grants through IAM
-(the key policy delegates to the account), each naming the service it goes through (kms:ViaService)."""
+each service that uses it on the app's behalf. Roles of this account get their grants through IAM, on
+this one key (the key policy delegates to the account); where AWS documents a kms:ViaService condition
+for a grant (the knowledge base reading documents through S3), the grant carries it."""
 
 from __future__ import annotations
 
