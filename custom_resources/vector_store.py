@@ -143,10 +143,8 @@ class S3VectorIndex(Construct):
             # An index may have its own key (S3 Vectors): the vector bucket stays as it was created.
             "encryptionConfiguration": {"sseType": "aws:kms", "kmsKeyArn": key.key_arn} if key else SSE_S3,
         }
+        # The ARN names the one index; its parameters, key included, are fixed in the template.
         create_index = iam.PolicyStatement(actions=["s3vectors:CreateIndex"], resources=[index_arn])
-        if key:
-            create_index.add_condition("StringEquals", {"s3vectors:sseType": "aws:kms",
-                                                        "s3vectors:kmsKeyArn": key.key_arn})  # fmt: skip
         self.index = sdk_call_resource(
             self,
             "Index",
