@@ -49,6 +49,9 @@ QUERY_FEATURES: dict[str, Any] = {
     "guardrailDeniedTopics": {"Investment advice": "Recommendations to buy, sell or hold securities."},
     "queryHttpApi": "cognito",
 }
+# Customer-managed encryption, with the query features on so every store the app can create exists.
+CUSTOMER_MANAGED: dict[str, Any] = {"encryption": "customer-managed", **QUERY_FEATURES}
+EXISTING_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 # The HTTP API with an existing OIDC issuer instead of the app's user pool.
 OIDC_API: dict[str, Any] = {
     "groupFilters": GROUP_FILTERS,

@@ -14,15 +14,13 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from devtools.settings_docs import README
 from stacks.foundation.encryption import NOT_UNDER_THE_KEY
 from stacks.settings import SettingsError, load_settings
-from tests.conftest import QUERY_FEATURES, Synthesized
+from tests.conftest import CUSTOMER_MANAGED, EXISTING_KEY_ARN, Synthesized
 from tests.support.documented_permissions import KEY_POLICY_GRANTS
 from tests.support.iam import evaluate, function_role, role_policy_statements
 from tests.support.sample_values import AppSamples
 from tests.support.templates import function_with_handler, one, resources_of_type
 
 REGION = "us-east-1"
-EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-CUSTOMER_MANAGED: dict[str, Any] = {"encryption": "customer-managed", **QUERY_FEATURES}
 # Where each data store names its key (a list index walks into a list).
 KEY_PROPERTIES: dict[str, list[str | int]] = {
     "AWS::S3::Bucket": ["BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault",
@@ -103,7 +101,7 @@ def test_every_type_that_takes_a_key_is_under_it_or_says_why_not(customer_manage
 
 @pytest.mark.parametrize("existing_key", [False, True], ids=["app-key", "existing-key"])
 def test_every_data_store_names_the_key(synth: Callable[..., Synthesized], existing_key: bool) -> None:
-    app = synth(**CUSTOMER_MANAGED, **({"encryptionKeyArn": EXISTING_KEY} if existing_key else {}))
+    app = synth(**CUSTOMER_MANAGED, **({"encryptionKeyArn": EXISTING_KEY_ARN} if existing_key else {}))
     key, samples = the_key(app), AppSamples(app.templates_by_stack_name)
     checked: dict[str, int] = {}
     for stack_id, template in app.templates.items():
@@ -149,7 +147,9 @@ def test_the_key_rotates_and_follows_the_lifecycle(synth: Callable[..., Synthesi
     keys = synth(encryption="customer-managed", lifecycleMode=mode).template("Keys")
     _, key = one(keys, "AWS::KMS::Key")
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["Properties"]["PendingWindowInDays"] == 7  # the shortest KMS allows
+    # The shortest waiting period KMS allows, as the registry schema states it.
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, "AWS::KMS::Key").schema
+    assert key["Properties"]["PendingWindowInDays"] == schema["properties"]["PendingWindowInDays"]["minimum"] == 7
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == deletion
 
 
@@ -211,7 +211,7 @@ def test_the_knowledge_base_role_reads_documents_and_writes_vectors_under_the_ke
     assert not evaluate(
         statements, "kms:Decrypt", key
     ).allowed  # without the key policy's trust, IAM alone is not enough
-    assert not evaluate(statements, "kms:Decrypt", EXISTING_KEY.replace("0a1b", "ffff"), policy).allowed
+    assert not evaluate(statements, "kms:Decrypt", EXISTING_KEY_ARN.replace("0a1b", "ffff"), policy).allowed
     documents = next(s for s in statements if s.get("Sid") == "DocumentsKey")
     assert documents["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
 
@@ -224,7 +224,7 @@ def test_the_readme_says_what_is_not_under_the_key() -> None:
 
 def test_a_key_arn_without_customer_managed_is_refused() -> None:
     with pytest.raises(SettingsError, match="encryptionKeyArn"):
-        load_settings({"app:encryptionKeyArn": EXISTING_KEY})
+        load_settings({"app:encryptionKeyArn": EXISTING_KEY_ARN})
     with pytest.raises(SettingsError, match="encryptionKeyArn"):
         load_settings({"app:encryption": "customer-managed", "app:encryptionKeyArn": "alias/mine"})
 

@@ -15,7 +15,7 @@ from function_runtime.environment import ConfigurationError, as_environment, fro
 from kb_sync.contract import SyncConfig
 from query.contract import QueryConfig
 from stream_ingest.contract import DocumentIds, StreamConfig
-from tests.conftest import EXISTING_CLUSTER, QUERY_FEATURES, Synthesized
+from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, Synthesized
 from tests.support.contracts import (
     contract_module,
     contract_variables,
@@ -39,7 +39,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "provisioned pollers, per-ticker IDs": {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker"},
     "existing cluster": EXISTING_CLUSTER,
-    "query features, customer-managed key": {"encryption": "customer-managed", **QUERY_FEATURES},
+    "query features, customer-managed key": CUSTOMER_MANAGED,
 }
 
 

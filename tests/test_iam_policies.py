@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from devtools.sdk_model import iam_action
-from tests.conftest import EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, Synthesized
+from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, Synthesized
 from tests.support import iam_rules
 from tests.support.documented_permissions import (
     KNOWLEDGE_BASE_SERVICE_ROLE,
@@ -41,7 +41,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "github-deploy-role": {"githubRepository": "example-org/kb-stream", "alarmEmail": "ops@example.com"},
     "query-features": QUERY_FEATURES,
     "oidc-api": OIDC_API,
-    "customer-managed": {"encryption": "customer-managed", **QUERY_FEATURES},
+    "customer-managed": CUSTOMER_MANAGED,
 }
 
 

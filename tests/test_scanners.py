@@ -14,18 +14,25 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, REPO_ROOT, Synthesized
+from tests.conftest import (
+    CUSTOMER_MANAGED,
+    EXISTING_CLUSTER,
+    EXISTING_KEY_ARN,
+    OIDC_API,
+    QUERY_FEATURES,
+    REPO_ROOT,
+    Synthesized,
+)
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
-EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 # The settings variants other tests synthesize, plus customer-managed encryption.
 VARIANTS: dict[str, dict[str, Any]] = {
     "dev": {},
     "prod": {"lifecycleMode": "prod"},
     "query-features": QUERY_FEATURES,
     "oidc-api": {**OIDC_API, "lifecycleMode": "prod"},
-    "customer-managed": {"encryption": "customer-managed", **QUERY_FEATURES},
-    "existing-key": {"encryption": "customer-managed", "encryptionKeyArn": EXISTING_KEY, "lifecycleMode": "prod"},
+    "customer-managed": CUSTOMER_MANAGED,
+    "existing-key": {"encryption": "customer-managed", "encryptionKeyArn": EXISTING_KEY_ARN, "lifecycleMode": "prod"},
     "existing-cluster": {**EXISTING_CLUSTER, "endpointAzCount": 2},
     "provisioned": {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker",
                     "githubRepository": "org/repo", "alarmEmail": "ops@example.com"},

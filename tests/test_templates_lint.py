@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.conftest import EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, Synthesized
+from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, Synthesized
 
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 # CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
@@ -31,7 +31,7 @@ IGNORED = ["W3005"]
         },
         QUERY_FEATURES,
         {**OIDC_API, "lifecycleMode": "prod"},
-        {"encryption": "customer-managed", **QUERY_FEATURES},
+        CUSTOMER_MANAGED,
     ],
     ids=[
         "dev",

@@ -3,7 +3,9 @@
 CDK's own providers (S3 auto-delete-objects, VPC default-security-group restriction) are bare
 ``AWS::Lambda::Function`` resources that log to ``/aws/lambda/<name>``, a group Lambda creates on
 first use and CloudFormation never deletes. Giving each one a log group of the stack, with the
-configured retention and removal policy, makes ``cdk destroy`` remove their logs too.
+configured retention and removal policy, makes ``cdk destroy`` remove their logs too. The same
+functions get their memory stated and their scanner findings (cdk-nag Serverless, Checkov) acknowledged
+here, once per stack, each with the reason.
 """
 
 from __future__ import annotations

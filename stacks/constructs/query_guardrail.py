@@ -9,7 +9,8 @@ from constructs import Construct
 from stacks.settings import QuerySettings, settings_digest
 
 CONTENT_FILTERS = ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK")
-# Prompt attacks are judged on the question only: Bedrock takes no output strength for them.
+# Prompt attacks are user prompts, so the filter judges input only (output strength NONE):
+# https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-prompt-attack.html
 INPUT_ONLY_FILTERS = frozenset({"PROMPT_ATTACK"})
 BLOCKED_MESSAGE = "The knowledge base cannot answer this: the request or its answer was blocked by the guardrail."
 
