@@ -1,6 +1,7 @@
 """Throughput of stream ingest against Bedrock's IngestKnowledgeBaseDocuments quotas, for each batch shape.
 
     python -m benchmarks.stream_ingest [--records 1000] [--latency 0.2] [--indexing 2] [--failing-share 0.01]
+                                       [--formats tickers,tickets,avro] [--mapping-records 20000]
 
 A local fake of the Bedrock endpoint enforces 5 requests/s and 10 concurrent requests and answers after
 ``--latency`` seconds; at most 10 documents fit a request, so no client can exceed 50 documents/s (the
@@ -10,13 +11,19 @@ ingests the records in the shapes an MSK event source mapping delivers:
 - one partition per invocation, on a topic of one partition;
 - all partitions in one invocation, on a topic of two;
 - one invocation per partition at the same time, on a topic of two (two threads);
-- per-ticker document IDs: 10,000 records of 17 tickers, all partitions in one invocation;
+- key-based document IDs: 10,000 records of 17 tickers, all partitions in one invocation;
+
+each in three record formats (``--formats``): the sample's ticker prices (JSON, about 80 bytes), support
+tickets (JSON of about 2 KB checked against a JSON Schema, five metadata fields) and sensor readings in
+Avro (Confluent wire format);
 
 then follows every accepted document with the indexing check's logic (``index_check.checks``) until
 it is INDEXED or dead-lettered: the fake indexes asynchronously, after ``--indexing`` seconds, and
 fails ``--failing-share`` of the documents. Next to it runs the original sample's approach: one
 document per call, one call after the other, random IDs. Each invocation paces at the share of the
-quota its batch's partitions hold. The script measures and prints; it asserts nothing.
+quota its batch's partitions hold. Last, the function's own CPU cost of mapping: records turned into
+documents and requests per second (decoding, schema validation, templates, metadata), with no network.
+The script measures and prints; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from typing import Any
 from devtools.fake_bedrock import FakeState, Limits
 from function_runtime.contract import RuntimeConfig
 from function_runtime.environment import as_environment
-from stream_ingest.contract import DocumentIds, StreamConfig
+from stream_ingest.contract import StreamConfig
+from stream_ingest.mapping import TICKER_PRICES
 
 KB_NAME = "kbstream-knowledge-base-0123abcd"
 TOPIC = "ticker-prices"
@@ -84,30 +92,99 @@ def _percentile(values: list[float], share: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(share * len(ordered)))]:.1f}"
 
 
-def kafka_event(partitions: list[int], count: int, tickers: int = 500) -> dict[str, Any]:
-    """``count`` records of ``tickers`` tickers spread over ``partitions``, published now."""
+TICKETS: dict[str, Any] = {
+    "format": "json",
+    "schema": {"type": "object", "required": ["id", "subject", "body", "priority"], "properties": {
+        "id": {"type": "integer"}, "subject": {"type": "string", "maxLength": 200}, "body": {"type": "string"},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 5},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "opened": {"type": "number"}, "customer": {"type": "object", "properties": {"tier": {"type": "string"}}}}},
+    "id": "ticket/{id}",
+    "text": "{subject}\n\nOpened {opened:%Y-%m-%d %H:%M} UTC, priority {priority}, {customer.tier} customer.\n\n{body}",
+    "metadata": {"priority": "priority", "tags": {"field": "tags", "type": "stringList"}, "tier": "customer.tier",
+                 "opened": {"field": "opened", "type": "number"}, "subject": "subject"},
+}  # fmt: skip
+READINGS: dict[str, Any] = {
+    "format": "avro",
+    "schema": {"type": "record", "name": "Reading", "fields": [
+        {"name": "sensor", "type": "string"}, {"name": "site", "type": "string"}, {"name": "celsius", "type": "double"},
+        {"name": "humidity", "type": "double"}, {"name": "at", "type": "double"}]},
+    "id": "offset",
+    "text": "Sensor {sensor} at {site} read {celsius:.1f} C and {humidity:.0f}% humidity at {at:%H:%M:%S} UTC.",
+    "metadata": {"sensor": "sensor", "site": "site", "celsius": "celsius"},
+}  # fmt: skip
+_BODY = "The nightly export stops at 90 percent and the log shows a timeout on the storage call. " * 21
+
+
+def ticker_value(index: int, keys: int) -> tuple[str, bytes]:
+    ticker = f"T{index % keys:03d}"
+    value = {"ticker": ticker, "price": f"${1000 + index:,}.25", "timestamp": 1771151400 + index}
+    return ticker, json.dumps(value).encode()
+
+
+def ticket_value(index: int, keys: int) -> tuple[str, bytes]:
+    value = {"id": index, "subject": f"Export stalls ({index})", "body": _BODY, "priority": 1 + index % 5,
+             "tags": ["export", "storage"], "opened": 1771151400 + index, "customer": {"tier": "gold"}}  # fmt: skip
+    return f"ticket-{index}", json.dumps(value).encode()
+
+
+def reading_value(index: int, keys: int) -> tuple[str, bytes]:
+    from stream_ingest.formats import encode_avro
+    from stream_ingest.mapping import parse_mapping
+
+    value = {"sensor": f"s-{index % keys}", "site": "north", "celsius": 20 + index % 10 / 3, "humidity": 40.0,
+             "at": 1771151400.0 + index}  # fmt: skip
+    framing = b"\x00\x00\x00\x00\x07"  # Confluent wire format: magic byte, schema ID 7
+    return str(value["sensor"]), framing + encode_avro(parse_mapping(READINGS), value)
+
+
+# Format name -> (mapping, value factory).
+FORMATS: dict[str, tuple[dict[str, Any], Callable[[int, int], tuple[str, bytes]]]] = {
+    "tickers": (dict(TICKER_PRICES), ticker_value),
+    "tickets": (TICKETS, ticket_value),
+    "avro": (READINGS, reading_value),
+}
+
+
+def kafka_event(partitions: list[int], count: int, keys: int = 500,
+                value_of: Callable[[int, int], tuple[str, bytes]] = ticker_value) -> dict[str, Any]:  # fmt: skip
+    """``count`` keyed records (``keys`` distinct keys) spread over ``partitions``, published now."""
     by_partition: dict[str, list[dict[str, Any]]] = {}
     published_ms = int(time.time() * 1000)
     for index in range(count):
         partition = partitions[index % len(partitions)]
         offset = index // len(partitions)
-        value = {"ticker": f"T{index % tickers:03d}", "price": f"${1000 + index:,}.25",
-                 "timestamp": 1771151400 + index}  # fmt: skip
+        key, value = value_of(index, keys)
         by_partition.setdefault(f"{TOPIC}-{partition}", []).append({
             "topic": TOPIC, "partition": partition, "offset": offset, "timestamp": published_ms,
-            "timestampType": "CREATE_TIME", "headers": [],
-            "value": base64.b64encode(json.dumps(value).encode()).decode()})  # fmt: skip
+            "timestampType": "CREATE_TIME", "headers": [], "key": base64.b64encode(key.encode()).decode(),
+            "value": base64.b64encode(value).decode()})  # fmt: skip
     return {"eventSource": "aws:kafka", "records": by_partition}
 
 
-def stream_config(topic_partitions: int, dead_letters: str, ids: DocumentIds = DocumentIds.PER_MESSAGE) -> StreamConfig:
+def mapping_rate(mapping: dict[str, Any], value_of: Callable[[int, int], tuple[str, bytes]], count: int) -> float:
+    """Records per second the function turns into documents and requests, with no network (one CPU)."""
+    from stream_ingest.documents import plan_requests, winners
+    from stream_ingest.pipeline import decoder_for
+    from stream_ingest.records import document_part, kafka_records
+
+    config = stream_config(1, "https://dlq", mapping)
+    event = kafka_event([0], count, keys=count, value_of=value_of)
+    decoder = decoder_for(config)
+    started = time.process_time()
+    parts = [document_part(record, decoder) for record in kafka_records(event)]
+    list(plan_requests(winners(parts).documents))
+    return count / (time.process_time() - started)
+
+
+def stream_config(topic_partitions: int, dead_letters: str, mapping: dict[str, Any] | None = None) -> StreamConfig:
     return StreamConfig(
         knowledge_base_id="KB12345678",
         knowledge_base_name=KB_NAME,
         data_source_id="DS12345678",
         dead_letter_queue_url=dead_letters,
         check_queue_url=dead_letters.replace("/dlq", "/checks"),
-        document_ids=ids,
+        document_mapping=mapping or dict(TICKER_PRICES),
         quota_requests_per_second=QUOTA_REQUESTS_PER_SECOND * QUOTA_HEADROOM,
         topic_partitions=topic_partitions,
         partial_batch_response=False,
@@ -280,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the fake takes per request")
     parser.add_argument("--indexing", type=float, default=2.0, help="seconds the fake takes to index a document")
     parser.add_argument("--failing-share", type=float, default=0.01, help="share of documents that fail to index")
-    parser.add_argument("--ticker-records", type=int, default=10_000, help="records of the per-ticker shape")
+    parser.add_argument("--ticker-records", type=int, default=10_000, help="records of the key-based shape")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="record formats to measure, comma-separated")
+    parser.add_argument("--mapping-records", type=int, default=20_000, help="records for the mapping's CPU cost")
     arguments = parser.parse_args(argv)
     count, latency = arguments.records, arguments.latency
     limits = Limits(requests_per_second={OPERATION: QUOTA_REQUESTS_PER_SECOND}, max_concurrent=MAX_CONCURRENT,
@@ -291,22 +370,32 @@ def main(argv: list[str] | None = None) -> int:
     runtime = RuntimeConfig(service="stream_ingest", metrics_namespace="benchmark", tracer_disabled=True,
                             log_level="WARNING")  # fmt: skip
     os.environ.update(as_environment(runtime))
-    shapes: list[tuple[str, int, Callable[[str], int]]] = [
-        ("one partition per invocation (topic of 1)", 1,
-         lambda dlq: invocations(stream_config(1, dlq), [kafka_event([0], count)])),
-        ("all partitions in one invocation (topic of 2)", 2,
-         lambda dlq: invocations(stream_config(2, dlq), [kafka_event([0, 1], count)])),
-        ("one invocation per partition at once (topic of 2)", 2,
-         lambda dlq: invocations(stream_config(2, dlq), [kafka_event([0], count // 2), kafka_event([1], count // 2)])),
-    ]  # fmt: skip
-    results = [measure(name, count, limits, run) for name, _, run in shapes]
+    formats = [name.strip() for name in arguments.formats.split(",") if name.strip()]
+    results: list[Result] = []
+    for format_name in formats:
+        mapping, value_of = FORMATS[format_name]
+
+        def event(partitions: list[int], records: int, value_of: Any = value_of) -> dict[str, Any]:
+            return kafka_event(partitions, records, value_of=value_of)
+
+        def config(partitions: int, dlq: str, mapping: dict[str, Any] = mapping) -> StreamConfig:
+            return stream_config(partitions, dlq, mapping)
+
+        shapes: list[tuple[str, Callable[[str], int]]] = [
+            ("one partition per invocation (topic of 1)", lambda dlq: invocations(config(1, dlq), [event([0], count)])),
+            ("all partitions in one invocation (topic of 2)",
+             lambda dlq: invocations(config(2, dlq), [event([0, 1], count)])),
+            ("one invocation per partition at once (topic of 2)",
+             lambda dlq: invocations(config(2, dlq), [event([0], count // 2), event([1], count // 2)])),
+        ]  # fmt: skip
+        results += [measure(f"{format_name}: {name}", count, limits, run) for name, run in shapes]
     ticker_records = arguments.ticker_records
-    per_ticker = [kafka_event([0, 1], ticker_records, tickers=17)]
-    name = f"per-ticker IDs, {ticker_records} records of 17 tickers (topic of 2)"
-    ticker_config = stream_config(2, "", DocumentIds.PER_TICKER)
+    per_key = [kafka_event([0, 1], ticker_records, keys=17)]
+    name = f"tickers: key-based IDs, {ticker_records} records of 17 keys (topic of 2)"
+    key_config = stream_config(2, "", {**TICKER_PRICES, "id": "ticker/{key}"})
     results.append(measure(name, ticker_records, limits, lambda dlq: invocations(
-        replace(ticker_config, dead_letter_queue_url=dlq, check_queue_url=dlq.replace("/dlq", "/checks")),
-        per_ticker, batch_size=ticker_records)))  # fmt: skip
+        replace(key_config, dead_letter_queue_url=dlq, check_queue_url=dlq.replace("/dlq", "/checks")),
+        per_key, batch_size=ticker_records)))  # fmt: skip
     for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
         os.environ.pop(name)
     baseline = arguments.baseline_records
@@ -321,6 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "---|" * len(columns))
     for result in results:
         print(result.row())
+    print("\nThe function's CPU cost of mapping (no network, one CPU):\n")
+    print("| format | records | records/s |")
+    print("|---|---|---|")
+    for format_name in formats:
+        mapping, value_of = FORMATS[format_name]
+        rate = mapping_rate(mapping, value_of, arguments.mapping_records)
+        print(f"| {format_name} | {arguments.mapping_records} | {rate:,.0f} |")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +87,16 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def kafka_event(records: list[tuple[str, int, int, str | None]], cluster: str = "kbstream-kafka") -> dict[str, Any]:
-    """An MSK event source mapping event; each record is (topic, partition, offset, base64 value or None)."""
+KafkaRecordSpec = tuple[str, int, int, str | None] | tuple[str, int, int, str | None, str | None]
+
+
+def kafka_event(records: Sequence[KafkaRecordSpec], cluster: str = "kbstream-kafka") -> dict[str, Any]:
+    """An MSK event source mapping event; each record is (topic, partition, offset, base64 value or None),
+    optionally followed by its key as text."""
     by_partition: dict[str, list[dict[str, Any]]] = {}
-    for topic, partition, offset, value in records:
+    for spec in records:
+        topic, partition, offset, value = spec[:4]
+        key = spec[4] if len(spec) > 4 else None
         record: dict[str, Any] = {
             "topic": topic,
             "partition": partition,
@@ -100,6 +107,8 @@ def kafka_event(records: list[tuple[str, int, int, str | None]], cluster: str = 
         }
         if value is not None:
             record["value"] = value
+        if key is not None:
+            record["key"] = b64(key)
         by_partition.setdefault(f"{topic}-{partition}", []).append(record)
     return {
         "eventSource": "aws:kafka",

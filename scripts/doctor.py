@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from scripts.invoke_function import invoke
 from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, Operator, add_common_arguments, explain, run
 from stacks.settings import data_key_alias
-from stream_ingest.contract import DocumentIds
+from stream_ingest.mapping import DocumentMapping, IdKind, RecordView
 
 STACK_PARTS = ("storage", "knowledge-base", "network", "streaming", "query", "monitoring")
 OFFSET_LAG_WARNING = 1000  # records; the monitoring stack alarms from the same level
@@ -260,20 +260,27 @@ class Doctor:
             )
 
     def probe(self, timeout_seconds: float) -> Iterator[Check]:
-        """Publish one marked record, wait until the query function retrieves it, then delete it."""
+        """Publish the mapping's example under a fresh key, wait until the query function retrieves it (by its
+        Kafka partition and offset, which every stream document carries), then delete its document."""
+        mapping = self.settings.stream.mapping
+        if mapping.id.kind is IdKind.FIELDS or mapping.source.get("example") is None:
+            why = "the stream's mapping has no example to publish"
+            if mapping.id.kind is IdKind.FIELDS:
+                why = "documents are identified by value fields, so the example would replace a real document"
+            yield Check("probe", Status.FAIL, f"cannot probe: {why}",
+                        'give streamDocument an "example" and an "id" of "key" or "offset"')  # fmt: skip
+            return
         lambda_client = self.client("lambda")
-        ticker = f"PROBE-{uuid.uuid4().hex[:8].upper()}"
+        key = f"probe-{uuid.uuid4().hex[:12]}"
         published_at = self.clock()
-        sent, result = invoke(
-            lambda_client,
-            self.output("network", "ProducerFunctionName"),
-            {"records": [{"ticker": ticker, "price": "$1.00", "timestamp": published_at}]},
-        )
+        sent, result = invoke(lambda_client, self.output("network", "ProducerFunctionName"),
+                              {"records": [{"key": key, "value": mapping.source["example"]}]})  # fmt: skip
         if not sent:
             yield Check("probe", Status.FAIL, f"the producer failed: {json.dumps(result)[:200]}", "make produce")
             return
         record = result["records"][0]
-        question = {"question": f"price of {ticker}", "mode": "retrieve", "where": {"ticker": ticker}}
+        question = {"question": "probe", "mode": "retrieve",
+                    "where": {"partition": record["partition"], "offset": record["offset"]}}  # fmt: skip
         query_function = self.output("query", "QueryFunctionName")
         # Ask as a group that sees everything: the default group's filter may exclude stream documents.
         audience = self.settings.query.unrestricted_group
@@ -283,28 +290,24 @@ class Doctor:
             answered, answer = invoke(lambda_client, query_function, question, qualifier=audience)
             found = answered and bool(answer.get("results"))
         freshness = self.clock() - published_at
-        self._delete_probe(ticker, record)
+        self._delete_probe(mapping, key, record)
         if found:
-            yield Check("probe", Status.OK, f"{ticker} retrievable after {freshness:.0f} s; its document deleted")
+            yield Check("probe", Status.OK, f"{key} retrievable after {freshness:.0f} s; its document deleted")
         else:
             yield Check(
                 "probe",
                 Status.FAIL,
-                f"{ticker} not retrievable within {timeout_seconds:.0f} s",
+                f"{key} not retrievable within {timeout_seconds:.0f} s",
                 "see the stream checks above and the ingest function's logs",
             )
 
-    def _delete_probe(self, ticker: str, record: dict[str, Any]) -> None:
-        topic = self.output("network", "TopicName")
-        document_id = (
-            f"ticker/{ticker}"
-            if self.settings.stream.document_ids is DocumentIds.PER_TICKER
-            else f"{topic}/{record['partition']}/{record['offset']}"
-        )
+    def _delete_probe(self, mapping: DocumentMapping, key: str, record: dict[str, Any]) -> None:
+        where = RecordView(value=None, key=key, topic=self.output("network", "TopicName"),
+                           partition=record["partition"], offset=record["offset"], timestamp=None)  # fmt: skip
         self.client("bedrock-agent").delete_knowledge_base_documents(
             knowledgeBaseId=self.output("knowledge-base", "KnowledgeBaseId"),
             dataSourceId=self.output("knowledge-base", "StreamDataSourceId"),
-            documentIdentifiers=[{"dataSourceType": "CUSTOM", "custom": {"id": document_id}}],
+            documentIdentifiers=[{"dataSourceType": "CUSTOM", "custom": {"id": mapping.id.template.render(where)}}],
         )
 
     def run(self, probe_timeout_seconds: float | None = None) -> list[Check]:

@@ -12,6 +12,7 @@ from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.knowledge_base import VectorKnowledgeBase
 from stacks.foundation.encryption import imported_key
 from stacks.settings import (
+    Chunking,
     EmbeddingSettings,
     FunctionSettings,
     KnowledgeBaseIdentity,
@@ -30,6 +31,7 @@ class KnowledgeBaseStack(Stack):
         identity: KnowledgeBaseIdentity,
         embedding: EmbeddingSettings,
         knowledge_base: KnowledgeBaseSettings,
+        stream_chunking: Chunking,
         vector_index: VectorIndexSettings,
         documents: DocumentBucketRef,
         documents_version: str,
@@ -64,9 +66,10 @@ class KnowledgeBaseStack(Stack):
             name=identity.documents_data_source_name,
             bucket=document_bucket,
             prefix=document_prefix,
-            settings=knowledge_base,
+            chunking=knowledge_base.chunking,
         )
-        stream = kb.add_custom_data_source("StreamDataSource", name=identity.stream_data_source_name)
+        stream = kb.add_custom_data_source("StreamDataSource", name=identity.stream_data_source_name,
+                                           chunking=stream_chunking)  # fmt: skip
         self.knowledge_base = kb
         self.stream_data_source_id = stream.attr_data_source_id
 

@@ -16,6 +16,7 @@ from stacks.constructs.network import KAFKA_IAM_PORT, PrivateNetwork
 from stacks.constructs.producer import StreamProducer
 from stacks.foundation.nag import acknowledge
 from stacks.settings import FunctionSettings, KafkaSettings, Lifecycle
+from stream_ingest.mapping import DocumentMapping
 
 
 class NetworkStack(Stack):
@@ -25,6 +26,7 @@ class NetworkStack(Stack):
         construct_id: str,
         *,
         kafka: KafkaSettings,
+        stream_mapping: DocumentMapping,
         lambda_sources: LambdaSources,
         functions: FunctionSettings,
         lifecycle: Lifecycle,
@@ -88,6 +90,7 @@ class NetworkStack(Stack):
             security_group=producer_group,
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
+            mapping=stream_mapping,
         )
 
         CfnOutput(self, "ClusterArn", value=cluster_arn)

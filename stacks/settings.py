@@ -36,7 +36,9 @@ from pydantic_core import to_jsonable_python
 
 from query.contract import HTTP_API_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
-from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds, batch_share
+from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, batch_share
+from stream_ingest.formats import check_mapping
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, parse_mapping
 
 CONTEXT_PREFIX = "app:"
 
@@ -312,6 +314,25 @@ class StorageSettings(SettingsGroup):
                                    encryption_key=self._encryption_key)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Chunking:
+    """How a data source splits documents into chunks: create-only, so a change replaces the data source."""
+
+    strategy: ChunkingStrategy
+    max_tokens: int
+    overlap_percentage: int
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The values that shape the chunking configuration (a digest of them names the data source)."""
+        used = {
+            ChunkingStrategy.FIXED_SIZE: {"maxTokens": self.max_tokens, "overlap": self.overlap_percentage},
+            ChunkingStrategy.SEMANTIC: {"maxTokens": self.max_tokens},
+            ChunkingStrategy.HIERARCHICAL: {"maxTokens": self.max_tokens, "overlap": self.overlap_percentage},
+        }.get(self.strategy, {})
+        return {"strategy": self.strategy.value, **used}
+
+
 class KnowledgeBaseSettings(SettingsGroup):
     chunking_strategy: ChunkingStrategy = ChunkingStrategy.FIXED_SIZE
     """chunking of the S3 data source: `FIXED_SIZE`, `SEMANTIC`, `HIERARCHICAL` or `NONE`"""
@@ -323,17 +344,13 @@ class KnowledgeBaseSettings(SettingsGroup):
     """how long S3 changes are gathered before one ingestion job syncs them (0-300)"""
 
     @property
+    def chunking(self) -> Chunking:
+        """The documents data source's chunking."""
+        return Chunking(self.chunking_strategy, self.chunk_max_tokens, self.chunk_overlap_percentage)
+
+    @property
     def chunking_inputs(self) -> dict[str, Any]:
-        """The settings that shape the documents data source's chunking configuration."""
-        used = {
-            ChunkingStrategy.FIXED_SIZE: {"maxTokens": self.chunk_max_tokens, "overlap": self.chunk_overlap_percentage},
-            ChunkingStrategy.SEMANTIC: {"maxTokens": self.chunk_max_tokens},
-            ChunkingStrategy.HIERARCHICAL: {
-                "maxTokens": self.chunk_max_tokens,
-                "overlap": self.chunk_overlap_percentage,
-            },
-        }.get(self.chunking_strategy, {})
-        return {"strategy": self.chunking_strategy.value, **used}
+        return self.chunking.inputs
 
 
 def settings_digest(values: Mapping[str, Any]) -> str:
@@ -355,6 +372,7 @@ class KnowledgeBaseIdentity:
     name_prefix: str
     generation: str  # digest of the knowledge base's create-only inputs: model, dimension, index
     chunking: str  # digest of the documents data source's chunking
+    stream_chunking: str = ""  # digest of the stream data source's chunking; "" for the default (no chunking)
 
     @property
     def name(self) -> str:
@@ -366,7 +384,14 @@ class KnowledgeBaseIdentity:
 
     @property
     def stream_data_source_name(self) -> str:
-        return f"{self.name_prefix}-stream"  # replaced only with its knowledge base, whose name changes
+        # Replaced with its knowledge base (whose name changes) or when its chunking changes.
+        suffix = f"-{self.stream_chunking}" if self.stream_chunking else ""
+        return f"{self.name_prefix}-stream{suffix}"
+
+    @property
+    def stream_generation(self) -> str:
+        """Changes whenever the stream data source is replaced: the mapping that feeds it is then new too."""
+        return f"{self.generation}{self.stream_chunking}"
 
     @property
     def application_log_group_name(self) -> str:
@@ -374,8 +399,8 @@ class KnowledgeBaseIdentity:
 
     @property
     def stream_consumer_group_id(self) -> str:
-        """A new knowledge base gets a new consumer group, which reads the topic from its start."""
-        return f"{self.name_prefix}-stream-ingest-{self.generation}"
+        """A new stream data source gets a new consumer group, which reads the topic from its start."""
+        return f"{self.name_prefix}-stream-ingest-{self.stream_generation}"
 
 
 @dataclass(frozen=True)
@@ -459,8 +484,16 @@ class StreamSettings(SettingsGroup):
     """records per invocation of the ingest function (1-10000); large batches keep the quota busy"""
     batch_window_seconds: Annotated[int, Field(ge=0, le=300)] = 5
     """how long the mapping gathers records before invoking (0-300)"""
-    document_ids: DocumentIds = DocumentIds.PER_MESSAGE
-    """`per-message` (every price is kept) or `per-ticker` (latest price per ticker)"""
+    document: Annotated[dict[str, Any], BeforeValidator(_json_document)] = Field(
+        default_factory=lambda: json.loads(json.dumps(TICKER_PRICES))
+    )
+    """how a record becomes a document: `format` (`json`, `text`, `avro`), `schema`, `id` (`key`, `offset` or a template), `text` (a template), `metadata`, `example` (see docs/streaming.md); the default is the sample's ticker prices"""  # noqa: E501
+    chunking_strategy: ChunkingStrategy = ChunkingStrategy.NONE
+    """chunking of the stream data source: `NONE` (each record is one chunk), `FIXED_SIZE`, `SEMANTIC` or `HIERARCHICAL`; long texts (over about 8,000 tokens) need one of the last three"""  # noqa: E501
+    chunk_max_tokens: Annotated[int, Field(ge=20, le=8192)] = 300
+    """with stream chunking: the chunk size"""
+    chunk_overlap_percentage: Annotated[int, Field(ge=1, le=99)] = 20
+    """with `FIXED_SIZE` or `HIERARCHICAL` stream chunking: the overlap (1-99)"""
     poller_mode: PollerMode = PollerMode.ON_DEMAND
     """`on-demand` or `provisioned` (retries, bisection, partial batch responses; ~$135/month minimum)"""
     retry_attempts: Annotated[int, Field(ge=0, le=10_000)] = 10
@@ -475,6 +508,22 @@ class StreamSettings(SettingsGroup):
     """GetKnowledgeBaseDocuments requests per second the indexing check may make"""
     freshness_alarm_seconds: Annotated[int, Field(ge=10, le=86_400)] = 600
     """alarm when the p95 time from a record's Kafka timestamp to its confirmed indexing exceeds this"""
+
+    @model_validator(mode="after")
+    def _mapping_works(self) -> Self:
+        try:
+            check_mapping(parse_mapping(self.document))
+        except MappingError as error:
+            raise SettingsError("streamDocument", str(error)) from None
+        return self
+
+    @property
+    def mapping(self) -> DocumentMapping:
+        return parse_mapping(self.document)
+
+    @property
+    def chunking(self) -> Chunking:
+        return Chunking(self.chunking_strategy, self.chunk_max_tokens, self.chunk_overlap_percentage)
 
 
 def quota_for_the_stream(stream: StreamSettings) -> float:
@@ -720,8 +769,13 @@ class Settings(SettingsGroup):
             "vectorBucket": index.bucket_name,
             "index": index.index_name,
         }
+        stream_chunking = self.stream.chunking
+        # Without chunking (the default) the stream data source keeps the name it has always had.
+        unchunked = stream_chunking.strategy is ChunkingStrategy.NONE
+        stream_digest = "" if unchunked else settings_digest(stream_chunking.inputs)
         return KnowledgeBaseIdentity(name_prefix=self.name_prefix, generation=settings_digest(knowledge_base_inputs),
-                                     chunking=settings_digest(self.knowledge_base.chunking_inputs))  # fmt: skip
+                                     chunking=settings_digest(self.knowledge_base.chunking_inputs),
+                                     stream_chunking=stream_digest)  # fmt: skip
 
     @property
     def functions(self) -> FunctionSettings:
@@ -750,10 +804,20 @@ def documented_settings() -> list[tuple[str, Any, str]]:
 DEFAULTS: Mapping[str, Any] = {key: default for key, default, _ in documented_settings()}
 
 
+# Keys an earlier version read, with what replaces each.
+RETIRED_SETTINGS: Mapping[str, str] = {
+    "streamDocumentIds": 'replaced by streamDocument\'s "id": "offset" keeps every record (per-message), '
+    '"ticker/{key}" keeps the latest record of each key and lets tombstones delete it (per-ticker)',
+}
+
+
 def load_settings(context: Mapping[str, Any]) -> Settings:
     """Build settings from a CDK context mapping (all keys; only ``app:*`` keys are read)."""
     values = {key.removeprefix(CONTEXT_PREFIX): value for key, value in context.items()
               if key.startswith(CONTEXT_PREFIX) and value is not None}  # fmt: skip
+    for key, replacement in RETIRED_SETTINGS.items():
+        if key in values:
+            raise SettingsError(key, replacement)
     try:
         return Settings.model_validate(values)
     except ValidationError as invalid:

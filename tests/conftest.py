@@ -20,6 +20,7 @@ from aws_cdk import App
 from scripts.estimate_cost import EXISTING_CLUSTER_SETTINGS
 from stacks.application import Stacks, build_app
 from stacks.settings import Settings, load_settings
+from stream_ingest.mapping import TICKER_PRICES
 from tests.support.policies import policy_problems
 from tests.support.sdk_recorder import SdkCallRecorder
 
@@ -30,6 +31,9 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # Settings of the bring-your-own-cluster variant (``synth(**EXISTING_CLUSTER)``), as the cost script uses them.
 EXISTING_CLUSTER: dict[str, Any] = {key.removeprefix("app:"): value for key, value in EXISTING_CLUSTER_SETTINGS.items()}
 EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]
+
+# The sample's ticker prices with key-based document IDs: the latest price per ticker, deleted by tombstones.
+PER_KEY_TICKERS: dict[str, Any] = {**TICKER_PRICES, "id": "ticker/{key}"}
 
 # Access by group, and every optional query feature on.
 GROUP_FILTERS: dict[str, Any] = {

@@ -14,8 +14,9 @@ import pytest
 from function_runtime.environment import ConfigurationError, as_environment, from_environment
 from kb_sync.contract import SyncConfig
 from query.contract import QueryConfig
-from stream_ingest.contract import DocumentIds, StreamConfig
-from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, Synthesized
+from stream_ingest.contract import StreamConfig
+from stream_ingest.mapping import TICKER_PRICES
+from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, PER_KEY_TICKERS, Synthesized
 from tests.support.contracts import (
     contract_module,
     contract_variables,
@@ -37,7 +38,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "generationMaxTokens": 900,
         "promptTemplate": "Use $search_results$ only.",
     },
-    "provisioned pollers, per-ticker IDs": {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker"},
+    "provisioned pollers, key IDs": {"streamPollerMode": "provisioned", "streamDocument": PER_KEY_TICKERS},
     "existing cluster": EXISTING_CLUSTER,
     "query features, customer-managed key": CUSTOMER_MANAGED,
 }
@@ -70,9 +71,11 @@ def test_every_function_reads_its_synthesized_environment(synth: Callable[..., S
 
 
 def test_the_stream_function_gets_its_settings(synth: Callable[..., Synthesized]) -> None:
-    app = synth(**VARIANTS["provisioned pollers, per-ticker IDs"])
+    app = synth(**VARIANTS["provisioned pollers, key IDs"])
     (config,) = [deployed_config(f) for f in app_functions(app) if f["Properties"]["Handler"].startswith("stream_")]
-    assert config.document_ids is DocumentIds.PER_TICKER
+    assert config.document_mapping == PER_KEY_TICKERS
+    (check,) = [deployed_config(f) for f in app_functions(app) if f["Properties"]["Handler"].startswith("index_")]
+    assert check.deleted_by_tombstones is True
     assert config.partial_batch_response is True
 
 
@@ -91,7 +94,7 @@ def stream_config(**changes: Any) -> StreamConfig:
         "data_source_id": "DS1",
         "dead_letter_queue_url": "https://q",
         "check_queue_url": "https://checks",
-        "document_ids": DocumentIds.PER_MESSAGE,
+        "document_mapping": dict(TICKER_PRICES),
         "quota_requests_per_second": 1.0,
         "topic_partitions": 2,
         "partial_batch_response": False,
@@ -101,7 +104,7 @@ def stream_config(**changes: Any) -> StreamConfig:
 
 def test_configuration_round_trips_through_the_environment() -> None:
     stream = stream_config(
-        document_ids=DocumentIds.PER_TICKER, quota_requests_per_second=4.75, partial_batch_response=True
+        document_mapping=PER_KEY_TICKERS, quota_requests_per_second=4.75, partial_batch_response=True
     )
     assert from_environment(StreamConfig, as_environment(stream)) == stream
     query = QueryConfig(
@@ -138,7 +141,7 @@ def test_a_broken_environment_names_the_variable(change: dict[str, str | None], 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("DOCUMENT_IDS", "random", "'random' is not a valid DocumentIds"),
+        ("STREAM_DOCUMENT", "[1]", "expected a JSON dict"),
         ("INGEST_QUOTA_REQUESTS_PER_SECOND", "fast", "could not convert string to float"),
         ("PARTIAL_BATCH_RESPONSE", "yes", "expected 'true' or 'false'"),
     ],

@@ -21,11 +21,14 @@ from moto import mock_aws
 from devtools.fake_bedrock import FakeState, Limits, fake_bedrock_agent
 from devtools.lambda_events import FakeLambdaContext, b64, emf_metrics, kafka_event, sqs_event, ticker_value
 from index_check import handler as check_handler
+from index_check.checks import check_documents
 from index_check.contract import IndexCheckConfig, PendingCheck
 from stream_ingest import handler as ingest_handler
-from stream_ingest.contract import DocumentIds, StreamConfig
+from stream_ingest.contract import StreamConfig
+from stream_ingest.ingest import Pacer
+from stream_ingest.mapping import TICKER_PRICES
 from stream_ingest.pipeline import process_batch
-from tests.conftest import LambdaEnvironment
+from tests.conftest import PER_KEY_TICKERS, LambdaEnvironment
 from tests.support.contracts import use_config
 
 KB_ID, DS_ID, KB_NAME = "KB12345678", "DS12345678", "kbstream-knowledge-base-0123abcd"
@@ -56,7 +59,7 @@ def pipeline(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> 
             checks = sqs.create_queue(QueueName="indexing-checks")["QueueUrl"]
             stream = StreamConfig(knowledge_base_id=KB_ID, knowledge_base_name=KB_NAME, data_source_id=DS_ID,
                                   dead_letter_queue_url=dead_letters, check_queue_url=checks,
-                                  document_ids=DocumentIds.PER_MESSAGE, quota_requests_per_second=9.5,
+                                  document_mapping=dict(TICKER_PRICES), quota_requests_per_second=9.5,
                                   topic_partitions=2, partial_batch_response=False)  # fmt: skip
             check = IndexCheckConfig(knowledge_base_id=KB_ID, knowledge_base_name=KB_NAME, data_source_id=DS_ID,
                                      check_queue_url=checks, dead_letter_queue_url=dead_letters,
@@ -196,15 +199,15 @@ def with_tombstone(event: dict[str, Any], partition: int, offset: int, ticker: s
     return event
 
 
-def test_a_tombstone_deletes_its_tickers_document_in_per_ticker_mode(
+def test_a_tombstone_deletes_its_keys_document(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pipeline.stream = replace(pipeline.stream, document_ids=DocumentIds.PER_TICKER)
-    ingest(pipeline, kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$3.25"))]), monkeypatch)
+    pipeline.stream = replace(pipeline.stream, document_mapping=PER_KEY_TICKERS)
+    ingest(pipeline, kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$3.25"), "ZVZZT")]), monkeypatch)
     assert "ticker/ZVZZT" in pipeline.state.documents
     capsys.readouterr()
-    summary = ingest(pipeline, with_tombstone(kafka_event([(TOPIC, 1, 5, ticker_value("OOOO", "$1.00"))]), 0, 2,
-                                              "ZVZZT"), monkeypatch)  # fmt: skip
+    summary = ingest(pipeline, with_tombstone(kafka_event([(TOPIC, 1, 5, ticker_value("OOOO", "$1.00"), "OOOO")]), 0,
+                                              2, "ZVZZT"), monkeypatch)  # fmt: skip
     assert summary["deleted"] == 1 and pipeline.state.deleted == ["ticker/ZVZZT"]
     assert "ticker/ZVZZT" not in pipeline.state.documents and "ticker/OOOO" in pipeline.state.documents
     assert emf_metrics(capsys.readouterr().out)["DocumentsDeleted"] == 1
@@ -215,14 +218,16 @@ def test_a_tombstone_deletes_its_tickers_document_in_per_ticker_mode(
 def test_a_later_price_in_the_same_batch_outlives_the_tombstone(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipeline.stream = replace(pipeline.stream, document_ids=DocumentIds.PER_TICKER)
-    event = with_tombstone(kafka_event([(TOPIC, 0, 9, ticker_value("ZVZZT", "$4.00"))]), 0, 3, "ZVZZT")
+    pipeline.stream = replace(pipeline.stream, document_mapping=PER_KEY_TICKERS)
+    event = with_tombstone(kafka_event([(TOPIC, 0, 9, ticker_value("ZVZZT", "$4.00"), "ZVZZT")]), 0, 3, "ZVZZT")
     summary = ingest(pipeline, event, monkeypatch)
     assert summary["deleted"] == 0 and pipeline.state.deleted == []
     assert "ticker/ZVZZT" in pipeline.state.documents
 
 
-def test_a_tombstone_is_dead_lettered_in_per_message_mode(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tombstone_is_dead_lettered_where_documents_are_not_keyed(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ingest(pipeline, with_tombstone(kafka_event([]), 0, 4, "ZVZZT"), monkeypatch)
     (letter,) = [json.loads(message["Body"]) for message in drain(pipeline.dead_letters)]
     assert letter["reason"].startswith("tombstone") and (letter["partition"], letter["offset"]) == (0, 4)
@@ -237,3 +242,75 @@ def test_an_unusable_check_message_is_quarantined_with_its_reason(
     assert result == {"batchItemFailures": []}  # nothing to retry: both are kept with their reason
     reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"][:30] for m in drain(pipeline.dead_letters))
     assert len(reasons) == 2 and all(reason for reason in reasons)
+
+
+def test_a_hot_key_updated_9000_times_in_one_batch_loses_nothing_to_sqs_limits(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One key, 9,000 updates, beside other partitions' records: one document standing for 9,000 records.
+    pipeline.stream = replace(pipeline.stream, document_mapping=PER_KEY_TICKERS)
+    hot = [(TOPIC, 0, offset, ticker_value("ZVZZT", f"${offset}.25", 1771151400 + offset), "ZVZZT")
+           for offset in range(9000)]  # fmt: skip
+    others = [(TOPIC, 1, offset, ticker_value(f"T{offset}", "$1.00"), f"T{offset}") for offset in range(30)]
+    summary = ingest(pipeline, kafka_event(hot + others), monkeypatch)
+    assert (summary["documents"], summary["ingested"]) == (31, 31)
+    attributes = pipeline.state.documents["ticker/ZVZZT"]["metadata"]["inlineAttributes"]
+    assert {item["key"]: item["value"] for item in attributes}["price"] == {"type": "NUMBER", "numberValue": 8999.25}
+    # moto refuses any message or batch over SQS's 1 MiB; the checks split the hot document's records instead.
+    checks = [PendingCheck.parse(message["Body"]) for message in drain(pipeline.checks)]
+    assert len(checks) >= 2
+    hot_sources = [source for check in checks for document in check.documents if document.document_id == "ticker/ZVZZT"
+                   for source in document.sources]  # fmt: skip
+    assert sorted(source.offset for source in hot_sources) == list(range(9000))
+    assert all(source.value == hot[source.offset][3] and not source.value_truncated for source in hot_sources)
+    # If that document then fails to index, every one of its 9,000 records is dead-lettered with its value.
+    # (The check's logic, called directly: moto's SQS slows down quadratically with a queue's length.)
+    pipeline.state.failing_indexing["ticker/ZVZZT"] = "fake: the embedding model rejected the content"
+    time.sleep(INDEXING_SECONDS)
+    letters = [letter for check in checks for letter in check_documents(
+        pipeline.env.client("bedrock-agent"), check, knowledge_base_id=KB_ID, data_source_id=DS_ID,
+        pacer=Pacer(1000), now=time.time(), indexed_within_seconds=60).letters]  # fmt: skip
+    assert sorted(letter.coordinates.offset for letter in letters) == list(range(9000))
+    assert all(letter.value == hot[letter.coordinates.offset][3] for letter in letters)
+    assert all(not json.loads(letter.body())["valueTruncated"] for letter in letters)
+
+
+def test_a_document_its_key_deleted_before_the_check_ran_is_not_an_indexing_failure(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline.stream = replace(pipeline.stream, document_mapping=PER_KEY_TICKERS)
+    pipeline.check = replace(pipeline.check, deleted_by_tombstones=True)
+    ingest(pipeline, kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$3.25"), "ZVZZT")]), monkeypatch)
+    ingest(pipeline, with_tombstone(kafka_event([]), 0, 2, "ZVZZT"), monkeypatch)
+    assert pipeline.state.deleted == ["ticker/ZVZZT"]
+    metrics = run_checks(pipeline, monkeypatch, capsys)
+    assert drain(pipeline.dead_letters) == []
+    assert (metrics["DocumentsDeletedBeforeIndexed"], metrics["DocumentsNotIndexed"]) == (1, 0)
+
+
+def test_where_nothing_deletes_documents_a_vanished_one_is_still_a_failure(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(pipeline, kafka_event(prices(1)), monkeypatch)
+    pipeline.state.accepted_at.clear()  # gone from Bedrock without a tombstone: NOT_FOUND
+    run_checks(pipeline, monkeypatch, capsys)
+    (letter,) = [json.loads(message["Body"]) for message in drain(pipeline.dead_letters)]
+    assert letter["status"] == "NOT_FOUND"
+
+
+def test_a_check_message_whose_dead_letters_cannot_be_stored_alone_goes_round_again(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(pipeline, kafka_event(prices(1)), monkeypatch)
+    ingest(pipeline, kafka_event([(TOPIC, 1, 0, ticker_value("OOOO", "$44.50"))]), monkeypatch)
+    first, second = (PendingCheck.parse(message["Body"]) for message in drain(pipeline.checks))
+    time.sleep(INDEXING_SECONDS)
+    pipeline.state.failing_indexing[first.documents[0].document_id] = "fake: rejected"
+    use_config(monkeypatch, pipeline.check)
+    from botocore.stub import ANY, Stubber
+
+    with Stubber(pipeline.env.client("sqs")) as stub:  # the failed document's dead letters are refused
+        refused = {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
+        stub.add_response("send_message_batch", refused, {"QueueUrl": ANY, "Entries": ANY})
+        result = check_handler.handler(sqs_event([first.body(), second.body()]), FakeLambdaContext())  # type: ignore[arg-type]
+    assert result == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}

@@ -30,8 +30,8 @@ def pinned(layer: str) -> dict[str, str]:
     return pins
 
 
-def test_there_are_the_shared_and_the_kafka_layer() -> None:
-    assert LAYERS == ["kafka", "powertools"]
+def test_there_are_the_shared_the_record_formats_and_the_kafka_layer() -> None:
+    assert LAYERS == ["formats", "kafka", "powertools"]
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -49,16 +49,18 @@ def test_a_layer_lists_every_dependency_the_runtime_lacks_and_none_it_has(layer:
             assert canonicalize_name(requirement.name) in available, f"{layer}: {name} needs {requirement}"
 
 
-def test_only_the_producer_carries_the_kafka_client(app: Synthesized) -> None:
+def test_only_the_producer_carries_the_kafka_client_and_only_the_streams_functions_the_formats(
+    app: Synthesized,
+) -> None:
     layers_by_handler: dict[str, int] = {}
     for template in app.templates.values():
         for function in resources_of_type(template, "AWS::Lambda::Function").values():
             handler = str(function["Properties"].get("Handler", ""))
             if handler.split(".", 1)[0] in {"stream_ingest", "index_check", "query", "kb_sync", "producer"}:
                 layers_by_handler[handler] = len(function["Properties"]["Layers"])
-    assert layers_by_handler == {"stream_ingest.handler.handler": 1, "index_check.handler.handler": 1,
+    assert layers_by_handler == {"stream_ingest.handler.handler": 2, "index_check.handler.handler": 1,
                                  "query.handler.handler": 1,
-                                 "kb_sync.handler.handler": 1, "producer.handler.handler": 2}  # fmt: skip
+                                 "kb_sync.handler.handler": 1, "producer.handler.handler": 3}  # fmt: skip
 
 
 def test_layer_sources_are_not_shipped_as_function_code() -> None:

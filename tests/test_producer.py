@@ -15,7 +15,9 @@ from devtools.lambda_events import FakeLambdaContext
 from producer import handler as producer_handler
 from producer.contract import ProducerConfig
 from producer.publish import PublishError, connect, kafka_producer_config, publish
-from producer.records import SAMPLE_STREAM, RawMessage, RequestError, TickerPrice, parse_request
+from producer.records import SAMPLE_STREAM, Message, RequestError, parse_request, ticker_price
+from stream_ingest.formats import Decoder
+from stream_ingest.mapping import TICKER_PRICES, parse_mapping
 from tests.conftest import REPO_ROOT
 from tests.support.contracts import use_config
 
@@ -68,13 +70,20 @@ def now() -> float:
     return NOW
 
 
+TICKERS = parse_mapping(TICKER_PRICES)
+
+
+def request(event: Any, mapping: Any = TICKERS) -> list[Message]:
+    return parse_request(event, mapping, now)
+
+
 def test_the_sample_stream_is_the_csv_of_the_repository() -> None:
     assert SAMPLE_STREAM.read_bytes() == (REPO_ROOT / "sample_data" / "TestData.csv").read_bytes()
     with (REPO_ROOT / "sample_data" / "TestData.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
-    records = parse_request({}, now)
+    records = request({})
     assert len(records) == 17
-    assert [(r.ticker, r.price) for r in records if isinstance(r, TickerPrice)] == [
+    assert [(r.label, json.loads(r.value or b"")["price"]) for r in records] == [
         (row["ticker"], row["price"]) for row in rows
     ]
 
@@ -82,7 +91,7 @@ def test_the_sample_stream_is_the_csv_of_the_repository() -> None:
 @pytest.mark.parametrize("event", [None, {}])
 def test_an_empty_event_sends_the_17_sample_rows_as_json(event: Any) -> None:
     producer = FakeProducer()
-    result = publish(parse_request(event, now), producer, "ticker-prices").as_dict()
+    result = publish(request(event), producer, "ticker-prices").as_dict()
     assert result["sent"] == 17 and result["topic"] == "ticker-prices"
     messages = [json.loads(value or b"") for _, _, value in producer.sent]
     assert messages[1] == {"ticker": "ZVZZT", "price": "$3,413.23", "timestamp": NOW}
@@ -95,29 +104,29 @@ def test_an_empty_event_sends_the_17_sample_rows_as_json(event: Any) -> None:
 def test_records_are_keyed_by_ticker_so_each_ticker_keeps_one_partition() -> None:
     producer = FakeProducer()
     records = [{"ticker": ticker, "price": "$1.00"} for ticker in ["ZVZZT", "NTEST", "ZVZZT", "OOOO", "ZVZZT"]]
-    result = publish(parse_request({"records": records}, now), producer, "ticker-prices")
+    result = publish(request({"records": records}), producer, "ticker-prices")
     assert [key for _, key, _ in producer.sent] == [b"ZVZZT", b"NTEST", b"ZVZZT", b"OOOO", b"ZVZZT"]
-    partitions = {record.partition for record in result.records if record.ticker == "ZVZZT"}
+    partitions = {record.partition for record in result.records if record.key == "ZVZZT"}
     assert len(partitions) == 1
-    zvzzt = [record.offset for record in result.records if record.ticker == "ZVZZT"]
+    zvzzt = [record.offset for record in result.records if record.key == "ZVZZT"]
     assert zvzzt == sorted(zvzzt)  # in order within the partition
     summary = result.as_dict()
     assert sum(summary["partitions"].values()) == 5
-    assert summary["records"][0] == {"ticker": "ZVZZT", "partition": result.records[0].partition, "offset": 0}
+    assert summary["records"][0] == {"key": "ZVZZT", "partition": result.records[0].partition, "offset": 0}
 
 
 def test_a_plain_list_and_given_timestamps_are_accepted() -> None:
-    records = parse_request([{"ticker": "ZTEST", "price": "$23.75", "timestamp": 1700000000}], now)
-    assert records == [TickerPrice(ticker="ZTEST", price="$23.75", timestamp=1700000000.0)]
+    records = request([{"ticker": "ZTEST", "price": "$23.75", "timestamp": 1700000000}])
+    assert records == [ticker_price("ZTEST", "$23.75", 1700000000.0)]
 
 
 def test_raw_values_are_sent_unchecked_and_unkeyed() -> None:
     producer = FakeProducer()
-    messages = parse_request({"raw": ["not json", '{"ticker": "X"}']}, now)
-    assert messages == [RawMessage("not json"), RawMessage('{"ticker": "X"}')]
+    messages = request({"raw": ["not json", '{"ticker": "X"}']})
+    assert [(m.key, m.value) for m in messages] == [(None, b"not json"), (None, b'{"ticker": "X"}')]
     result = publish(messages, producer, "t").as_dict()
     assert [(key, value) for _, key, value in producer.sent] == [(None, b"not json"), (None, b'{"ticker": "X"}')]
-    assert [record["ticker"] for record in result["records"]] == [None, None]
+    assert [record["key"] for record in result["records"]] == [None, None]
 
 
 @pytest.mark.parametrize(
@@ -128,11 +137,11 @@ def test_raw_values_are_sent_unchecked_and_unkeyed() -> None:
         ([], "'records' is empty"),
         ({"records": []}, "'records' is empty"),
         ({"records": [{"ticker": "A", "price": "$1"}], "raw": ["x"]}, "give one of"),
-        ({"delete": "ZVZZT"}, "'delete' must be a list of tickers"),
-        ({"delete": [""]}, "delete[0] must be a ticker"),
+        ({"delete": "ZVZZT"}, "'delete' must be a list of keys"),
+        ({"delete": [""]}, "delete[0] must be a key"),
         ({"tickers": []}, "unknown field(s) 'tickers'"),
         ([{"ticker": "A", "price": "$1"}] * 1001, "more than 1000"),
-        (["ZVZZT"], "records[0] must be an object"),
+        (["ZVZZT"], 'records[0] must be {"key": ..., "value": ...} or a ticker price'),
         ([{"price": "$1.00"}], "records[0].ticker must be a non-empty string"),
         ([{"ticker": " ", "price": "$1.00"}], "records[0].ticker must be a non-empty string"),
         ([{"ticker": "X" * 33, "price": "$1.00"}], "longer than 32"),
@@ -149,14 +158,14 @@ def test_raw_values_are_sent_unchecked_and_unkeyed() -> None:
 )
 def test_bad_requests_are_rejected_with_a_clear_message(event: Any, message: str) -> None:
     with pytest.raises(RequestError) as raised:
-        parse_request(event, now)
+        request(event)
     assert message in str(raised.value)
 
 
 def test_unacknowledged_records_fail_the_publish_and_say_how_many() -> None:
     producer = FakeProducer(fail_sends={1, 3})
     with pytest.raises(PublishError) as raised:
-        publish(parse_request({}, now), producer, "ticker-prices")
+        publish(request({}), producer, "ticker-prices")
     message = str(raised.value)
     assert "2 of 17 records were not acknowledged" in message
     assert "(15 were)" in message
@@ -182,7 +191,12 @@ def test_unreachable_brokers_are_reported(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.fixture
 def producer_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_config(monkeypatch, ProducerConfig(bootstrap_brokers="127.0.0.1:9", topic_name="ticker-prices"))
+    use_config(
+        monkeypatch,
+        ProducerConfig(
+            bootstrap_brokers="127.0.0.1:9", topic_name="ticker-prices", document_mapping=dict(TICKER_PRICES)
+        ),
+    )
 
 
 @pytest.mark.parametrize("event", [[], {"records": "x"}, [{"ticker": "A"}]])
@@ -195,5 +209,47 @@ def test_the_handler_answers_bad_requests_without_touching_kafka(producer_env: N
 
 
 def test_a_delete_request_sends_tombstones_keyed_by_ticker() -> None:
-    (tombstone,) = parse_request({"delete": ["ZVZZT"]})
+    (tombstone,) = request({"delete": ["ZVZZT"]})
     assert (tombstone.key, tombstone.value) == (b"ZVZZT", None)
+
+
+AVRO_READINGS = parse_mapping({
+    "format": "avro", "id": "key", "text": "{sensor}: {celsius} C",
+    "schema": {"type": "record", "name": "Reading", "fields": [{"name": "sensor", "type": "string"},
+                                                               {"name": "celsius", "type": "double"}]},
+    "example": {"sensor": "t-7", "celsius": 21.5},
+})  # fmt: skip
+TEXT_NOTES = parse_mapping({"format": "text", "id": "key", "text": "{value}"})
+
+
+def test_keyed_records_of_any_format_are_encoded_as_the_mapping_says() -> None:
+    (avro,) = request({"records": [{"key": "t-7", "value": {"sensor": "t-7", "celsius": 21.5}}]}, AVRO_READINGS)
+    assert avro.key == b"t-7"
+    assert Decoder(AVRO_READINGS).decode(avro.value or b"") == {"sensor": "t-7", "celsius": 21.5}
+    (note,) = request({"records": [{"key": "n1", "value": "Release 4.2 ships Monday."}]}, TEXT_NOTES)
+    assert (note.key, note.value) == (b"n1", b"Release 4.2 ships Monday.")
+    (unkeyed,) = request([{"value": {"ticker": "A", "price": "$1", "timestamp": 1}}])
+    assert unkeyed.key is None and json.loads(unkeyed.value or b"") == {"ticker": "A", "price": "$1", "timestamp": 1}
+
+
+def test_the_sample_of_another_mapping_is_its_example() -> None:
+    (example,) = request({}, AVRO_READINGS)
+    assert Decoder(AVRO_READINGS).decode(example.value or b"") == {"sensor": "t-7", "celsius": 21.5}
+    with pytest.raises(RequestError, match="has no example"):
+        request({}, TEXT_NOTES)
+
+
+@pytest.mark.parametrize(
+    ("event", "mapping", "message"),
+    [
+        ({"records": [{"key": "t", "value": {"sensor": 5}}]}, AVRO_READINGS, "does not fit the Avro schema"),
+        ({"records": [{"key": "n", "value": {"a": 1}}]}, TEXT_NOTES, "must be a string (the stream's format is text)"),
+        ({"records": [{"key": "", "value": "x"}]}, TEXT_NOTES, "records[0].key must be a non-empty string"),
+        ({"records": [{"key": "n", "value": None}]}, TEXT_NOTES, "send tombstones with"),
+        ({"records": [{"ticker": "A", "price": "$1"}]}, TEXT_NOTES, 'must be {"key": "...", "value": ...}'),
+    ],
+)
+def test_records_that_do_not_fit_the_mapping_are_refused(event: Any, mapping: Any, message: str) -> None:
+    with pytest.raises(RequestError) as raised:
+        request(event, mapping)
+    assert message in str(raised.value)

@@ -19,6 +19,7 @@ from tests.conftest import (
     EXISTING_CLUSTER,
     EXISTING_KEY_ARN,
     OIDC_API,
+    PER_KEY_TICKERS,
     QUERY_FEATURES,
     REPO_ROOT,
     Synthesized,
@@ -34,7 +35,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "customer-managed": CUSTOMER_MANAGED,
     "existing-key": {"encryption": "customer-managed", "encryptionKeyArn": EXISTING_KEY_ARN, "lifecycleMode": "prod"},
     "existing-cluster": {**EXISTING_CLUSTER, "endpointAzCount": 2},
-    "provisioned": {"streamPollerMode": "provisioned", "streamDocumentIds": "per-ticker",
+    "provisioned": {"streamPollerMode": "provisioned", "streamDocument": PER_KEY_TICKERS,
                     "githubRepository": "org/repo", "alarmEmail": "ops@example.com"},
 }  # fmt: skip
 

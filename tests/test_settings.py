@@ -91,7 +91,7 @@ def test_command_line_strings_are_coerced() -> None:
         ("topicReplicationFactor", 4, "Input should be less than or equal to 3"),
         ("streamBatchSize", 10_001, "Input should be less than or equal to 10000"),
         ("streamBatchWindowSeconds", 301, "Input should be less than or equal to 300"),
-        ("streamDocumentIds", "random", "Input should be 'per-message' or 'per-ticker'"),
+        ("streamChunkingStrategy", "PARAGRAPH", "Input should be 'FIXED_SIZE'"),
         ("streamPollerMode", "auto", "Input should be 'on-demand' or 'provisioned'"),
         ("streamRetryAttempts", -1, "Input should be greater than or equal to 0"),
         ("ingestRequestsPerSecond", 0, "Input should be greater than 0"),
@@ -186,7 +186,11 @@ def test_a_partial_existing_cluster_names_the_missing_setting() -> None:
 def test_stream_defaults() -> None:
     stream = load_settings({}).stream
     assert (stream.batch_size, stream.batch_window_seconds) == (500, 5)
-    assert (stream.document_ids.value, stream.poller_mode.value) == ("per-message", "on-demand")
+    assert (stream.mapping.id.template.source, stream.poller_mode.value) == (
+        "{topic}/{partition}/{offset}",
+        "on-demand",
+    )
+    assert stream.chunking_strategy.value == "NONE"
     assert stream.ingest_requests_per_second == 5
 
 

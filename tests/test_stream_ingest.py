@@ -17,10 +17,11 @@ from devtools.fake_bedrock import FakeState, Limits, fake_bedrock_agent
 from devtools.lambda_events import FakeLambdaContext, b64, emf_metrics, kafka_event, ticker_value
 from function_runtime.environment import from_environment
 from stream_ingest import handler as ingest_handler
-from stream_ingest.contract import DocumentIds, StreamConfig
+from stream_ingest.contract import StreamConfig
 from stream_ingest.dead_letters import DeadLetterError
+from stream_ingest.mapping import TICKER_PRICES
 from stream_ingest.records import InvalidEvent
-from tests.conftest import LambdaEnvironment
+from tests.conftest import PER_KEY_TICKERS, LambdaEnvironment
 from tests.support.contracts import use_config, variable_of
 
 KB_ID, DS_ID = "KB12345678", "DS12345678"
@@ -53,7 +54,7 @@ def stream(
                     data_source_id=DS_ID,
                     dead_letter_queue_url=queue_url,
                     check_queue_url=check_queue_url,
-                    document_ids=DocumentIds.PER_MESSAGE,
+                    document_mapping=dict(TICKER_PRICES),
                     quota_requests_per_second=20,
                     topic_partitions=3,
                     partial_batch_response=False,
@@ -123,11 +124,11 @@ def test_per_ticker_documents_hold_the_latest_price(
     stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, state, _ = stream
-    use_config(monkeypatch, replace(from_environment(StreamConfig), document_ids=DocumentIds.PER_TICKER))
-    invoke(kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$1.00", 100)),
-                        (TOPIC, 1, 7, ticker_value("OOOO", "$44.50", 150)),
-                        (TOPIC, 0, 2, ticker_value("ZVZZT", "$3,413.23", 200))]))  # fmt: skip
-    invoke(kafka_event([(TOPIC, 1, 8, ticker_value("OOOO", "$45.00", 300))]))
+    use_config(monkeypatch, replace(from_environment(StreamConfig), document_mapping=PER_KEY_TICKERS))
+    invoke(kafka_event([(TOPIC, 0, 1, ticker_value("ZVZZT", "$1.00", 100), "ZVZZT"),
+                        (TOPIC, 1, 7, ticker_value("OOOO", "$44.50", 150), "OOOO"),
+                        (TOPIC, 0, 2, ticker_value("ZVZZT", "$3,413.23", 200), "ZVZZT")]))  # fmt: skip
+    invoke(kafka_event([(TOPIC, 1, 8, ticker_value("OOOO", "$45.00", 300), "OOOO")]))
     assert set(state.documents) == {"ticker/ZVZZT", "ticker/OOOO"}
     texts = {
         key: doc["content"]["custom"]["inlineContent"]["textContent"]["data"] for key, doc in state.documents.items()
@@ -147,7 +148,7 @@ def test_poison_records_go_to_the_dead_letter_queue_and_valid_ones_still_land(
             (TOPIC, 1, 20, None),
             (TOPIC, 1, 21, ticker_value("NTEST", "$0.45")),
             (TOPIC, 1, 22, ticker_value("ZBZX", "thirty-six")),
-            (TOPIC, 2, 30, b64("x" * 20_000)),
+            (TOPIC, 2, 30, b64("x" * 1_100_000)),
         ]
     )
     result = invoke(event)
@@ -157,8 +158,10 @@ def test_poison_records_go_to_the_dead_letter_queue_and_valid_ones_still_land(
     assert [(letter["partition"], letter["offset"]) for letter in letters] == [(0, 11), (1, 20), (1, 22), (2, 30)]
     assert letters[0]["value"] == b64("not json") and "not JSON" in letters[0]["reason"]
     assert letters[1]["value"] is None and "no value" in letters[1]["reason"]
-    assert "'thirty-six' is not an amount" in letters[2]["reason"]
-    assert "larger than" in letters[3]["reason"] and letters[3]["valueTruncated"] is False
+    assert letters[2]["reason"].startswith("price: 'thirty-six' does not match")
+    # Kafka's largest record is 1.4 MiB in base64: the letter keeps what fits SQS's 1 MiB, and says so.
+    assert "larger than 1,048,576 bytes" in letters[3]["reason"] and letters[3]["valueTruncated"] is True
+    assert b64("x" * 1_100_000).startswith(letters[3]["value"]) and len(letters[3]["value"]) > 1_000_000
     assert letters[2]["attributes"]["offset"] == {"StringValue": "22", "DataType": "Number"}
     assert letters[2]["attributes"]["topic"]["StringValue"] == TOPIC
     assert emf_metrics(capsys.readouterr().out)["PoisonRecords"] == 4
@@ -268,3 +271,49 @@ def test_missing_configuration_is_a_clear_error(
     monkeypatch.delenv(name)
     with pytest.raises(RuntimeError, match=f"{name} is not set"):
         invoke(kafka_event(prices(1)))
+
+
+def test_a_document_bedrock_refuses_as_invalid_is_dead_lettered_and_the_rest_of_its_request_ingested(
+    stream: tuple[LambdaEnvironment, FakeState, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, state, queue_url = stream
+    # Bedrock answers ValidationException for the whole request that carries this document.
+    state.fail_documents({f"{TOPIC}/1/2"}, "ValidationException")
+    result = invoke(kafka_event(prices(10)))  # one request of ten
+    assert (result["ingested"], result["rejected"]) == (9, 1)  # no IngestFailed: the batch completes
+    assert sorted(state.documents) == sorted(f"{TOPIC}/{i % 3}/{i // 3}" for i in range(10) if i != 7)
+    (letter,) = dead_letters(queue_url)
+    assert (letter["partition"], letter["offset"], letter["documentId"]) == (1, 2, f"{TOPIC}/1/2")
+    assert letter["reason"] == f"Bedrock rejected {TOPIC}/1/2: ValidationException: fake: ValidationException"
+    # The request was halved until the document stood alone: 1 + 2 + 2 + 2 requests (halves of 10, 5, 3, 2).
+    assert result["requests"] == len(state.requests) + 4  # the fake keeps only the accepted ones
+    assert emf_metrics(capsys.readouterr().out)["DocumentsRejected"] == 1
+
+
+TICKETS = {
+    "format": "json",
+    "schema": {"type": "object", "required": ["id", "subject", "body"],
+               "properties": {"id": {"type": "integer"}, "subject": {"type": "string"}, "body": {"type": "string"},
+                              "priority": {"type": "integer"}}},
+    "id": "ticket/{id}",
+    "text": "{subject}\n\n{body}",
+    "metadata": {"priority": "priority"},
+}  # fmt: skip
+
+
+def test_a_ticket_topic_streams_through_the_same_function(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, state, queue_url = stream
+    use_config(monkeypatch, replace(from_environment(StreamConfig), document_mapping=TICKETS))
+    ticket = {"id": 7, "subject": "Export stalls", "body": "It stops at 90 percent. " * 1300, "priority": 2}
+    bad = {"id": 8, "subject": "Hi", "body": "?", "priority": "high"}
+    result = invoke(kafka_event([("support-tickets", 0, 0, b64(json.dumps(ticket))),
+                                 ("support-tickets", 1, 0, b64(json.dumps(bad)))]))  # fmt: skip
+    assert (result["ingested"], result["poison"]) == (1, 1)
+    document = state.documents["ticket/7"]
+    assert document["content"]["custom"]["inlineContent"]["textContent"]["data"].startswith("Export stalls\n\nIt stops")
+    assert len(document["content"]["custom"]["inlineContent"]["textContent"]["data"]) > 30_000
+    (letter,) = dead_letters(queue_url)
+    assert letter["reason"] == "priority: 'high' is not of type 'integer'"
+    assert env.recorder.problems == []

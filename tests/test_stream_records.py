@@ -1,67 +1,70 @@
-"""Kafka records to documents: parsing, poison, text, metadata, IDs, request planning, pacing."""
+"""Kafka records to documents with the sample's ticker mapping: parsing, poison, text, metadata, IDs, the
+ordering rule, request planning, idempotency tokens and pacing."""
 
 from __future__ import annotations
 
 import base64
 import itertools
 import json
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from devtools.lambda_events import b64, kafka_event, ticker_value
 from devtools.sdk_model import validate_request
-from stream_ingest.contract import DocumentIds
 from stream_ingest.documents import (
     MAX_REQUEST_BYTES,
     IngestRequest,
     StreamDocument,
+    operation_token,
     plan_requests,
-    render_text,
-    to_documents,
+    winners,
 )
+from stream_ingest.formats import Decoder
 from stream_ingest.ingest import Pacer
+from stream_ingest.mapping import TICKER_PRICES, parse_mapping
 from stream_ingest.records import (
     Coordinates,
+    DocumentPart,
     InvalidEvent,
     KafkaRecord,
     PoisonRecord,
-    TickerPrice,
+    document_part,
     kafka_records,
-    parse_ticker_price,
 )
+from tests.conftest import PER_KEY_TICKERS
 
 WHERE = Coordinates(topic="ticker-prices", partition=1, offset=42)
+TICKERS = Decoder(parse_mapping(TICKER_PRICES))
+PER_KEY = Decoder(parse_mapping(PER_KEY_TICKERS))
 
 
-def record(value: str | None) -> KafkaRecord:
-    return KafkaRecord(coordinates=WHERE, value=value)
+def record(value: str | None, *, key: str | None = None, where: Coordinates = WHERE,
+           timestamp_ms: int | None = 1771151400000) -> KafkaRecord:  # fmt: skip
+    return KafkaRecord(coordinates=where, value=value, timestamp_ms=timestamp_ms,
+                       key=b64(key) if key is not None else None)  # fmt: skip
 
 
-def price(ticker: str = "ZVZZT", amount: str = "3413.23", timestamp: float = 1771151400.0,
-          partition: int = 1, offset: int = 42) -> TickerPrice:  # fmt: skip
-    return TickerPrice(
-        coordinates=Coordinates("ticker-prices", partition, offset),
-        ticker=ticker,
-        price=Decimal(amount),
-        timestamp=timestamp,
-    )
+def price(ticker: str = "ZVZZT", amount: str = "$3,413.23", timestamp: float = 1771151400.0, partition: int = 1,
+          offset: int = 42, decoder: Decoder = TICKERS, timestamp_ms: int | None = None) -> DocumentPart:  # fmt: skip
+    where = Coordinates("ticker-prices", partition, offset)
+    return document_part(record(ticker_value(ticker, amount, timestamp), key=ticker, where=where,
+                                timestamp_ms=timestamp_ms), decoder)  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("$3,413.23", "3413.23"), ("$44.50", "44.50"), ("$0.45", "0.45"), ("$1,000,000", "1000000"), ("12.5", "12.5")],
+    [("$3,413.23", 3413.23), ("$44.50", 44.5), ("$0.45", 0.45), ("$1,000,000", 1000000.0), ("12.5", 12.5)],
 )
-def test_prices_are_parsed_from_the_csv_strings(text: str, amount: str) -> None:
-    parsed = parse_ticker_price(record(ticker_value("ZVZZT", text)))
-    assert parsed.price == Decimal(amount)
-    assert (parsed.ticker, parsed.timestamp, parsed.coordinates) == ("ZVZZT", 1771151400.0, WHERE)
+def test_prices_are_parsed_from_the_csv_strings(text: str, amount: float) -> None:
+    parsed = price(amount=text)
+    assert parsed.metadata == {"ticker": "ZVZZT", "price": amount, "timestamp": 1771151400.0}
+    assert (parsed.document_id, parsed.coordinates) == ("ticker-prices/1/42", Coordinates("ticker-prices", 1, 42))
 
 
 def test_extra_fields_are_tolerated() -> None:
     value = b64(json.dumps({"ticker": "OOOO", "price": "$44.50", "timestamp": 1, "exchange": "TEST"}))
-    assert parse_ticker_price(record(value)).ticker == "OOOO"
+    assert document_part(record(value), TICKERS).metadata["ticker"] == "OOOO"
 
 
 @pytest.mark.parametrize(
@@ -69,30 +72,31 @@ def test_extra_fields_are_tolerated() -> None:
     [
         (None, "has no value"),
         ("%%%not-base64%%%", "not valid base64"),
-        (b64("x" * 20_000), "larger than 10240 bytes"),
+        (b64("x" * 1_100_000), "larger than 1,048,576 bytes"),
         (base64.b64encode(b"\xff\xfe\x00").decode(), "not UTF-8"),
         (b64("ticker=ZVZZT"), "not JSON"),
-        (b64("[1, 2]"), "JSON list, expected an object"),
-        (b64('{"ticker": "ZVZZT", "timestamp": 1}'), "has no 'price'"),
-        (b64("{}"), "has no 'ticker', 'price', 'timestamp'"),
-        (b64('{"ticker": 7, "price": "$1.00", "timestamp": 1}'), "ticker 7 is not"),
-        (b64('{"ticker": "", "price": "$1.00", "timestamp": 1}'), "ticker '' is not"),
-        (b64('{"ticker": "A B", "price": "$1.00", "timestamp": 1}'), "ticker 'A B' is not"),
-        (b64('{"ticker": "A", "price": 3.5, "timestamp": 1}'), "price must be a string"),
-        (b64('{"ticker": "A", "price": "$3.41.23", "timestamp": 1}'), "is not an amount"),
-        (b64('{"ticker": "A", "price": "-$5", "timestamp": 1}'), "is not an amount"),
-        (b64('{"ticker": "A", "price": "$1,23", "timestamp": 1}'), "is not an amount"),
-        (b64('{"ticker": "A", "price": "", "timestamp": 1}'), "is not an amount"),
-        (b64('{"ticker": "A", "price": "$1", "timestamp": "2026-02-15"}'), "timestamp must be epoch seconds"),
-        (b64('{"ticker": "A", "price": "$1", "timestamp": true}'), "timestamp must be epoch seconds"),
-        (b64('{"ticker": "A", "price": "$1", "timestamp": -1}'), "between 1970 and 9999"),
-        (b64('{"ticker": "A", "price": "$1", "timestamp": 1e300}'), "between 1970 and 9999"),
-        (b64('{"ticker": "A", "price": "$1", "timestamp": NaN}'), "timestamp must be epoch seconds"),
+        (b64("[1, 2]"), "(the value): [1, 2] is not of type 'object'"),
+        (b64('{"ticker": "ZVZZT", "timestamp": 1}'), "'price' is a required property"),
+        (b64('{"ticker": 7, "price": "$1.00", "timestamp": 1}'), "ticker: 7 is not of type 'string'"),
+        (b64('{"ticker": "", "price": "$1.00", "timestamp": 1}'), "ticker: '' does not match"),
+        (b64('{"ticker": "A B", "price": "$1.00", "timestamp": 1}'), "ticker: 'A B' does not match"),
+        (b64('{"ticker": "A", "price": 3.5, "timestamp": 1}'), "price: 3.5 is not of type 'string'"),
+        (b64('{"ticker": "A", "price": "$3.41.23", "timestamp": 1}'), "price: '$3.41.23' does not match"),
+        (b64('{"ticker": "A", "price": "-$5", "timestamp": 1}'), "price: '-$5' does not match"),
+        (b64('{"ticker": "A", "price": "$1", "timestamp": "2026-02-15"}'), "timestamp: '2026-02-15' is not of type"),
+        (b64('{"ticker": "A", "price": "$1", "timestamp": true}'), "timestamp: True is not of type 'number'"),
+        (b64('{"ticker": "A", "price": "$1", "timestamp": -1}'), "timestamp: -1 is less than the minimum of 0"),
+        (b64('{"ticker": "A", "price": "$1", "timestamp": 1e300}'), "timestamp: 1e+300 is greater than or equal"),
+        (b64('{"ticker": "A", "price": "$1", "timestamp": NaN}'), "contains NaN, which is not a JSON number"),
+        (b64('{"ticker": "A", "price": "$1", "timestamp": Infinity}'), "contains Infinity"),
+        (b64('{"ticker": "A", "price": "$' + "9" * 400 + '", "timestamp": 1}'), "is not a finite number"),
+        (b64("[" * 100_000), "nests deeper than 64 levels"),
     ],
 )
 def test_every_kind_of_poison_is_named(value: str | None, reason: str) -> None:
-    with pytest.raises(PoisonRecord, match=reason.replace("(", r"\(").replace("$", r"\$")):
-        parse_ticker_price(record(value))
+    with pytest.raises(PoisonRecord) as raised:
+        document_part(record(value), TICKERS)
+    assert reason in str(raised.value)
 
 
 def test_every_partition_of_the_event_is_read() -> None:
@@ -122,17 +126,22 @@ def test_an_event_that_is_not_an_msk_batch_is_refused(event: Any, message: str) 
 @pytest.mark.parametrize(
     ("amount", "timestamp", "text"),
     [
-        ("3413.23", 1771151400.0, "At 2026-02-15 10:30:00 UTC the price of ZVZZT is $3,413.23."),
+        ("$3,413.23", 1771151400.0, "At 2026-02-15 10:30:00 UTC the price of ZVZZT is $3,413.23."),
         ("44.5", 1771151400.9, "At 2026-02-15 10:30:00 UTC the price of ZVZZT is $44.50."),
         ("0.45", 0.0, "At 1970-01-01 00:00:00 UTC the price of ZVZZT is $0.45."),
     ],
 )
 def test_text_reads_naturally(amount: str, timestamp: float, text: str) -> None:
-    assert render_text(price(amount=amount, timestamp=timestamp)) == text
+    assert price(amount=amount, timestamp=timestamp).text == text
+
+
+def as_document(part: DocumentPart) -> StreamDocument:
+    (document,) = winners([part]).documents
+    return document
 
 
 def test_document_carries_filterable_typed_metadata_and_validates_against_the_model() -> None:
-    (document,) = to_documents([price()], DocumentIds.PER_MESSAGE)
+    document = as_document(price())
     item = document.as_request_item()
     attributes = {a["key"]: a["value"] for a in item["metadata"]["inlineAttributes"]}
     assert attributes == {
@@ -148,34 +157,58 @@ def test_document_carries_filterable_typed_metadata_and_validates_against_the_mo
         "textContent": {"data": "At 2026-02-15 10:30:00 UTC the price of ZVZZT is $3,413.23."},
     }
     request = IngestRequest(documents=[document])
-    parameters = {"knowledgeBaseId": "KB12345678", "dataSourceId": "DS12345678",
-                  "clientToken": request.client_token, "documents": request.body()}  # fmt: skip
+    token = request.client_token("KB12345678", "DS12345678")
+    parameters = {"knowledgeBaseId": "KB12345678", "dataSourceId": "DS12345678", "clientToken": token,
+                  "documents": request.body()}  # fmt: skip
     assert validate_request("bedrock-agent", "IngestKnowledgeBaseDocuments", parameters) == []
 
 
-def test_per_message_ids_come_from_the_coordinates_and_survive_redelivery() -> None:
-    first = to_documents([price(offset=42), price(offset=43)], DocumentIds.PER_MESSAGE)
-    again = to_documents([price(offset=43), price(offset=42)], DocumentIds.PER_MESSAGE)
+def test_offset_ids_come_from_the_coordinates_and_survive_redelivery() -> None:
+    first = winners([price(offset=42), price(offset=43)]).documents
+    again = winners([price(offset=43), price(offset=42)]).documents
     assert [d.document_id for d in first] == ["ticker-prices/1/42", "ticker-prices/1/43"]
     assert {d.document_id for d in again} == {d.document_id for d in first}
-    duplicate = to_documents([price(offset=42), price(offset=42)], DocumentIds.PER_MESSAGE)
-    assert len(duplicate) == 1
+    assert len(winners([price(offset=42), price(offset=42)]).documents) == 1
 
 
-def test_per_ticker_ids_keep_the_latest_price_and_stand_for_every_record() -> None:
-    documents = to_documents(
-        [
-            price("ZVZZT", "1.00", timestamp=100, offset=1),
-            price("ZVZZT", "3.00", timestamp=300, offset=3),
-            price("ZVZZT", "2.00", timestamp=200, offset=2),
-            price("OOOO", "44.50", timestamp=100, offset=4),
-        ],
-        DocumentIds.PER_TICKER,
-    )
+def test_key_ids_keep_the_last_record_of_the_partition_and_stand_for_every_record() -> None:
+    # The offset decides, not the value's own timestamp: Kafka's order, the same within and across batches.
+    documents = winners([
+        price("ZVZZT", "1.00", timestamp=100, offset=1, decoder=PER_KEY),
+        price("ZVZZT", "3.00", timestamp=300, offset=3, decoder=PER_KEY),
+        price("ZVZZT", "2.00", timestamp=900, offset=2, decoder=PER_KEY),
+        price("OOOO", "44.50", timestamp=100, offset=4, decoder=PER_KEY),
+    ]).documents  # fmt: skip
     by_id = {document.document_id: document for document in documents}
     assert set(by_id) == {"ticker/ZVZZT", "ticker/OOOO"}
     assert by_id["ticker/ZVZZT"].metadata["price"] == 3.0
     assert [source.offset for source in by_id["ticker/ZVZZT"].sources] == [1, 3, 2]
+
+
+def test_across_partitions_the_later_kafka_timestamp_wins() -> None:
+    early = price("ZVZZT", "1.00", partition=0, offset=90, decoder=PER_KEY, timestamp_ms=1_000)
+    late = price("ZVZZT", "2.00", partition=1, offset=5, decoder=PER_KEY, timestamp_ms=2_000)
+    for order in ([early, late], [late, early]):
+        (document,) = winners(order).documents
+        assert document.metadata["price"] == 2.0 and document.winner == late.coordinates
+
+
+def test_a_tombstone_after_the_last_value_deletes_and_one_before_it_is_superseded() -> None:
+    value = price("ZVZZT", offset=5, decoder=PER_KEY)
+    tombstone = document_part(record(None, key="ZVZZT", where=Coordinates("ticker-prices", 1, 6)), PER_KEY)
+    assert tombstone.deletes and tombstone.document_id == "ticker/ZVZZT"
+    outcome = winners([value, tombstone])
+    assert outcome.documents == [] and [d.document_id for d in outcome.deletions] == ["ticker/ZVZZT"]
+    earlier = document_part(record(None, key="ZVZZT", where=Coordinates("ticker-prices", 1, 4)), PER_KEY)
+    outcome = winners([earlier, value])
+    assert outcome.deletions == [] and [d.document_id for d in outcome.documents] == ["ticker/ZVZZT"]
+
+
+def test_tombstones_are_poison_where_documents_are_not_keyed() -> None:
+    with pytest.raises(PoisonRecord, match="only key-based IDs delete by tombstone"):
+        document_part(record(None, key="ZVZZT"), TICKERS)
+    with pytest.raises(PoisonRecord, match="the record has no key"):
+        document_part(record(ticker_value("ZVZZT", "$1")), PER_KEY)
 
 
 def document(size: int, index: int = 0) -> StreamDocument:
@@ -194,16 +227,23 @@ def test_requests_stay_within_the_payload_limit() -> None:
     assert [len(request.documents) for request in requests] == [2, 2, 1]
     for request in requests:
         payload = {"knowledgeBaseId": "KB12345678", "dataSourceId": "DS12345678",
-                   "clientToken": request.client_token, "documents": request.body()}  # fmt: skip
+                   "clientToken": request.client_token("KB", "DS"), "documents": request.body()}  # fmt: skip
         assert len(json.dumps(payload).encode()) <= MAX_REQUEST_BYTES
 
 
-def test_the_client_token_identifies_the_documents() -> None:
+def test_the_client_token_identifies_the_operation_not_just_its_payload() -> None:
     one = IngestRequest(documents=[document(5, 1)])
-    same = IngestRequest(documents=[document(5, 1)])
-    other = IngestRequest(documents=[document(6, 1)])
-    assert one.client_token == same.client_token != other.client_token
-    assert 33 <= len(one.client_token) <= 256
+    assert one.client_token("KB", "DS") == IngestRequest(documents=[document(5, 1)]).client_token("KB", "DS")
+    assert one.client_token("KB", "DS") != IngestRequest(documents=[document(6, 1)]).client_token("KB", "DS")
+    # The same content from another record, another knowledge base or data source is another operation.
+    moved = StreamDocument("d1", "x" * 5, {"ticker": "X"}, (Coordinates("t", 0, 7),))
+    assert one.client_token("KB", "DS") != IngestRequest(documents=[moved]).client_token("KB", "DS")
+    assert len({one.client_token("KB", "DS"), one.client_token("KB2", "DS"), one.client_token("KB", "DS2")}) == 3
+    # A key deleted, re-created and deleted again: two deletions, two tokens.
+    ids = [{"dataSourceType": "CUSTOM", "custom": {"id": "ticker/ZVZZT"}}]
+    first = operation_token("delete", "KB", "DS", ids, [Coordinates("t", 0, 3)])
+    second = operation_token("delete", "KB", "DS", ids, [Coordinates("t", 0, 9)])
+    assert first != second and 33 <= len(first) <= 256
 
 
 def test_the_pacer_spaces_request_starts() -> None:

@@ -11,7 +11,7 @@ import pytest
 from devtools.sdk_model import iam_action
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stacks.settings import SettingsError, load_settings
-from stream_ingest.contract import DocumentIds
+from stream_ingest.mapping import TICKER_PRICES
 from tests.conftest import CDK_CONTEXT, Synthesized
 from tests.support.contracts import deployed_config, deployed_runtime
 from tests.support.iam import allowed_resources, function_role, role_statements
@@ -93,7 +93,7 @@ def test_function_runs_outside_the_vpc_paced_to_its_share_of_the_quota(app: Synt
     config = deployed_config(function)
     # 5 requests/s with 5% headroom, shared by the invocations in proportion to their partitions (of 2).
     assert (config.quota_requests_per_second, config.topic_partitions) == (4.75, 2)
-    assert config.document_ids is DocumentIds.PER_MESSAGE
+    assert config.document_mapping == TICKER_PRICES
     assert deployed_runtime(function).retry_mode == "adaptive"
     # A full batch of 500 from one partition, at its half of 47.5 documents/s, takes ~21 s: twice that plus a minute.
     assert properties["Timeout"] == 103
@@ -148,8 +148,8 @@ def test_role_has_exactly_the_msk_and_bedrock_access_it_needs(app: Synthesized) 
             f"\u27e6GetAtt:{queue_id}.Arn\u27e7",
             f"\u27e6GetAtt:{check_queue}.Arn\u27e7",
         ],
-        # Tombstones delete their ticker's document (per-ticker document IDs).
-        "bedrock:DeleteKnowledgeBaseDocuments": [KNOWLEDGE_BASE],
+        # Offset IDs (the default): nothing deletes documents. Key-based IDs add the delete (tested below).
+        "bedrock:DeleteKnowledgeBaseDocuments": [],
         "kafka-cluster:WriteData": [],
         "bedrock:Retrieve": [],
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, OIDC_API, QUERY_FEATURES, Synthesized
+from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, OIDC_API, PER_KEY_TICKERS, QUERY_FEATURES, Synthesized
 
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 # CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
@@ -25,7 +25,8 @@ IGNORED = ["W3005"]
         {**EXISTING_CLUSTER, "endpointAzCount": 2},
         {
             "streamPollerMode": "provisioned",
-            "streamDocumentIds": "per-ticker",
+            "streamDocument": PER_KEY_TICKERS,
+            "streamChunkingStrategy": "FIXED_SIZE",
             "githubRepository": "org/repo",
             "alarmEmail": "ops@example.com",
         },

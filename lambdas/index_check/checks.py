@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index_check.contract import (
+    DELETED_STATUSES,
     DOCUMENTS_PER_STATUS_REQUEST,
     FAILED_STATUSES,
     INDEXED,
@@ -24,13 +25,15 @@ class CheckOutcome:
     freshness_seconds: list[float] = field(default_factory=list)  # one value per record of an indexed document
     letters: list[DeadLetter] = field(default_factory=list)  # one per record of a document that failed
     not_indexed: int = 0  # documents dead-lettered
+    deleted: int = 0  # deleted by a tombstone before they were confirmed: nothing to confirm
     still_pending: list[PendingDocument] = field(default_factory=list)
 
 
 def _letters(document: PendingDocument, reason: str, status: str | None, status_reason: str | None) -> list[DeadLetter]:
     return [DeadLetter(coordinates=Coordinates(source.topic, source.partition, source.offset), reason=reason,
                        value=source.value, document_id=document.document_id, status=status,
-                       status_reason=status_reason) for source in document.sources]  # fmt: skip
+                       status_reason=status_reason, value_truncated=source.value_truncated)
+            for source in document.sources]  # fmt: skip
 
 
 def check_documents(
@@ -42,6 +45,7 @@ def check_documents(
     pacer: Pacer,
     now: float,
     indexed_within_seconds: int,
+    deleted_by_tombstones: bool = False,
 ) -> CheckOutcome:
     """Ask Bedrock for each document's status (10 a request, paced) and sort the documents by it."""
     outcome = CheckOutcome()
@@ -64,6 +68,9 @@ def check_documents(
         if status == INDEXED:
             outcome.indexed += 1
             outcome.freshness_seconds += _freshness(document, now)
+        elif deleted_by_tombstones and status in DELETED_STATUSES:
+            # Accepted documents leave Bedrock only by deletion; with key-based IDs a tombstone did that.
+            outcome.deleted += 1
         elif status in FAILED_STATUSES:
             outcome.not_indexed += 1
             outcome.letters += _letters(document, f"{status}: {reason or 'no reason given'}", status, reason)

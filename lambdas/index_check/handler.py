@@ -17,12 +17,33 @@ from function_runtime.observability import make_tracer
 from function_runtime.quarantine import quarantine
 from index_check.checks import check_documents
 from index_check.contract import CheckMetric, IndexCheckConfig, PendingCheck
-from stream_ingest.dead_letters import send_dead_letters
+from stream_ingest.dead_letters import DeadLetterError, send_dead_letters
 from stream_ingest.ingest import Pacer
 
 logger = Logger()
 tracer = make_tracer()
 metrics = Metrics()
+
+
+def _follow(check: PendingCheck, config: IndexCheckConfig, pacer: Pacer) -> None:
+    outcome = check_documents(client("bedrock-agent"), check, knowledge_base_id=config.knowledge_base_id,
+                              data_source_id=config.data_source_id, pacer=pacer, now=time.time(),
+                              indexed_within_seconds=config.indexed_within_seconds,
+                              deleted_by_tombstones=config.deleted_by_tombstones)  # fmt: skip
+    # Dead letters first: if storing them fails, the message is delivered again and nothing is lost.
+    send_dead_letters(client("sqs"), config.dead_letter_queue_url, outcome.letters)
+    if outcome.still_pending:
+        again = PendingCheck(check.accepted_at, tuple(outcome.still_pending))
+        client("sqs").send_message(QueueUrl=config.check_queue_url, MessageBody=again.body())
+        metrics.add_metric(name=CheckMetric.CHECKS_REQUEUED, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=CheckMetric.DOCUMENTS_INDEXED, unit=MetricUnit.Count, value=outcome.indexed)
+    metrics.add_metric(name=CheckMetric.DOCUMENTS_NOT_INDEXED, unit=MetricUnit.Count, value=outcome.not_indexed)
+    metrics.add_metric(name=CheckMetric.DOCUMENTS_DELETED_BEFORE_INDEXED, unit=MetricUnit.Count,
+                       value=outcome.deleted)  # fmt: skip
+    for seconds in outcome.freshness_seconds[:100]:  # EMF keeps up to 100 values of a metric
+        metrics.add_metric(name=CheckMetric.FRESHNESS, unit=MetricUnit.Seconds, value=seconds)
+    if outcome.letters:
+        logger.error("Documents not indexed", documents=outcome.not_indexed, reason=outcome.letters[0].reason)
 
 
 @event_source(data_class=SQSEvent)
@@ -42,23 +63,12 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
             quarantine(config.dead_letter_queue_url, record.message_id, record.body, str(error))
             continue
         try:
-            outcome = check_documents(client("bedrock-agent"), check, knowledge_base_id=config.knowledge_base_id,
-                                      data_source_id=config.data_source_id, pacer=pacer, now=time.time(),
-                                      indexed_within_seconds=config.indexed_within_seconds)  # fmt: skip
-        except (ClientError, BotoCoreError) as error:  # after botocore's retries: SQS delivers it again
-            logger.warning("Status check failed; the message returns to the queue", reason=str(error))
+            _follow(check, config, pacer)
+        except (ClientError, BotoCoreError, DeadLetterError) as error:
+            # After botocore's retries: this message alone goes round again (the others are done), and its
+            # dead letters, if some were stored, are stored again: duplicates, never losses.
+            logger.warning("Check failed; the message returns to the queue", message_id=record.message_id,
+                           reason=str(error))  # fmt: skip
+            metrics.add_metric(name=CheckMetric.CHECK_MESSAGES_FAILED, unit=MetricUnit.Count, value=1)
             failures.append({"itemIdentifier": record.message_id})
-            continue
-        # Dead letters first: if storing them fails, the message is delivered again and nothing is lost.
-        send_dead_letters(client("sqs"), config.dead_letter_queue_url, outcome.letters)
-        if outcome.still_pending:
-            again = PendingCheck(check.accepted_at, tuple(outcome.still_pending))
-            client("sqs").send_message(QueueUrl=config.check_queue_url, MessageBody=again.body())
-            metrics.add_metric(name=CheckMetric.CHECKS_REQUEUED, unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name=CheckMetric.DOCUMENTS_INDEXED, unit=MetricUnit.Count, value=outcome.indexed)
-        metrics.add_metric(name=CheckMetric.DOCUMENTS_NOT_INDEXED, unit=MetricUnit.Count, value=outcome.not_indexed)
-        for seconds in outcome.freshness_seconds[:100]:  # EMF keeps up to 100 values of a metric
-            metrics.add_metric(name=CheckMetric.FRESHNESS, unit=MetricUnit.Seconds, value=seconds)
-        if outcome.letters:
-            logger.error("Documents not indexed", documents=outcome.not_indexed, reason=outcome.letters[0].reason)
     return {"batchItemFailures": failures}

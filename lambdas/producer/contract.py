@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from function_runtime.environment import variable
 
@@ -21,3 +22,5 @@ class ProducerMetric(StrEnum):
 class ProducerConfig:
     bootstrap_brokers: str = variable("BOOTSTRAP_BROKERS")  # IAM-auth brokers, comma-separated
     topic_name: str = variable("TOPIC_NAME")
+    # The stream's app:streamDocument mapping: the producer encodes values in its format.
+    document_mapping: dict[str, Any] = variable("STREAM_DOCUMENT")

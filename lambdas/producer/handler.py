@@ -1,7 +1,8 @@
-"""Invoked by hand (console, ``make produce``): publishes ticker prices to the Kafka topic."""
+"""Invoked by hand (console, ``make produce``, the doctor's probe): publishes records to the Kafka topic."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -14,10 +15,16 @@ from function_runtime.observability import make_tracer
 from producer.contract import ProducerConfig, ProducerMetric
 from producer.publish import RecordSender, connect, publish
 from producer.records import RequestError, parse_request
+from stream_ingest.mapping import DocumentMapping, parse_mapping
 
 logger = Logger()
 tracer = make_tracer()
 metrics = Metrics()
+
+
+@cache
+def mapping_of(mapping_json: str) -> DocumentMapping:
+    return parse_mapping(json.loads(mapping_json))
 
 
 @cache
@@ -32,7 +39,7 @@ def kafka_producer(bootstrap_brokers: str, client_id: str) -> RecordSender:
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = from_environment(ProducerConfig)
     try:
-        messages = parse_request(event)
+        messages = parse_request(event, mapping_of(json.dumps(config.document_mapping, sort_keys=True)))
     except RequestError as error:
         logger.warning("Invalid request; nothing sent", reason=str(error))
         metrics.add_metric(name=ProducerMetric.INVALID_PRODUCER_REQUESTS, unit=MetricUnit.Count, value=1)

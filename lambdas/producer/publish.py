@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from producer.records import Message, TickerPrice, Tombstone
+from producer.records import Message
 
 ACK_TIMEOUT_SECONDS = 30.0
 
@@ -35,7 +35,7 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class SentRecord:
-    ticker: str | None
+    key: str | None
     partition: int
     offset: int
 
@@ -93,13 +93,13 @@ def publish(messages: Sequence[Message], sender: RecordSender, topic: str) -> Pu
     result = PublishResult(topic=topic)
     failures: list[str] = []
     for message, send in pending:
-        ticker = message.ticker if isinstance(message, TickerPrice | Tombstone) else None
         try:
             ack = send.get(timeout=ACK_TIMEOUT_SECONDS)
         except Exception as error:  # kafka.errors.KafkaError and timeouts: reported, never swallowed
-            failures.append(f"{ticker or 'raw value'}: {type(error).__name__}: {error}")
+            failures.append(f"{message.label}: {type(error).__name__}: {error}")
             continue
-        result.records.append(SentRecord(ticker=ticker, partition=ack.partition, offset=ack.offset))
+        key = message.key.decode(errors="replace") if message.key else None
+        result.records.append(SentRecord(key=key, partition=ack.partition, offset=ack.offset))
     if failures:
         raise PublishError(
             f"{len(failures)} of {len(messages)} records were not acknowledged by the brokers "

@@ -1,4 +1,5 @@
-"""What the producer sends: the sample ticker stream, or the records an invocation gives it."""
+"""What the producer sends: the sample stream, or the records an invocation gives it, encoded as the
+stream's mapping says (JSON, text or Avro)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stream_ingest.formats import UndecodableValue, encode_avro
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, RecordFormat
+
 # A link to sample_data/TestData.csv, resolved into the code asset at synthesis.
 SAMPLE_STREAM = Path(__file__).with_name("sample_stream.csv")
 MAX_RECORDS = 1000
+MAX_KEY_BYTES = 4096
 MAX_TICKER_LENGTH = 32
 MAX_RAW_BYTES = 1024 * 1024
+EXAMPLE_KEY = "example-1"  # the key of the mapping's example when it is sent as the sample
 
 
 class RequestError(ValueError):
@@ -22,64 +28,48 @@ class RequestError(ValueError):
 
 
 @dataclass(frozen=True)
-class TickerPrice:
-    ticker: str
-    price: str  # kept exactly as given ("$3,413.23"): parsing is the consumer's job
-    timestamp: float  # epoch seconds
-
-    @property
-    def key(self) -> bytes:
-        # Keyed by ticker: one ticker's prices stay in one partition, in order.
-        return self.ticker.encode()
-
-    @property
-    def value(self) -> bytes:
-        return json.dumps({"ticker": self.ticker, "price": self.price, "timestamp": self.timestamp}).encode()
+class Message:
+    key: bytes | None
+    value: bytes | None  # None: a tombstone
+    label: str  # what reports call it: its key, or "raw value"
 
 
-@dataclass(frozen=True)
-class RawMessage:
-    """A value sent as given, for trying out how the consumer handles malformed records."""
-
-    text: str
-
-    @property
-    def key(self) -> None:
-        return None
-
-    @property
-    def value(self) -> bytes:
-        return self.text.encode()
+def is_ticker_stream(mapping: DocumentMapping) -> bool:
+    """The sample's ticker prices: the CSV sample and the {"ticker", "price"} shorthand apply."""
+    return mapping.format is RecordFormat.JSON and mapping.schema == TICKER_PRICES["schema"]
 
 
-@dataclass(frozen=True)
-class Tombstone:
-    """A key with no value: on a compacted topic, the deletion of that ticker."""
-
-    ticker: str
-
-    @property
-    def key(self) -> bytes:
-        return self.ticker.encode()
-
-    @property
-    def value(self) -> None:
-        return None
+def ticker_price(ticker: str, price: str, timestamp: float) -> Message:
+    # Keyed by ticker: one ticker's prices stay in one partition, in order.
+    value = json.dumps({"ticker": ticker, "price": price, "timestamp": timestamp}).encode()
+    return Message(key=ticker.encode(), value=value, label=ticker)
 
 
-Message = TickerPrice | RawMessage | Tombstone
+def encode_value(mapping: DocumentMapping, value: Any, where: str) -> bytes:
+    """The value as the mapping's format carries it on the topic."""
+    if mapping.format is RecordFormat.TEXT:
+        if not isinstance(value, str):
+            raise RequestError(f"{where}.value must be a string (the stream's format is text)")
+        return value.encode()
+    if mapping.format is RecordFormat.AVRO:
+        try:
+            return encode_avro(mapping, value)
+        except UndecodableValue as error:
+            raise RequestError(f"{where}.value {error}") from None
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
-def sample_stream(now: Callable[[], float] = time.time) -> list[TickerPrice]:
+def sample_stream(now: Callable[[], float] = time.time) -> list[Message]:
     with SAMPLE_STREAM.open(newline="", encoding="utf-8") as file:
-        return [TickerPrice(ticker=row["ticker"], price=row["price"], timestamp=now()) for row in csv.DictReader(file)]
+        return [ticker_price(row["ticker"], row["price"], now()) for row in csv.DictReader(file)]
 
 
-def parse_request(event: Any, now: Callable[[], float] = time.time) -> list[Message]:
-    """``{}`` or null: the sample stream. ``[...]`` or ``{"records": [...]}``: those records.
-    ``{"raw": ["text", ...]}``: those values, unchecked. ``{"delete": ["TICKER", ...]}``: tombstones."""
+def parse_request(event: Any, mapping: DocumentMapping, now: Callable[[], float] = time.time) -> list[Message]:
+    """``{}`` or null: the sample (the ticker CSV for the ticker mapping, else the mapping's example).
+    ``{"records": [{"key": ..., "value": ...}]}`` (or a list of them): those records, encoded by the mapping.
+    ``{"raw": ["text", ...]}``: those values, unchecked. ``{"delete": ["KEY", ...]}``: tombstones."""
     if event is None or event == {}:
-        return list(sample_stream(now))
+        return _sample(mapping, now)
     if isinstance(event, dict):
         unknown = sorted(set(event) - {"records", "raw", "delete"})
         if unknown:
@@ -95,24 +85,49 @@ def parse_request(event: Any, now: Callable[[], float] = time.time) -> list[Mess
     if not isinstance(event, list):
         raise RequestError(f"expected an object or a list of records, got {type(event).__name__}")
     _check_count(event, "records")
-    return [_ticker_price(index, record, now) for index, record in enumerate(event)]
+    return [_record(index, record, mapping, now) for index, record in enumerate(event)]
+
+
+def _sample(mapping: DocumentMapping, now: Callable[[], float]) -> list[Message]:
+    if is_ticker_stream(mapping):
+        return sample_stream(now)
+    example = mapping.source.get("example")
+    if example is None:
+        raise RequestError("the stream's mapping has no example to send: give streamDocument an \"example\", or "
+                           "send {\"records\": [{\"key\": ..., \"value\": ...}]}")  # fmt: skip
+    return [Message(key=EXAMPLE_KEY.encode(), value=encode_value(mapping, example, "example"), label=EXAMPLE_KEY)]
+
+
+def _record(index: int, record: Any, mapping: DocumentMapping, now: Callable[[], float]) -> Message:
+    where = f"records[{index}]"
+    if isinstance(record, dict) and "value" in record and set(record) <= {"key", "value"}:
+        key = record.get("key")
+        if key is not None and (not isinstance(key, str) or not key or len(key.encode()) > MAX_KEY_BYTES):
+            raise RequestError(f"{where}.key must be a non-empty string of at most {MAX_KEY_BYTES} bytes, or absent")
+        if record["value"] is None:
+            raise RequestError(f'{where}.value is null; send tombstones with {{"delete": [key, ...]}}')
+        value = encode_value(mapping, record["value"], where)
+        return Message(key=key.encode() if key else None, value=value, label=key or "no key")
+    if is_ticker_stream(mapping):
+        return _ticker_price(index, record, now)
+    raise RequestError(f'{where} must be {{"key": "...", "value": ...}} (the key is optional)')
 
 
 def _check_count(items: list[Any], name: str) -> None:
     if not items:
-        raise RequestError(f"'{name}' is empty; send {{}} for the sample stream")
+        raise RequestError(f"'{name}' is empty; send {{}} for the sample")
     if len(items) > MAX_RECORDS:
         raise RequestError(f"{len(items)} {name} is more than {MAX_RECORDS} per invocation")
 
 
-def _tombstones(tickers: Any) -> list[Message]:
-    if not isinstance(tickers, list):
-        raise RequestError(f"'delete' must be a list of tickers, got {type(tickers).__name__}")
-    _check_count(tickers, "delete")
-    for index, ticker in enumerate(tickers):
-        if not isinstance(ticker, str) or not ticker.strip() or len(ticker) > MAX_TICKER_LENGTH:
-            raise RequestError(f"delete[{index}] must be a ticker of 1-{MAX_TICKER_LENGTH} characters")
-    return [Tombstone(ticker) for ticker in tickers]
+def _tombstones(keys: Any) -> list[Message]:
+    if not isinstance(keys, list):
+        raise RequestError(f"'delete' must be a list of keys, got {type(keys).__name__}")
+    _check_count(keys, "delete")
+    for index, key in enumerate(keys):
+        if not isinstance(key, str) or not key.strip() or len(key.encode()) > MAX_KEY_BYTES:
+            raise RequestError(f"delete[{index}] must be a key of 1-{MAX_KEY_BYTES} bytes")
+    return [Message(key=key.encode(), value=None, label=key) for key in keys]
 
 
 def _raw_messages(raw: Any) -> list[Message]:
@@ -124,13 +139,14 @@ def _raw_messages(raw: Any) -> list[Message]:
             raise RequestError(f"raw[{index}] must be a string, got {type(text).__name__}")
         if len(text.encode()) > MAX_RAW_BYTES:
             raise RequestError(f"raw[{index}] is larger than {MAX_RAW_BYTES} bytes")
-    return [RawMessage(text) for text in raw]
+    return [Message(key=None, value=text.encode(), label="raw value") for text in raw]
 
 
-def _ticker_price(index: int, record: Any, now: Callable[[], float]) -> TickerPrice:
+def _ticker_price(index: int, record: Any, now: Callable[[], float]) -> Message:
     where = f"records[{index}]"
     if not isinstance(record, dict):
-        raise RequestError(f"{where} must be an object with 'ticker' and 'price', got {type(record).__name__}")
+        raise RequestError(f"{where} must be {{\"key\": ..., \"value\": ...}} or a ticker price with 'ticker' and "
+                           f"'price', got {type(record).__name__}")  # fmt: skip
     unknown = sorted(set(record) - {"ticker", "price", "timestamp"})
     if unknown:
         raise RequestError(f"{where} has unknown field(s) {', '.join(map(repr, unknown))}")
@@ -145,4 +161,4 @@ def _ticker_price(index: int, record: Any, now: Callable[[], float]) -> TickerPr
         timestamp = now()
     elif isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or timestamp < 0:
         raise RequestError(f"{where}.timestamp must be epoch seconds (a non-negative number)")
-    return TickerPrice(ticker=ticker, price=price, timestamp=float(timestamp))
+    return ticker_price(ticker, price, float(timestamp))

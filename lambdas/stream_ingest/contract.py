@@ -4,7 +4,8 @@ works within. The construct that deploys the function imports this module (stand
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import StrEnum
+from typing import Any
 
 from function_runtime.environment import variable
 
@@ -14,13 +15,6 @@ HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, fun
 # IngestKnowledgeBaseDocuments takes 1-10 documents a request (botocore model: documents, min 1, max 10).
 # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent_IngestKnowledgeBaseDocuments.html
 DOCUMENTS_PER_INGEST_REQUEST = 10
-
-
-class DocumentIds(Enum):
-    """How a record maps to a document ID; redelivering a record always maps to the same one."""
-
-    PER_MESSAGE = "per-message"  # every price is kept: <topic>/<partition>/<offset>
-    PER_TICKER = "per-ticker"  # the latest price of each ticker replaces the previous one
 
 
 def batch_share(quota_requests_per_second: float, partitions_in_batch: int, topic_partitions: int) -> float:
@@ -42,7 +36,7 @@ class StreamMetric(StrEnum):
     DOCUMENTS_INGESTED = "DocumentsIngested"
     DOCUMENTS_REJECTED = "DocumentsRejected"
     DOCUMENTS_FAILED = "DocumentsFailed"
-    DOCUMENTS_DELETED = "DocumentsDeleted"  # by tombstones, in per-ticker mode
+    DOCUMENTS_DELETED = "DocumentsDeleted"  # by tombstones (key-based document IDs)
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,8 @@ class StreamConfig:
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
     # Accepted documents go here: the indexing check follows them until they are searchable.
     check_queue_url: str = variable("CHECK_QUEUE_URL")
-    document_ids: DocumentIds = variable("DOCUMENT_IDS")
+    # The app:streamDocument mapping (stream_ingest.mapping), validated at synthesis.
+    document_mapping: dict[str, Any] = variable("STREAM_DOCUMENT")
     # The account's IngestKnowledgeBaseDocuments quota for the whole topic, less headroom. The mapping runs
     # at most one invocation per partition at a time; each paces at the share of the partitions it holds.
     quota_requests_per_second: float = variable("INGEST_QUOTA_REQUESTS_PER_SECOND")

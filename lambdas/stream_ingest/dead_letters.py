@@ -7,12 +7,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from function_runtime.sqs_limits import ATTRIBUTES_BUDGET_BYTES, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 from index_check.contract import PendingCheck
 from stream_ingest.records import Coordinates
 
-MAX_VALUE_CHARACTERS = 64 * 1024  # of the base64 value kept in the message; the rest is cut
-_MAX_BATCH_ENTRIES = 10
-_MAX_BATCH_BYTES = 240 * 1024  # under SendMessageBatch's 256 KiB total
+# A dead letter must fit SQS's 1 MiB with its reason and attributes: a larger value (Kafka's default 1 MB record
+# is 1.33 MiB in base64) is cut to what fits, and the letter says so (valueTruncated).
+_MAX_REASON_CHARACTERS = 4 * 1024
 
 
 class DeadLetterError(RuntimeError):
@@ -27,23 +28,28 @@ class DeadLetter:
     document_id: str | None = None  # the document the record became, when it got that far
     status: str | None = None  # Bedrock's status of that document
     status_reason: str | None = None  # and Bedrock's reason
+    value_truncated: bool = False  # the value was already cut on its way here (an indexing-check message)
 
     def body(self) -> str:
+        """The letter as JSON within SQS's message size: a value too large for it is cut, and says so."""
         value = self.value if isinstance(self.value, str) else None
-        kept = value[:MAX_VALUE_CHARACTERS] if value is not None else None
-        document = {key: item for key, item in (("documentId", self.document_id), ("status", self.status),
-                                                 ("statusReason", self.status_reason)) if item is not None}  # fmt: skip
-        return json.dumps(
-            {
-                "topic": self.coordinates.topic,
-                "partition": self.coordinates.partition,
-                "offset": self.coordinates.offset,
-                "reason": self.reason,
-                **document,
-                "value": kept,
-                "valueTruncated": value is not None and len(value) > MAX_VALUE_CHARACTERS,
-            }
-        )
+        document = {key: item[:_MAX_REASON_CHARACTERS] for key, item in (
+            ("documentId", self.document_id), ("status", self.status), ("statusReason", self.status_reason))
+            if item is not None}  # fmt: skip
+        letter: dict[str, Any] = {
+            "topic": self.coordinates.topic,
+            "partition": self.coordinates.partition,
+            "offset": self.coordinates.offset,
+            "reason": self.reason[:_MAX_REASON_CHARACTERS],
+            **document,
+            "value": None,
+            "valueTruncated": self.value_truncated,
+        }
+        room = MAX_MESSAGE_BYTES - ATTRIBUTES_BUDGET_BYTES - len(json.dumps(letter).encode()) - 64
+        if value is not None:  # base64: one byte a character, nothing JSON escapes
+            letter["value"] = value[: max(0, room)]
+            letter["valueTruncated"] = self.value_truncated or len(value) > room
+        return json.dumps(letter)
 
     def entry(self, entry_id: str) -> dict[str, Any]:
         return {
@@ -63,8 +69,8 @@ def _batches(letters: Sequence[DeadLetter]) -> Iterator[list[dict[str, Any]]]:
     size = 0
     for index, letter in enumerate(letters):
         entry = letter.entry(str(index))
-        entry_size = len(entry["MessageBody"].encode()) + 512  # attributes
-        if batch and (len(batch) == _MAX_BATCH_ENTRIES or size + entry_size > _MAX_BATCH_BYTES):
+        entry_size = len(entry["MessageBody"].encode()) + ATTRIBUTES_BUDGET_BYTES
+        if batch and (len(batch) == MAX_BATCH_ENTRIES or size + entry_size > MAX_BATCH_BYTES):
             yield batch
             batch, size = [], 0
         batch.append(entry)
@@ -90,11 +96,11 @@ def send_pending_checks(sqs: Any, queue_url: str, checks: Sequence[PendingCheck]
     size = 0
     for index, check in enumerate(checks):
         body = check.body()
-        if batch and (len(batch) == _MAX_BATCH_ENTRIES or size + len(body) > _MAX_BATCH_BYTES):
+        if batch and (len(batch) == MAX_BATCH_ENTRIES or size + len(body.encode()) > MAX_BATCH_BYTES):
             _send_checks(sqs, queue_url, batch)
             batch, size = [], 0
         batch.append({"Id": str(index), "MessageBody": body})
-        size += len(body)
+        size += len(body.encode())
     if batch:
         _send_checks(sqs, queue_url, batch)
 

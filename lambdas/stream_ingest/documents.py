@@ -1,28 +1,46 @@
-"""Ticker prices as custom-data-source documents: stable IDs, readable text, filterable metadata."""
+"""Document parts as custom-data-source documents: one winner per document ID, requests, idempotency tokens.
+
+The ordering rule: of the records that share a document ID, the one that comes last in its partition wins
+(Kafka's own order, which log compaction keeps too), whether it is a value or a tombstone. The rule is the
+same within a batch and across batches, because the mapping delivers each partition's records in offset
+order. Records of one document ID belong in one partition, which producing them with the same key
+ensures; when one batch brings them from several partitions, the latest Kafka timestamp wins (then the
+higher partition), and across batches the one processed last.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, DocumentIds
-from stream_ingest.records import Coordinates, TickerPrice
+from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST
+from stream_ingest.mapping import AttributeValue
+from stream_ingest.records import Coordinates, DocumentPart
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # the API's payload limit
 _REQUEST_OVERHEAD_BYTES = 512  # knowledgeBaseId, dataSourceId, clientToken and JSON punctuation
+_BEDROCK_TYPES = {str: "STRING", bool: "BOOLEAN", float: "NUMBER", list: "STRING_LIST"}
 
 
 @dataclass(frozen=True)
 class StreamDocument:
     document_id: str
     text: str
-    metadata: dict[str, str | float]
+    metadata: Mapping[str, AttributeValue]
     sources: tuple[Coordinates, ...]  # every record this document stands for
+    winner: Coordinates | None = None  # the record whose content it carries (its last one)
+
+    @property
+    def origin(self) -> Coordinates:
+        return self.winner or self.sources[-1]
 
     def as_request_item(self) -> dict[str, Any]:
+        where = self.origin
+        attributes = {**self.metadata, "topic": where.topic, "partition": float(where.partition),
+                      "offset": float(where.offset)}  # fmt: skip
         return {
             "content": {
                 "dataSourceType": "CUSTOM",
@@ -34,66 +52,63 @@ class StreamDocument:
             },
             "metadata": {
                 "type": "IN_LINE_ATTRIBUTE",
-                "inlineAttributes": [_attribute(key, value) for key, value in self.metadata.items()],
+                "inlineAttributes": [_attribute(key, value) for key, value in attributes.items()],
             },
         }
 
 
-def _attribute(key: str, value: str | float) -> dict[str, Any]:
-    if isinstance(value, str):
-        return {"key": key, "value": {"type": "STRING", "stringValue": value}}
-    return {"key": key, "value": {"type": "NUMBER", "numberValue": value}}
+def _attribute(key: str, value: AttributeValue) -> dict[str, Any]:
+    kind = _BEDROCK_TYPES[type(value)]
+    member = {"STRING": "stringValue", "BOOLEAN": "booleanValue", "NUMBER": "numberValue",
+              "STRING_LIST": "stringListValue"}[kind]  # fmt: skip
+    return {"key": key, "value": {"type": kind, member: value}}
 
 
-def render_text(price: TickerPrice) -> str:
-    when = price.observed_at.strftime("%Y-%m-%d %H:%M:%S")
-    return f"At {when} UTC the price of {price.ticker} is ${price.price:,.2f}."
+def _recency(part: DocumentPart) -> tuple[int, int, int]:
+    return (part.timestamp_ms if part.timestamp_ms is not None else -1, part.coordinates.partition,
+            part.coordinates.offset)  # fmt: skip
 
 
-def ticker_document_id(ticker: str) -> str:
-    return f"ticker/{ticker}"
+@dataclass(frozen=True)
+class Winners:
+    documents: list[StreamDocument]  # to ingest
+    deletions: list[StreamDocument]  # to delete: the winner is a tombstone (text and metadata empty)
 
 
-def document_id(price: TickerPrice, strategy: DocumentIds) -> str:
-    if strategy is DocumentIds.PER_TICKER:
-        return ticker_document_id(price.ticker)
-    where = price.coordinates
-    return f"{where.topic}/{where.partition}/{where.offset}"
-
-
-def to_document(price: TickerPrice, strategy: DocumentIds, sources: Sequence[Coordinates] = ()) -> StreamDocument:
-    where = price.coordinates
-    return StreamDocument(
-        document_id=document_id(price, strategy),
-        text=render_text(price),
-        metadata={
-            "ticker": price.ticker,
-            "price": float(price.price),
-            "timestamp": price.timestamp,
-            "topic": where.topic,
-            "partition": float(where.partition),
-            "offset": float(where.offset),
-        },
-        sources=tuple(sources) or (where,),
-    )
-
-
-def to_documents(prices: Iterable[TickerPrice], strategy: DocumentIds) -> list[StreamDocument]:
-    """One document per ID: when several records share one (a ticker, a redelivered offset), the
-    latest wins and the document stands for all of them."""
-    latest: dict[str, TickerPrice] = {}
+def winners(parts: Iterable[DocumentPart]) -> Winners:
+    """One outcome per document ID, by the ordering rule; each stands for every record of its ID."""
+    by_id: dict[str, dict[int, DocumentPart]] = {}  # document ID -> partition -> its last record
     sources: dict[str, list[Coordinates]] = {}
-    for price in prices:
-        key = document_id(price, strategy)
-        sources.setdefault(key, []).append(price.coordinates)
-        current = latest.get(key)
-        if current is None or _recency(price) >= _recency(current):
-            latest[key] = price
-    return [to_document(price, strategy, sources[key]) for key, price in latest.items()]
+    for part in parts:
+        sources.setdefault(part.document_id, []).append(part.coordinates)
+        last = by_id.setdefault(part.document_id, {})
+        current = last.get(part.coordinates.partition)
+        if current is None or part.coordinates.offset > current.coordinates.offset:
+            last[part.coordinates.partition] = part
+    documents: list[StreamDocument] = []
+    deletions: list[StreamDocument] = []
+    for document_id, last in by_id.items():
+        winner = max(last.values(), key=_recency)
+        document = StreamDocument(document_id=document_id, text=winner.text, metadata=winner.metadata,
+                                  sources=tuple(sources[document_id]), winner=winner.coordinates)  # fmt: skip
+        (deletions if winner.deletes else documents).append(document)
+    return Winners(documents=documents, deletions=deletions)
 
 
-def _recency(price: TickerPrice) -> tuple[float, int]:
-    return (price.timestamp, price.coordinates.offset)
+def operation_token(operation: str, knowledge_base_id: str, data_source_id: str, payload: Any,
+                    origins: Sequence[Coordinates]) -> str:  # fmt: skip
+    """An idempotency token for one operation: the same records redelivered give the same token; the same
+    content from other records (a key deleted, re-created and deleted again), another knowledge base or
+    data source gives another."""
+    identity = {
+        "operation": operation,
+        "knowledgeBase": knowledge_base_id,
+        "dataSource": data_source_id,
+        "records": [[where.topic, where.partition, where.offset] for where in origins],
+        "payload": payload,
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"stream-{digest}"
 
 
 @dataclass
@@ -104,11 +119,9 @@ class IngestRequest:
     def body(self) -> list[dict[str, Any]]:
         return [document.as_request_item() for document in self.documents]
 
-    @property
-    def client_token(self) -> str:
-        """Same documents, same token: a retried request is recognized as the same request."""
-        digest = hashlib.sha256(json.dumps(self.body(), sort_keys=True).encode()).hexdigest()
-        return f"stream-{digest}"
+    def client_token(self, knowledge_base_id: str, data_source_id: str) -> str:
+        return operation_token("ingest", knowledge_base_id, data_source_id, self.body(),
+                               [document.origin for document in self.documents])  # fmt: skip
 
 
 def plan_requests(documents: Iterable[StreamDocument]) -> Iterator[IngestRequest]:

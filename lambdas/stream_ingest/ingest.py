@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import threading
 import time
@@ -14,12 +12,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stream_ingest.documents import IngestRequest, StreamDocument
+from stream_ingest.documents import IngestRequest, StreamDocument, operation_token
 
 # Statuses that mean Bedrock will not index the document as sent (the others are accepted or done).
 REJECTED_STATUSES = frozenset({"FAILED", "IGNORED", "METADATA_UPDATE_FAILED"})
 MAX_IN_FLIGHT = 10  # Bedrock allows 10 concurrent ingest/delete requests per account
 DOCUMENTS_PER_DELETE_REQUEST = 10  # DeleteKnowledgeBaseDocuments takes 1-10 identifiers (botocore model)
+# Errors that say the request itself is wrong, so sending it again cannot succeed. Bedrock answers them for
+# the whole request, so a request of several documents is split until the document at fault stands alone.
+# (The operation's other errors, throttling, access, a missing knowledge base or server faults, concern
+# every document alike: they fail the batch, which the mapping delivers again.)
+PERMANENT_ERRORS = frozenset({"ValidationException"})
 
 
 class Pacer:
@@ -82,62 +85,86 @@ class Ingestor:
         self._workers = max(1, min(MAX_IN_FLIGHT, math.ceil(pacer.requests_per_second * 2)))
 
     def ingest(self, requests: Sequence[IngestRequest]) -> IngestReport:
-        report = IngestReport(requests=len(requests))
+        report = IngestReport(requests=0)
         if not requests:
             return report
         with ThreadPoolExecutor(max_workers=min(self._workers, len(requests))) as pool:
-            outcomes = list(pool.map(self._send, requests))
-        for request, (response, error) in zip(requests, outcomes, strict=True):
-            report.retries += int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
-            if error is not None:
-                report.failed += [(document, error) for document in request.documents]
-                continue
-            _sort_outcome(request, response, report)
+            for outcome in pool.map(self._send_all, requests):
+                report.requests += outcome.requests
+                report.retries += outcome.retries
+                report.ingested += outcome.ingested
+                report.rejected += outcome.rejected
+                report.failed += outcome.failed
         return report
 
-    def _send(self, request: IngestRequest) -> tuple[dict[str, Any], str | None]:
+    def _send_all(self, request: IngestRequest) -> IngestReport:
+        """Send the request; after a permanent rejection, its halves, until the document at fault is alone."""
+        report = IngestReport(requests=1)
+        response, error, code = self._send(request)
+        report.retries += int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        if error is None:
+            _sort_outcome(request, response, report)
+        elif code not in PERMANENT_ERRORS:
+            report.failed += [(document, error) for document in request.documents]
+        elif len(request.documents) == 1:
+            report.rejected.append((request.documents[0], error))
+        else:
+            middle = len(request.documents) // 2
+            for half in (request.documents[:middle], request.documents[middle:]):
+                outcome = self._send_all(IngestRequest(documents=list(half)))
+                for name in ("requests", "retries"):
+                    setattr(report, name, getattr(report, name) + getattr(outcome, name))
+                report.ingested += outcome.ingested
+                report.rejected += outcome.rejected
+                report.failed += outcome.failed
+        return report
+
+    def _send(self, request: IngestRequest) -> tuple[dict[str, Any], str | None, str | None]:
+        """(response, error text, error code); botocore has already retried throttling and server faults."""
         self._pacer.wait()
         try:
             response = self._agent.ingest_knowledge_base_documents(
                 knowledgeBaseId=self._knowledge_base_id,
                 dataSourceId=self._data_source_id,
-                clientToken=request.client_token,
+                clientToken=request.client_token(self._knowledge_base_id, self._data_source_id),
                 documents=request.body(),
             )
         except ClientError as error:  # after botocore's retries
             details = error.response.get("Error", {})
             metadata = {"ResponseMetadata": error.response.get("ResponseMetadata", {})}
-            return metadata, f"{details.get('Code', 'Error')}: {details.get('Message', '')}"
+            code = str(details.get("Code", "Error"))
+            return metadata, f"{code}: {details.get('Message', '')}", code
         except BotoCoreError as error:
-            return {}, f"{type(error).__name__}: {error}"
-        return response, None
+            return {}, f"{type(error).__name__}: {error}", None
+        return response, None, None
 
 
 @dataclass
 class DeleteReport:
     requests: int = 0
     deleted: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (document ID, reason) after retries
+    failed: list[tuple[StreamDocument, str]] = field(default_factory=list)  # with the reason, after retries
 
 
-def delete_documents(agent: Any, document_ids: Sequence[str], *, knowledge_base_id: str, data_source_id: str,
-                     pacer: Pacer) -> DeleteReport:  # fmt: skip
+def delete_documents(agent: Any, deletions: Sequence[StreamDocument], *, knowledge_base_id: str,
+                     data_source_id: str, pacer: Pacer) -> DeleteReport:  # fmt: skip
     """DeleteKnowledgeBaseDocuments, 10 a request, paced within the same budget as ingestion."""
     report = DeleteReport()
-    for start in range(0, len(document_ids), DOCUMENTS_PER_DELETE_REQUEST):
-        chunk = list(document_ids[start : start + DOCUMENTS_PER_DELETE_REQUEST])
+    for start in range(0, len(deletions), DOCUMENTS_PER_DELETE_REQUEST):
+        chunk = list(deletions[start : start + DOCUMENTS_PER_DELETE_REQUEST])
+        identifiers = [{"dataSourceType": "CUSTOM", "custom": {"id": document.document_id}} for document in chunk]
         pacer.wait()
         report.requests += 1
         try:
             agent.delete_knowledge_base_documents(
-                knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id,
-                clientToken=hashlib.sha256(json.dumps(chunk).encode()).hexdigest(),
-                documentIdentifiers=[{"dataSourceType": "CUSTOM", "custom": {"id": document}} for document in chunk],
+                knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, documentIdentifiers=identifiers,
+                clientToken=operation_token("delete", knowledge_base_id, data_source_id, identifiers,
+                                            [document.origin for document in chunk]),
             )  # fmt: skip
         except (ClientError, BotoCoreError) as error:  # after botocore's retries
             report.failed += [(document, f"{type(error).__name__}: {error}") for document in chunk]
             continue
-        report.deleted += chunk
+        report.deleted += [document.document_id for document in chunk]
     return report
 
 

@@ -1,25 +1,21 @@
-"""One batch of the event source mapping: records in, documents ingested, poison set aside."""
+"""One batch of the event source mapping: records in, documents ingested or deleted, poison set aside."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from index_check.contract import PendingDocument, PendingSource, pending_checks
-from stream_ingest.contract import DocumentIds, StreamConfig
+from stream_ingest.contract import StreamConfig
 from stream_ingest.dead_letters import DeadLetter, send_dead_letters, send_pending_checks
-from stream_ingest.documents import StreamDocument, plan_requests, ticker_document_id, to_documents
+from stream_ingest.documents import StreamDocument, plan_requests, winners
+from stream_ingest.formats import Decoder
 from stream_ingest.ingest import Ingestor, Pacer, delete_documents
-from stream_ingest.records import (
-    Coordinates,
-    KafkaRecord,
-    PoisonRecord,
-    TickerPrice,
-    kafka_records,
-    parse_ticker_price,
-    tombstone_ticker,
-)
+from stream_ingest.mapping import parse_mapping
+from stream_ingest.records import Coordinates, DocumentPart, PoisonRecord, document_part, kafka_records
 
 
 @dataclass
@@ -31,7 +27,7 @@ class BatchOutcome:
     retries: int = 0
     ingested: int = 0
     rejected: int = 0
-    deleted: int = 0  # documents deleted by tombstones (per-ticker mode)
+    deleted: int = 0  # documents deleted by tombstones (key-based IDs)
     failed: list[tuple[StreamDocument, str]] = field(default_factory=list)
 
     @property
@@ -40,54 +36,48 @@ class BatchOutcome:
                       key=lambda where: (where.topic, where.partition, where.offset))  # fmt: skip
 
 
+@lru_cache(maxsize=4)
+def _decoder(mapping_json: str) -> Decoder:
+    """One decoder per mapping and execution environment: its schema is compiled once."""
+    return Decoder(parse_mapping(json.loads(mapping_json)))
+
+
+def decoder_for(config: StreamConfig) -> Decoder:
+    return _decoder(json.dumps(config.document_mapping, sort_keys=True))
+
+
 def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> BatchOutcome:
     """Raises InvalidEvent for an event that is not an MSK batch, DeadLetterError if SQS refuses."""
+    decoder = decoder_for(config)
     records = list(kafka_records(event))
     values = {record.coordinates: record.value for record in records}
     timestamps = {record.coordinates: record.timestamp_ms for record in records}
-    prices: list[TickerPrice] = []
+    parts: list[DocumentPart] = []
     letters: list[DeadLetter] = []
-    tombstones: dict[str, KafkaRecord] = {}  # ticker -> its latest tombstone in the batch
     for record in records:
         try:
-            if not record.is_tombstone:
-                prices.append(parse_ticker_price(record))
-            elif config.document_ids is DocumentIds.PER_MESSAGE:
-                raise PoisonRecord("tombstone: per-message documents are kept, not deleted by key")
-            else:
-                ticker = tombstone_ticker(record)
-                if ticker not in tombstones or tombstones[ticker].coordinates.offset < record.coordinates.offset:
-                    tombstones[ticker] = record
+            parts.append(document_part(record, decoder))
         except PoisonRecord as error:
             letters.append(DeadLetter(coordinates=record.coordinates, reason=str(error), value=record.value))
     # Set poison aside first: if SQS fails, the invocation fails before anything else happened.
     send_dead_letters(sqs, config.dead_letter_queue_url, letters)
 
-    # A tombstone deletes its ticker's document unless a later price of the ticker came in the same batch.
-    deletions = {ticker: tombstone for ticker, tombstone in tombstones.items()
-                 if not any(price.ticker == ticker and price.coordinates.offset > tombstone.coordinates.offset
-                            for price in prices)}  # fmt: skip
-    prices = [price for price in prices if price.ticker not in deletions]
-    documents = to_documents(prices, config.document_ids)
-    requests = list(plan_requests(documents))
+    outcome = winners(parts)
+    requests = list(plan_requests(outcome.documents))
     # The batch's partitions own their slots of the quota's schedule (see Pacer); deletions share them.
     pacer = Pacer(
         config.quota_requests_per_second,
         owned={record.coordinates.partition for record in records},
         slot_count=config.topic_partitions,
     )
-    removed = delete_documents(agent, [ticker_document_id(ticker) for ticker in deletions],
-                               knowledge_base_id=config.knowledge_base_id, data_source_id=config.data_source_id,
-                               pacer=pacer)  # fmt: skip
-    tombstone_of = {ticker_document_id(ticker): record for ticker, record in deletions.items()}
-    failed_deletions = [(StreamDocument(document, "", {}, (tombstone_of[document].coordinates,)), reason)
-                        for document, reason in removed.failed]  # fmt: skip
+    removed = delete_documents(agent, outcome.deletions, knowledge_base_id=config.knowledge_base_id,
+                               data_source_id=config.data_source_id, pacer=pacer)  # fmt: skip
     ingestor = Ingestor(agent, knowledge_base_id=config.knowledge_base_id, data_source_id=config.data_source_id,
                         pacer=pacer)  # fmt: skip
     report = ingestor.ingest(requests)
     refused = [
         DeadLetter(coordinates=source, reason=f"Bedrock rejected {document.document_id}: {reason}",
-                   value=values.get(source))
+                   value=values.get(source), document_id=document.document_id)
         for document, reason in report.rejected
         for source in document.sources
     ]  # fmt: skip
@@ -100,11 +90,11 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
     return BatchOutcome(
         records=len(records),
         poison=len(letters),
-        documents=len(documents),
+        documents=len(outcome.documents) + len(outcome.deletions),
         requests=report.requests + removed.requests,
         retries=report.retries,
         ingested=len(report.ingested),
         rejected=len(report.rejected),
         deleted=len(removed.deleted),
-        failed=report.failed + failed_deletions,
+        failed=report.failed + removed.failed,
     )

@@ -1,22 +1,29 @@
-"""Kafka records from the MSK event source mapping, validated into ticker prices or set aside as poison."""
+"""Kafka records from the MSK event source mapping, turned into document parts by the mapping or set aside as poison.
+
+The event is read field by field rather than through Powertools' Kafka data classes: a record that is
+not what Lambda sends must become one dead letter with its reason, not an exception for the whole batch."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
 from typing import Any
 
-MAX_VALUE_BYTES = 10 * 1024  # a ticker price is ~80 bytes; anything this large is not one
-_TICKER = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-_PRICE = re.compile(r"^\$?(?P<amount>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)$")
-_LATEST_TIMESTAMP = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
+from stream_ingest.formats import Decoder, UndecodableValue
+from stream_ingest.mapping import (
+    MAX_DOCUMENT_ID_CHARACTERS,
+    MAX_METADATA_BYTES,
+    MAX_VALUE_BYTES,
+    AttributeValue,
+    DocumentMapping,
+    FieldError,
+    RecordView,
+    attribute_value,
+    metadata_bytes,
+)
 
 
 class InvalidEvent(ValueError):
@@ -54,18 +61,6 @@ class KafkaRecord:
         return self.value is None and bool(self.key)
 
 
-@dataclass(frozen=True)
-class TickerPrice:
-    coordinates: Coordinates
-    ticker: str
-    price: Decimal
-    timestamp: float  # epoch seconds
-
-    @property
-    def observed_at(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp, tz=UTC)
-
-
 def kafka_records(event: Any) -> Iterator[KafkaRecord]:
     """Every record of every partition in the event, in partition and offset order."""
     if not isinstance(event, Mapping) or not isinstance(event.get("records"), Mapping):
@@ -98,69 +93,87 @@ def _count(where: str, name: str, value: Any) -> int:
     return value
 
 
-def tombstone_ticker(record: KafkaRecord) -> str:
-    """The ticker a tombstone deletes (its key), or :class:`PoisonRecord` saying what is wrong with it."""
+@dataclass(frozen=True)
+class DocumentPart:
+    """What one record contributes: the document it is, and (unless a tombstone) its text and metadata."""
+
+    coordinates: Coordinates
+    document_id: str
+    timestamp_ms: int | None
+    text: str = ""
+    metadata: Mapping[str, AttributeValue] = field(default_factory=dict)
+    deletes: bool = False  # a tombstone: the document is deleted
+
+
+def _decoded_key(record: KafkaRecord) -> str | None:
+    if not record.key:
+        return None
     try:
-        ticker = base64.b64decode(str(record.key), validate=True).decode()
+        return base64.b64decode(str(record.key), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise PoisonRecord("tombstone whose key is not base64 UTF-8 text") from None
-    if not _TICKER.fullmatch(ticker):
-        raise PoisonRecord(f"tombstone whose key {ticker[:40]!r} is not a ticker")
-    return ticker
+        raise PoisonRecord(
+            "the key is not base64 UTF-8 text; identify documents by 'offset' or by value fields"
+        ) from None
 
 
-def parse_ticker_price(record: KafkaRecord) -> TickerPrice:
-    """The record's value as a ticker price, or :class:`PoisonRecord` saying what is wrong with it."""
-    if record.value is None:
-        raise PoisonRecord("the record has no value")
+def _view(record: KafkaRecord, value: Any) -> RecordView:
+    where = record.coordinates
+    seconds = record.timestamp_ms / 1000 if record.timestamp_ms is not None else None
+    return RecordView(value=value, key=_decoded_key(record), topic=where.topic, partition=where.partition,
+                      offset=where.offset, timestamp=seconds)  # fmt: skip
+
+
+def _document_id(mapping: DocumentMapping, view: RecordView) -> str:
+    rule = mapping.id
+    for field_ in rule.template.fields:
+        if view.lookup(field_) in (None, ""):
+            what = "the record has no key" if field_.coordinate == "key" else f"the value has no {field_.name!r}"
+            raise PoisonRecord(f"{what}, which the document ID {rule.template.source!r} needs")
+    document_id = rule.template.render(view)
+    if len(document_id) > MAX_DOCUMENT_ID_CHARACTERS:
+        raise PoisonRecord(f"the document ID is {len(document_id):,} characters; Bedrock takes at most "
+                           f"{MAX_DOCUMENT_ID_CHARACTERS:,}")  # fmt: skip
+    return document_id
+
+
+def _raw_value(record: KafkaRecord) -> bytes:
     if not isinstance(record.value, str):
         raise PoisonRecord("the value is not a base64 string")
     if len(record.value) > math.ceil(MAX_VALUE_BYTES / 3) * 4:
-        raise PoisonRecord(f"the value is larger than {MAX_VALUE_BYTES} bytes")
+        raise PoisonRecord(f"the value is larger than {MAX_VALUE_BYTES:,} bytes (Kafka's default largest record)")
     try:
-        raw = base64.b64decode(record.value, validate=True)
+        return base64.b64decode(record.value, validate=True)
     except (binascii.Error, ValueError):
         raise PoisonRecord("the value is not valid base64") from None
+
+
+def document_part(record: KafkaRecord, decoder: Decoder) -> DocumentPart:
+    """The record through the mapping, or :class:`PoisonRecord` saying what is wrong with it."""
+    mapping = decoder.mapping
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PoisonRecord("the value is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise PoisonRecord(f"the value is not JSON ({error.msg} at position {error.pos})") from None
-    if not isinstance(document, dict):
-        raise PoisonRecord(f"the value is a JSON {type(document).__name__}, expected an object")
-    missing = [name for name in ("ticker", "price", "timestamp") if name not in document]
-    if missing:
-        raise PoisonRecord(f"the value has no {', '.join(repr(name) for name in missing)}")
-    return TickerPrice(
-        coordinates=record.coordinates,
-        ticker=_ticker(document["ticker"]),
-        price=_price(document["price"]),
-        timestamp=_timestamp(document["timestamp"]),
-    )
-
-
-def _ticker(value: Any) -> str:
-    if not isinstance(value, str) or not _TICKER.fullmatch(value):
-        raise PoisonRecord(f"ticker {value!r} is not 1-32 letters, digits, '.', '_' or '-'")
-    return value
-
-
-def _price(value: Any) -> Decimal:
-    if not isinstance(value, str):
-        raise PoisonRecord(f"price must be a string such as '$3,413.23', got {type(value).__name__}")
-    match = _PRICE.fullmatch(value.strip())
-    if match is None:
-        raise PoisonRecord(f"price {value!r} is not an amount such as '$3,413.23'")
-    try:
-        return Decimal(match["amount"].replace(",", ""))
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal digits
-        raise PoisonRecord(f"price {value!r} is not a number") from None
-
-
-def _timestamp(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PoisonRecord(f"timestamp must be epoch seconds (a number), got {value!r}")
-    if not 0 <= value < _LATEST_TIMESTAMP:
-        raise PoisonRecord(f"timestamp {value!r} is not epoch seconds between 1970 and 9999")
-    return float(value)
+        if record.is_tombstone:
+            if not mapping.id.deletes:
+                raise PoisonRecord(f"tombstone: documents are identified by {mapping.id.template.source!r}, which "
+                                   "a record without a value cannot name; only key-based IDs delete by "
+                                   "tombstone")  # fmt: skip
+            view = _view(record, None)
+            return DocumentPart(record.coordinates, _document_id(mapping, view), record.timestamp_ms, deletes=True)
+        if record.value is None:
+            raise PoisonRecord("the record has no value (and no key, so it is no tombstone)")
+        view = _view(record, decoder.decode(_raw_value(record)))
+        document_id = _document_id(mapping, view)
+        text = mapping.text.render(view)
+        metadata: dict[str, AttributeValue] = {}
+        for attribute in mapping.metadata:
+            value = attribute_value(view.lookup(attribute.field), attribute.type, attribute.name)
+            if value is not None:
+                metadata[attribute.name] = value
+    except (FieldError, UndecodableValue) as error:
+        raise PoisonRecord(str(error)) from None
+    if not text.strip():
+        raise PoisonRecord(f"the text {mapping.text.source!r} renders empty for this record")
+    weight = metadata_bytes(metadata)
+    if weight > MAX_METADATA_BYTES:
+        raise PoisonRecord(f"its metadata is {weight:,} bytes; the knowledge base keeps at most {MAX_METADATA_BYTES:,} "
+                           "bytes of custom metadata per document")  # fmt: skip
+    return DocumentPart(record.coordinates, document_id, record.timestamp_ms, text=text, metadata=metadata)

@@ -51,6 +51,7 @@ UNRESERVED_CONCURRENCY = (
 )
 POWERTOOLS_LAYER = "powertools"  # every function: Powertools and the X-Ray SDK
 KAFKA_LAYER = "kafka"  # the producer's Kafka client
+FORMATS_LAYER = "formats"  # JSON Schema and Avro: the stream function and the producer
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from custom_resources.vector_store import VectorIndexRef
 from stacks.constructs.buckets import DocumentBucketRef
 from stacks.foundation.lifecycle import removal_policy, retention
 from stacks.foundation.nag import acknowledge
-from stacks.settings import ChunkingStrategy, EmbeddingSettings, KnowledgeBaseIdentity, KnowledgeBaseSettings, Lifecycle
+from stacks.settings import Chunking, ChunkingStrategy, EmbeddingSettings, KnowledgeBaseIdentity, Lifecycle
 
 # What Bedrock does with an index when it ingests, queries and deletes documents.
 VECTOR_INDEX_ACTIONS = [
@@ -32,10 +32,9 @@ def foundation_model_arn(scope: Construct, model_id: str) -> str:
     )
 
 
-def chunking_configuration(settings: KnowledgeBaseSettings) -> bedrock.CfnDataSource.ChunkingConfigurationProperty:
-    """The chunking of the S3 data source."""
-    strategy = settings.chunking_strategy
-    tokens, overlap = settings.chunk_max_tokens, settings.chunk_overlap_percentage
+def chunking_configuration(chunking: Chunking) -> bedrock.CfnDataSource.ChunkingConfigurationProperty:
+    """A data source's chunking configuration."""
+    strategy, tokens, overlap = chunking.strategy, chunking.max_tokens, chunking.overlap_percentage
     if strategy is ChunkingStrategy.FIXED_SIZE:
         return bedrock.CfnDataSource.ChunkingConfigurationProperty(
             chunking_strategy=strategy.value,
@@ -241,7 +240,7 @@ class VectorKnowledgeBase(Construct):
         delivery.node.add_dependency(source)
 
     def add_s3_data_source(
-        self, construct_id: str, *, name: str, bucket: s3.IBucket, prefix: str, settings: KnowledgeBaseSettings
+        self, construct_id: str, *, name: str, bucket: s3.IBucket, prefix: str, chunking: Chunking
     ) -> bedrock.CfnDataSource:
         return self._data_source(
             construct_id,
@@ -253,17 +252,17 @@ class VectorKnowledgeBase(Construct):
                     bucket_arn=bucket.bucket_arn, inclusion_prefixes=[prefix]
                 ),
             ),
-            chunking=chunking_configuration(settings),
+            chunking=chunking_configuration(chunking),
         )
 
-    def add_custom_data_source(self, construct_id: str, *, name: str) -> bedrock.CfnDataSource:
-        # One stream record is one short text: each becomes exactly one chunk, replaced as a whole by its id.
+    def add_custom_data_source(self, construct_id: str, *, name: str, chunking: Chunking) -> bedrock.CfnDataSource:
+        # With no chunking each record is one chunk; either way a document is replaced as a whole by its ID.
         return self._data_source(
             construct_id,
             name=name,
             description="Records ingested directly from the Kafka stream",
             configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(type="CUSTOM"),
-            chunking=bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy=ChunkingStrategy.NONE.value),
+            chunking=chunking_configuration(chunking),
         )
 
     def _data_source(

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
 from producer import contract as producer_contract
-from stacks.constructs.functions import KAFKA_LAYER, POWERTOOLS_LAYER, AppFunction, FunctionCode
+from producer.records import EXAMPLE_KEY, is_ticker_stream
+from stacks.constructs.functions import FORMATS_LAYER, KAFKA_LAYER, POWERTOOLS_LAYER, AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.settings import Lifecycle
+from stream_ingest.mapping import DocumentMapping
 
-PRODUCER_TEST_EVENTS = {
+TICKER_TEST_EVENTS: dict[str, Any] = {
     "send-sample-stream": {},
-    # A key with no value: with per-ticker document IDs the stream function deletes ZVZZT's document.
+    # A key with no value: with key-based document IDs ("ticker/{key}") the stream function deletes ZVZZT's document.
     "delete-a-ticker": {"delete": ["ZVZZT"]},
     "send-two-records": {
         "records": [
@@ -22,6 +26,20 @@ PRODUCER_TEST_EVENTS = {
         ]
     },
 }
+
+
+def producer_test_events(mapping: DocumentMapping) -> dict[str, Any]:
+    """The console's test events, in the stream's own format."""
+    if is_ticker_stream(mapping):
+        return TICKER_TEST_EVENTS
+    events: dict[str, Any] = {}
+    example = mapping.source.get("example")
+    if example is not None:
+        events["send-example"] = {"records": [{"key": EXAMPLE_KEY, "value": example}]}
+    if mapping.id.deletes:
+        events["delete-example"] = {"delete": [EXAMPLE_KEY]}  # a tombstone: deletes the key's document
+    events["send-malformed"] = {"raw": ["not what the mapping expects"]}  # dead-lettered with its reason
+    return events
 
 
 class StreamProducer(Construct):
@@ -36,6 +54,7 @@ class StreamProducer(Construct):
         security_group: ec2.ISecurityGroup,
         code: FunctionCode,
         lifecycle: Lifecycle,
+        mapping: DocumentMapping,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = AppFunction(
@@ -44,13 +63,15 @@ class StreamProducer(Construct):
             code=code,
             handler=producer_contract.HANDLER,
             service=producer_contract.SERVICE,
-            description="Publishes ticker prices (the sample stream, or the records given) to the Kafka topic",
+            description="Publishes records (the sample, or the records given) to the Kafka topic",
             lifecycle=lifecycle,
             config=producer_contract.ProducerConfig(
-                bootstrap_brokers=cluster.bootstrap_brokers, topic_name=cluster.topic_name
+                bootstrap_brokers=cluster.bootstrap_brokers,
+                topic_name=cluster.topic_name,
+                document_mapping=dict(mapping.source),
             ),
             timeout_seconds=60,
-            layers=(POWERTOOLS_LAYER, KAFKA_LAYER),
+            layers=(POWERTOOLS_LAYER, KAFKA_LAYER, FORMATS_LAYER),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=subnets),
             security_groups=[security_group],
@@ -60,5 +81,9 @@ class StreamProducer(Construct):
             "make produce, the console and the doctor's probe invoke it synchronously; errors return to the caller."
         )
         ConsoleTestEvents(
-            self, "TestEvents", function=self.function.function, events=PRODUCER_TEST_EVENTS, lifecycle=lifecycle
+            self,
+            "TestEvents",
+            function=self.function.function,
+            events=producer_test_events(mapping),
+            lifecycle=lifecycle,
         )

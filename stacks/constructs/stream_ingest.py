@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from index_check import contract as check_contract
-from stacks.constructs.functions import AppFunction, FunctionCode
+from stacks.constructs.functions import FORMATS_LAYER, POWERTOOLS_LAYER, AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.queues import dead_letter_queue, encrypted_queue
 from stacks.foundation.checkov import NETWORK_INTERFACE_WRITES, skip_on_role_policy
@@ -67,7 +67,7 @@ class StreamIngest(Construct):
             code=code,
             handler=stream_contract.HANDLER,
             service=stream_contract.SERVICE,
-            description="Ingests ticker prices from the Kafka topic into the knowledge base's stream data source",
+            description="Ingests the Kafka topic's records into the knowledge base's stream data source",
             lifecycle=lifecycle,
             config=stream_contract.StreamConfig(
                 knowledge_base_id=knowledge_base_id,
@@ -75,13 +75,14 @@ class StreamIngest(Construct):
                 data_source_id=data_source_id,
                 dead_letter_queue_url=self.dead_letters.queue_url,
                 check_queue_url=self.check_queue.queue_url,
-                document_ids=stream.document_ids,
+                document_mapping=dict(stream.mapping.source),
                 quota_requests_per_second=quota_for_the_stream(stream),
                 topic_partitions=topic_partitions,
                 partial_batch_response=provisioned,
             ),
             timeout_seconds=stream_timeout_seconds(stream, topic_partitions),
             memory_size=512,
+            layers=(POWERTOOLS_LAYER, FORMATS_LAYER),
             wildcard_reasons=[
                 "The event source mapping creates its pollers' network interfaces in the cluster's subnets "
                 "with this role; their IDs do not exist beforehand. The Describe actions and "
@@ -95,13 +96,15 @@ class StreamIngest(Construct):
             acknowledge_key_grants(role)
         self.index_check = self._index_check(identity, stream, knowledge_base_id, knowledge_base_arn, data_source_id,
                                              code, lifecycle, check_timeout_seconds)  # fmt: skip
-        # The Sid names the knowledge base's generation, so the policy is updated (and the ARN read anew)
-        # whenever the knowledge base is replaced.
+        # The Sid names the stream data source's generation, so the policy is updated (and the ARN read anew)
+        # whenever the knowledge base or the data source is replaced.
+        deletes = stream.mapping.id.deletes
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid=f"KnowledgeBase{identity.generation}",
-                # Delete: tombstones remove their ticker's document (per-ticker document IDs).
-                actions=["bedrock:IngestKnowledgeBaseDocuments", "bedrock:DeleteKnowledgeBaseDocuments"],
+                sid=f"KnowledgeBase{identity.stream_generation}",
+                # Delete: with key-based document IDs, a tombstone removes its key's document.
+                actions=["bedrock:IngestKnowledgeBaseDocuments"]
+                + (["bedrock:DeleteKnowledgeBaseDocuments"] if deletes else []),
                 resources=[knowledge_base_arn],
             )
         )
@@ -111,11 +114,11 @@ class StreamIngest(Construct):
         # The plain mapping construct: ManagedKafkaEventSource would attach AWSLambdaMSKExecutionRole,
         # which allows writing any log group and describing any cluster. The role gets what the
         # mapping needs on this cluster instead (below).
-        # One mapping per knowledge base generation: a new knowledge base gets a new mapping and consumer
-        # group, which read the topic again from its start (as far back as Kafka retains it).
+        # One mapping per stream data source: a new knowledge base or data source gets a new mapping and
+        # consumer group, which read the topic again from its start (as far back as Kafka retains it).
         self.event_source_mapping = lambda_.EventSourceMapping(
             self,
-            f"EventSourceMapping{identity.generation}",
+            f"EventSourceMapping{identity.stream_generation}",
             target=self.function.function,
             event_source_arn=cluster.cluster_arn,
             kafka_topic=cluster.topic_name,
@@ -174,6 +177,7 @@ class StreamIngest(Construct):
                 dead_letter_queue_url=self.dead_letters.queue_url,
                 status_requests_per_second=round(stream.status_requests_per_second / concurrency, 3),
                 indexed_within_seconds=stream.indexed_within_seconds,
+                deleted_by_tombstones=stream.mapping.id.deletes,
             ),
             timeout_seconds=timeout_seconds,
         )
@@ -184,7 +188,7 @@ class StreamIngest(Construct):
         )
         check.role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid=f"KnowledgeBase{identity.generation}",
+                sid=f"KnowledgeBase{identity.stream_generation}",
                 actions=["bedrock:GetKnowledgeBaseDocuments"],
                 resources=[knowledge_base_arn],
             )

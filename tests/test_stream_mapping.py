@@ -1,0 +1,226 @@
+"""The stream's record mapping (app:streamDocument) for topics other than the sample's: support tickets in
+JSON with a JSON Schema, plain text, and Avro (plain and in the Confluent wire format)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any
+
+import pytest
+
+from devtools.lambda_events import b64
+from stacks.settings import SettingsError, load_settings
+from stream_ingest.formats import Decoder, check_mapping, encode_avro
+from stream_ingest.mapping import MAX_METADATA_KEYS, TICKER_PRICES, IdKind, MappingError, parse_mapping
+from stream_ingest.records import Coordinates, KafkaRecord, PoisonRecord, document_part
+from tests.conftest import REPO_ROOT
+
+WHERE = Coordinates(topic="support-tickets", partition=2, offset=17)
+
+# The example a team streaming support tickets declares (docs/streaming.md shows the same).
+TICKETS: dict[str, Any] = {
+    "format": "json",
+    "schema": {
+        "type": "object",
+        "required": ["id", "subject", "body", "priority"],
+        "properties": {
+            "id": {"type": "integer"},
+            "subject": {"type": "string"},
+            "body": {"type": "string"},
+            "priority": {"type": "integer", "minimum": 1, "maximum": 5},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "opened": {"type": "number"},
+            "escalated": {"type": "boolean"},
+            "customer": {"type": "object", "properties": {"tier": {"type": "string"}, "name": {"type": "string"}}},
+        },
+    },
+    "id": "ticket/{id}",
+    "text": "{subject}\n\nOpened {opened:%Y-%m-%d} by {customer.name} ({customer.tier}), "
+    "priority {priority}.\n\n{body}",
+    "metadata": {
+        "priority": "priority",
+        "tags": {"field": "tags", "type": "stringList"},
+        "tier": "customer.tier",
+        "opened": {"field": "opened", "type": "number"},
+        "escalated": "escalated",
+    },
+    "example": {
+        "id": 1042,
+        "subject": "Cannot sign in",
+        "body": "Since this morning the sign-in page loops.",
+        "priority": 2,
+        "tags": ["sign-in"],
+        "opened": 1771151400,
+        "escalated": False,
+        "customer": {"tier": "gold", "name": "Ana"},
+    },
+}
+TICKET = TICKETS["example"]
+
+
+def ticket_record(value: Any, key: str | None = "1042") -> KafkaRecord:
+    raw = value if isinstance(value, str) else b64(json.dumps(value))
+    return KafkaRecord(coordinates=WHERE, value=raw, timestamp_ms=1771151400000,
+                       key=b64(key) if key is not None else None)  # fmt: skip
+
+
+def decoder(mapping: dict[str, Any]) -> Decoder:
+    parsed = parse_mapping(mapping)
+    check_mapping(parsed)
+    return Decoder(parsed)
+
+
+def test_a_ticket_becomes_a_readable_document_with_typed_metadata() -> None:
+    part = document_part(ticket_record(TICKET), decoder(TICKETS))
+    assert part.document_id == "ticket/1042"
+    assert part.text == ("Cannot sign in\n\nOpened 2026-02-15 by Ana (gold), priority 2.\n\n"
+                         "Since this morning the sign-in page loops.")  # fmt: skip
+    assert part.metadata == {"priority": 2.0, "tags": ["sign-in"], "tier": "gold", "opened": 1771151400.0,
+                             "escalated": False}  # fmt: skip
+
+
+def test_a_30_kb_ticket_body_is_ingested_whole() -> None:
+    body = "The export stalls at 90 percent. " * 1000
+    assert len(body.encode()) > 30_000
+    part = document_part(ticket_record({**TICKET, "body": body}), decoder(TICKETS))
+    assert part.text.endswith(body)
+
+
+def test_a_ticket_that_breaks_the_schema_is_poison_naming_the_field() -> None:
+    with pytest.raises(PoisonRecord, match=r"^priority: 'high' is not of type 'integer'$"):
+        document_part(ticket_record({**TICKET, "priority": "high"}), decoder(TICKETS))
+    with pytest.raises(PoisonRecord, match=r"^customer\.tier: 3 is not of type 'string'$"):
+        document_part(ticket_record({**TICKET, "customer": {"tier": 3}}), decoder(TICKETS))
+
+
+def test_optional_fields_may_be_missing_but_not_the_ids() -> None:
+    lean = {key: TICKET[key] for key in ("id", "subject", "body", "priority")}
+    part = document_part(ticket_record(lean), decoder(TICKETS))
+    assert part.text.startswith("Cannot sign in\n\nOpened  by  (), priority 2.")
+    assert part.metadata == {"priority": 2.0}
+    without_schema = {key: value for key, value in TICKETS.items() if key != "schema"}
+    with pytest.raises(PoisonRecord) as raised:
+        document_part(ticket_record({"subject": "?"}), decoder(without_schema))
+    assert str(raised.value) == "the value has no 'id', which the document ID 'ticket/{id}' needs"
+
+
+def test_metadata_over_the_knowledge_bases_limits_is_poison_with_the_reason() -> None:
+    many_tags = {**TICKET, "tags": [f"t{index}" for index in range(11)]}
+    with pytest.raises(PoisonRecord, match="11 items; a string list holds at most 10"):
+        document_part(ticket_record(many_tags), decoder(TICKETS))
+    heavy = {**TICKET, "tags": ["x" * 400, "y" * 400], "customer": {"tier": "z" * 300}}
+    with pytest.raises(PoisonRecord, match="bytes of custom metadata per document"):
+        document_part(ticket_record(heavy), decoder(TICKETS))
+    too_many = {**TICKETS, "metadata": {f"m{index}": "subject" for index in range(MAX_METADATA_KEYS)}}
+    with pytest.raises(MappingError, match="exceed the knowledge base's 35 metadata keys"):
+        parse_mapping(too_many)
+
+
+def test_a_hostile_value_is_poison_and_never_an_exception_for_the_batch() -> None:
+    nested: Any = "x"
+    for _ in range(500):
+        nested = {"a": nested}
+    for value in ({**TICKET, "subject": nested}, b64('{"id": 1e999}'), b64("\u0000" * 10), b64('"just text"')):
+        with pytest.raises(PoisonRecord):
+            document_part(ticket_record(value), decoder(TICKETS))
+
+
+def test_key_ids_keep_the_key_readable_and_need_a_key() -> None:
+    keyed = decoder({**TICKETS, "id": "key"})
+    assert keyed.mapping.id.kind is IdKind.KEYED
+    assert document_part(ticket_record(TICKET, key="TCK-1042"), keyed).document_id == "TCK-1042"
+    with pytest.raises(PoisonRecord, match="the record has no key"):
+        document_part(ticket_record(TICKET, key=None), keyed)
+    tombstone = KafkaRecord(coordinates=WHERE, value=None, key=b64("TCK-1042"))
+    assert document_part(tombstone, keyed).deletes
+
+
+def test_text_values_are_the_document() -> None:
+    text = decoder({"format": "text", "id": "offset", "text": "{value}"})
+    part = document_part(ticket_record(b64("Release 4.2 ships on Monday.")), text)
+    assert (part.document_id, part.text) == ("support-tickets/2/17", "Release 4.2 ships on Monday.")
+    with pytest.raises(PoisonRecord, match="not UTF-8"):
+        document_part(ticket_record(base64.b64encode(b"\xff").decode()), text)
+
+
+AVRO_SCHEMA = {
+    "type": "record", "name": "Reading", "namespace": "plant",
+    "fields": [
+        {"name": "sensor", "type": "string"},
+        {"name": "celsius", "type": "double"},
+        {"name": "site", "type": ["null", "string"], "default": None},
+    ],
+}  # fmt: skip
+READINGS = {"format": "avro", "schema": AVRO_SCHEMA, "id": "sensor/{sensor}", "text": "{sensor} reads {celsius:.1f} C",
+            "metadata": {"celsius": "celsius", "site": "site"},
+            "example": {"sensor": "t-7", "celsius": 21.5, "site": "north"}}  # fmt: skip
+
+
+def test_avro_values_decode_plain_and_in_the_confluent_wire_format() -> None:
+    readings = decoder(READINGS)
+    plain = encode_avro(readings.mapping, {"sensor": "t-7", "celsius": 21.54, "site": None})
+    framed = bytes([0]) + struct.pack(">I", 42) + plain
+    for raw in (plain, framed):
+        part = document_part(ticket_record(base64.b64encode(raw).decode()), readings)
+        assert (part.document_id, part.text, part.metadata) == ("sensor/t-7", "t-7 reads 21.5 C", {"celsius": 21.54})
+
+
+def test_an_avro_value_of_another_schema_is_poison() -> None:
+    with pytest.raises(PoisonRecord, match="not Avro of the mapping's schema"):
+        document_part(ticket_record(base64.b64encode(b"\x02\x03").decode()), decoder(READINGS))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format": "xml"}, "format: 'xml' is not one of json, text, avro"),
+        ({"schema": {"type": "objekt"}}, "schema: not a valid JSON Schema"),
+        ({"text": "{subject} {sumary}"}, "text: 'sumary' is not a property the schema defines"),
+        ({"metadata": {"p": "customer.level"}}, "metadata.p: 'customer.level' is not a property the schema defines"),
+        ({"metadata": {"p": {"field": "priority", "type": "integer"}}}, "type 'integer' is not one of string"),
+        ({"metadata": {"topic": "subject"}}, "'topic' is built in"),
+        ({"metadata": {"x-amz-bedrock-kb-source-uri": "subject"}}, "Bedrock's own"),
+        ({"id": "ticket"}, "names no field"),
+        ({"text": "{subject!r}"}, "conversions are not supported"),
+        ({"example": {**TICKET, "priority": 9}}, "example: priority: 9 is greater than the maximum of 5"),
+        ({"colour": "blue"}, "colour: unknown part"),
+        ({"format": "avro", "schema": {"type": "record", "name": "R"}}, "schema: not a valid Avro schema"),
+    ],
+)
+def test_a_mapping_that_cannot_work_fails_synthesis_naming_stream_document(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"app:streamDocument": {**TICKETS, **change}})
+    assert raised.value.key == "streamDocument"
+    assert message in str(raised.value)
+
+
+def test_the_mapping_can_be_given_as_json_on_the_command_line() -> None:
+    settings = load_settings({"app:streamDocument": json.dumps(TICKETS)})
+    assert settings.stream.mapping.id.template.source == "ticket/{id}"
+
+
+def test_the_retired_document_ids_setting_says_what_replaces_it() -> None:
+    with pytest.raises(SettingsError, match=r'replaced by streamDocument\'s "id"'):
+        load_settings({"app:streamDocumentIds": "per-ticker"})
+
+
+def test_a_mapping_too_large_for_the_functions_environment_is_refused() -> None:
+    described = {**TICKETS, "schema": {**TICKETS["schema"], "description": "d" * 4000}}
+    with pytest.raises(SettingsError, match="the function's environment holds at most 3,072"):
+        load_settings({"app:streamDocument": described})
+
+
+def test_the_ticket_mapping_the_streaming_guide_shows_synthesizes() -> None:
+    guide = (REPO_ROOT / "docs" / "streaming.md").read_text()
+    block = guide.split('"app:streamDocument": ', 1)[1].split("\n```", 1)[0]
+    mapping = json.loads(block)
+    settings = load_settings({"app:streamDocument": mapping, "app:streamChunkingStrategy": "FIXED_SIZE"})
+    assert settings.stream.mapping.id.deletes  # ticket/{key}: tombstones delete
+    part = document_part(ticket_record(mapping["example"], key="1042"), decoder(mapping))
+    assert part.document_id == "ticket/1042" and part.text.startswith("Cannot sign in\n\nOpened 2026-02-15 by Ana")
+    sample = guide.split("## The sample's ticker prices", 1)[1].split("```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(sample) == TICKER_PRICES
