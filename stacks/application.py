@@ -120,6 +120,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         stack_name=settings.stack_name("query"),
         description="Query function: grounded answers with citations under metadata filters",
         query=settings.query,
+        stream_mapping=settings.stream.mapping,
         query_api=settings.query_api,
         name_prefix=settings.name_prefix,
         data_key_arn=data_key_arn,

@@ -10,6 +10,7 @@ from stacks.constructs.query_api import QueryHttpApi
 from stacks.constructs.query_function import QueryFunction
 from stacks.foundation.encryption import imported_key
 from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
+from stream_ingest.mapping import DocumentMapping
 
 
 class QueryStack(Stack):
@@ -20,6 +21,7 @@ class QueryStack(Stack):
         *,
         query: QuerySettings,
         query_api: QueryApiSettings,
+        stream_mapping: DocumentMapping,
         identity: KnowledgeBaseIdentity,
         knowledge_base_id: str,
         knowledge_base_arn: str,
@@ -36,6 +38,7 @@ class QueryStack(Stack):
             "QueryFunction",
             query=query,
             query_api=query_api,
+            stream_mapping=stream_mapping,
             identity=identity,
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,

@@ -224,3 +224,19 @@ def test_the_ticket_mapping_the_streaming_guide_shows_synthesizes() -> None:
     assert part.document_id == "ticket/1042" and part.text.startswith("Cannot sign in\n\nOpened 2026-02-15 by Ana")
     sample = guide.split("## The sample's ticker prices", 1)[1].split("```json\n", 1)[1].split("\n```", 1)[0]
     assert json.loads(sample) == TICKER_PRICES
+
+
+def test_console_test_events_follow_the_mapping() -> None:
+    from stacks.constructs.producer import TICKER_TEST_EVENTS, producer_test_events
+    from stacks.constructs.query_function import TICKER_STREAM_EVENT, stream_test_event
+
+    tickets = parse_mapping({**TICKETS, "id": "ticket/{key}"})
+    assert producer_test_events(tickets)["send-example"] == {"records": [{"key": "example-1", "value": TICKET}]}
+    assert producer_test_events(tickets)["delete-example"] == {"delete": ["example-1"]}
+    assert stream_test_event(tickets) == {
+        "question": "What do the stream's records say about tier gold, escalated False?",
+        "mode": "retrieve",
+        "where": {"tier": "gold", "escalated": False},
+    }
+    assert producer_test_events(parse_mapping(TICKER_PRICES)) == TICKER_TEST_EVENTS
+    assert stream_test_event(parse_mapping(TICKER_PRICES)) == TICKER_STREAM_EVENT

@@ -17,6 +17,8 @@ from stacks.constructs.knowledge_base import foundation_model_arn
 from stacks.constructs.query_guardrail import QueryGuardrail
 from stacks.foundation.nag import acknowledge
 from stacks.settings import KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
+from stream_ingest.formats import example_fields
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, RecordFormat
 
 
 def _equals(key: str, value: Any) -> dict[str, Any]:
@@ -57,12 +59,30 @@ QUERY_TEST_EVENTS: dict[str, dict[str, Any]] = {
         "question": "What did Aurora Dynamics publish recently for the public?",
         "where": {"is_internal": False, "published_at": {">=": 1750000000}},
     },
-    "stream-latest-price": {
-        "question": "What is the latest price of ZVZZT?",
-        "mode": "retrieve",
-        "where": {"ticker": "ZVZZT"},
-    },
 }
+# The sample's ticker stream: a question only the stream can answer.
+TICKER_STREAM_EVENT = {
+    "question": "What is the latest price of ZVZZT?",
+    "mode": "retrieve",
+    "where": {"ticker": "ZVZZT"},
+}
+
+
+def stream_test_event(mapping: DocumentMapping) -> dict[str, Any] | None:
+    """A retrieve-mode question about the stream in the topic's own terms: filtered on the metadata of the
+    mapping's example (none without an example)."""
+    if mapping.format is RecordFormat.JSON and mapping.schema == TICKER_PRICES["schema"]:
+        return TICKER_STREAM_EVENT
+    fields = dict(example_fields(mapping))
+    if mapping.source.get("example") is None:
+        return None
+    where = {name: value for name, value in fields.items() if isinstance(value, str | bool)}
+    text = ", ".join(f"{name} {value}" for name, value in where.items())
+    event: dict[str, Any] = {"question": f"What do the stream's records say{f' about {text}' if text else ''}?",
+                             "mode": "retrieve"}  # fmt: skip
+    if where:
+        event["where"] = where
+    return event
 
 
 # What a caller sees who names groups in the request: a ValidationError, whatever the entry point.
@@ -82,15 +102,17 @@ FEATURE_TEST_EVENTS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def query_test_events(query: QuerySettings) -> dict[str, dict[str, Any]]:
-    """The console test events for these settings: the scenarios, the refusal, and each feature that is on."""
+def query_test_events(query: QuerySettings, stream_mapping: DocumentMapping) -> dict[str, dict[str, Any]]:
+    """The console test events for these settings: the scenarios, the stream's, the refusal, and each feature
+    that is on."""
     features = {
         "reranked-passages": bool(query.reranking_model_id),
         "decomposed-question": query.query_decomposition,
         "implicit-filter": bool(query.implicit_filter_attributes),
         "guardrail-passages": query.guardrail != "off",
     }
-    return {**QUERY_TEST_EVENTS, **REFUSED_TEST_EVENTS,
+    stream = stream_test_event(stream_mapping)
+    return {**QUERY_TEST_EVENTS, **({"stream-example": stream} if stream else {}), **REFUSED_TEST_EVENTS,
             **{name: event for name, event in FEATURE_TEST_EVENTS.items() if features[name]}}  # fmt: skip
 
 
@@ -109,6 +131,7 @@ class QueryFunction(Construct):
         *,
         query: QuerySettings,
         query_api: QueryApiSettings,
+        stream_mapping: DocumentMapping,
         identity: KnowledgeBaseIdentity,
         knowledge_base_id: str,
         knowledge_base_arn: str,
@@ -211,8 +234,8 @@ class QueryFunction(Construct):
             # Conversation sessions under the key: https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-kb.html
             role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
                                                              resources=[key.key_arn]))  # fmt: skip
-        ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=query_test_events(query),
-                          lifecycle=lifecycle)  # fmt: skip
+        events = query_test_events(query, stream_mapping)
+        ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=events, lifecycle=lifecycle)
         self.entry_points = QueryEntryPoints(self, "EntryPoints", function=self.function.function, query=query,
                                              http_api=query_api.enabled)  # fmt: skip
 
