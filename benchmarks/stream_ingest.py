@@ -182,6 +182,7 @@ def stream_config(topic_partitions: int, dead_letters: str, mapping: dict[str, A
         knowledge_base_id="KB12345678",
         knowledge_base_name=KB_NAME,
         data_source_id="DS12345678",
+        data_source_name="kbstream-stream",
         dead_letter_queue_url=dead_letters,
         check_queue_url=dead_letters.replace("/dlq", "/checks"),
         document_mapping=mapping or dict(TICKER_PRICES),

@@ -92,6 +92,7 @@ def stream_config(**changes: Any) -> StreamConfig:
         "knowledge_base_id": "KB1",
         "knowledge_base_name": KB_NAME,
         "data_source_id": "DS1",
+        "data_source_name": "kbstream-stream",
         "dead_letter_queue_url": "https://q",
         "check_queue_url": "https://checks",
         "document_mapping": dict(TICKER_PRICES),

@@ -32,6 +32,7 @@ from tests.conftest import PER_KEY_TICKERS, LambdaEnvironment
 from tests.support.contracts import use_config
 
 KB_ID, DS_ID, KB_NAME = "KB12345678", "DS12345678", "kbstream-knowledge-base-0123abcd"
+DS_NAME = "kbstream-stream"
 TOPIC = "ticker-prices"
 INDEXING_SECONDS = 0.3
 
@@ -58,10 +59,12 @@ def pipeline(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> 
             dead_letters = sqs.create_queue(QueueName="stream-dead-letters")["QueueUrl"]
             checks = sqs.create_queue(QueueName="indexing-checks")["QueueUrl"]
             stream = StreamConfig(knowledge_base_id=KB_ID, knowledge_base_name=KB_NAME, data_source_id=DS_ID,
+                                  data_source_name=DS_NAME,
                                   dead_letter_queue_url=dead_letters, check_queue_url=checks,
                                   document_mapping=dict(TICKER_PRICES), quota_requests_per_second=9.5,
                                   topic_partitions=2, partial_batch_response=False)  # fmt: skip
             check = IndexCheckConfig(knowledge_base_id=KB_ID, knowledge_base_name=KB_NAME, data_source_id=DS_ID,
+                                     data_source_name=DS_NAME,
                                      check_queue_url=checks, dead_letter_queue_url=dead_letters,
                                      status_requests_per_second=20, indexed_within_seconds=60)  # fmt: skip
             lambda_env.client("bedrock-agent")

@@ -14,7 +14,7 @@ from query import handler as query_handler
 from query.access import AccessPolicy
 from query.contract import QueryConfig
 from query.filters import FilterError, translate_where, validate_filter
-from stacks.constructs.query_function import QUERY_TEST_EVENTS
+from stacks.constructs.query_function import QUERY_TEST_EVENTS, STREAM_TEST_EVENT, TICKER_STREAM_EVENT
 from tests.conftest import LambdaEnvironment
 from tests.support.contracts import use_config, variable_of
 
@@ -297,7 +297,7 @@ def test_a_policy_that_is_not_an_object_fails_the_invocation_loudly(
 def test_every_console_test_event_is_a_valid_request() -> None:
     from query.request import parse_request
 
-    for name, event in QUERY_TEST_EVENTS.items():
+    for name, event in {**QUERY_TEST_EVENTS, STREAM_TEST_EVENT: TICKER_STREAM_EVENT}.items():
         parse_request(event, 5)
         if "filter" in event:
             validate_filter(event["filter"])

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from devtools.sdk_model import iam_action, validate_request
-from stacks.constructs.query_function import FEATURE_TEST_EVENTS, QUERY_TEST_EVENTS, REFUSED_TEST_EVENTS
+from stacks.constructs.query_function import (
+    FEATURE_TEST_EVENTS,
+    QUERY_TEST_EVENTS,
+    REFUSED_TEST_EVENTS,
+    STREAM_TEST_EVENT,
+    TICKER_STREAM_EVENT,
+)
 from tests.conftest import QUERY_FEATURES, Synthesized
 from tests.support.contracts import deployed_config
 from tests.support.iam import allowed_resources, function_role, role_statements
@@ -84,8 +90,8 @@ def test_console_test_events_are_shared_for_the_function(app: Synthesized) -> No
     (schema,) = resources_of_type(template, "AWS::EventSchemas::Schema").values()
     assert render(schema["Properties"]["SchemaName"]) == f"_\u27e6Ref:{function_id}\u27e7-schema"
     examples = json.loads(schema["Properties"]["Content"])["components"]["examples"]
-    assert {name: example["value"] for name, example in examples.items()} == {**QUERY_TEST_EVENTS,
-                                                                              **REFUSED_TEST_EVENTS}  # fmt: skip
+    assert {name: example["value"] for name, example in examples.items()} == {
+        **QUERY_TEST_EVENTS, STREAM_TEST_EVENT: TICKER_STREAM_EVENT, **REFUSED_TEST_EVENTS}  # fmt: skip
     assert {"retrieve-mode", "compact-where", "refused-groups-in-body"} <= set(examples)
     # The registry is created only if missing, and the schema waits for it.
     (registry_id,) = [key for key, r in resources_of_type(template, "Custom::AWS").items()

@@ -44,6 +44,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "chunkMaxTokens": {"chunkMaxTokens": 500},
     "chunkOverlapPercentage": {"chunkOverlapPercentage": 10},
     "encryption": {"encryption": "customer-managed"},
+    "streamChunkingStrategy": {"streamChunkingStrategy": "FIXED_SIZE"},
 }
 
 # Names a service refuses twice, and the property that scopes them (None: the account and Region).
@@ -189,6 +190,19 @@ def test_what_each_change_replaces(synth: Callable[..., Synthesized], before: Sy
     assert "Custom::S3VectorIndex" not in by_type["embeddingModelId"]  # Cohere v3 also has 1024 dimensions
     for setting in ("chunkingStrategy", "chunkMaxTokens", "chunkOverlapPercentage"):
         assert by_type[setting] == {"AWS::Bedrock::DataSource"}, setting
+    # The stream data source, and the mapping that feeds it: its new consumer group reads the topic again.
+    assert by_type["streamChunkingStrategy"] == {"AWS::Bedrock::DataSource", "AWS::Lambda::EventSourceMapping"}
+
+
+def test_stream_chunk_sizes_replace_the_stream_data_source_once_a_strategy_uses_them(
+    synth: Callable[..., Synthesized],
+) -> None:
+    chunked = synth(streamChunkingStrategy="FIXED_SIZE")
+    for change in ({"streamChunkMaxTokens": 500}, {"streamChunkOverlapPercentage": 10}):
+        replaced = replaced_resources(chunked.templates, synth(streamChunkingStrategy="FIXED_SIZE", **change).templates)
+        assert _stream_data_source(chunked) in replaced
+    unchunked = replaced_resources(synth().templates, synth(streamChunkMaxTokens=500).templates)
+    assert not {resource(chunked, where)["Type"] for where in unchunked} & {"AWS::Bedrock::DataSource"}
 
 
 def test_other_settings_replace_nothing_in_the_knowledge_base(

@@ -52,6 +52,7 @@ def stream(
                     knowledge_base_id=KB_ID,
                     knowledge_base_name=KB_NAME,
                     data_source_id=DS_ID,
+                    data_source_name="kbstream-stream",
                     dead_letter_queue_url=queue_url,
                     check_queue_url=check_queue_url,
                     document_mapping=dict(TICKER_PRICES),

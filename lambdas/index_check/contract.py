@@ -49,6 +49,7 @@ class IndexCheckConfig:
     knowledge_base_id: str = variable("KNOWLEDGE_BASE_ID")
     knowledge_base_name: str = variable("KNOWLEDGE_BASE_NAME")
     data_source_id: str = variable("DATA_SOURCE_ID")
+    data_source_name: str = variable("DATA_SOURCE_NAME")  # changes when the data source is replaced
     check_queue_url: str = variable("CHECK_QUEUE_URL")  # documents still indexing go back here
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
     status_requests_per_second: float = variable("STATUS_REQUESTS_PER_SECOND")

@@ -52,7 +52,7 @@ def _follow(check: PendingCheck, config: IndexCheckConfig, pacer: Pacer) -> None
 @metrics.log_metrics
 def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     config = from_environment(IndexCheckConfig)
-    logger.append_keys(knowledge_base=config.knowledge_base_name)
+    logger.append_keys(knowledge_base=config.knowledge_base_name, data_source=config.data_source_name)
     pacer = Pacer(config.status_requests_per_second)
     failures: list[dict[str, str]] = []
     for record in event.records:

@@ -45,6 +45,8 @@ class StreamConfig:
     # Changes whenever the knowledge base is replaced: the function is then updated with the new ID.
     knowledge_base_name: str = variable("KNOWLEDGE_BASE_NAME")
     data_source_id: str = variable("DATA_SOURCE_ID")
+    # Changes whenever the stream data source is replaced (its chunking changed): the function is then updated.
+    data_source_name: str = variable("DATA_SOURCE_NAME")
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
     # Accepted documents go here: the indexing check follows them until they are searchable.
     check_queue_url: str = variable("CHECK_QUEUE_URL")

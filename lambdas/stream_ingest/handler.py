@@ -42,7 +42,7 @@ def _publish_metrics(outcome: BatchOutcome) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = from_environment(StreamConfig)
-    logger.append_keys(knowledge_base=config.knowledge_base_name)
+    logger.append_keys(knowledge_base=config.knowledge_base_name, data_source=config.data_source_name)
     outcome = process_batch(event, config, agent=client("bedrock-agent"), sqs=client("sqs"))
     _publish_metrics(outcome)
     summary = {key: value for key, value in vars(outcome).items() if key != "failed"}

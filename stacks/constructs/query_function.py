@@ -60,6 +60,7 @@ QUERY_TEST_EVENTS: dict[str, dict[str, Any]] = {
         "where": {"is_internal": False, "published_at": {">=": 1750000000}},
     },
 }
+STREAM_TEST_EVENT = "stream-example"  # a question about the stream, in its mapping's terms
 # The sample's ticker stream: a question only the stream can answer.
 TICKER_STREAM_EVENT = {
     "question": "What is the latest price of ZVZZT?",
@@ -112,7 +113,8 @@ def query_test_events(query: QuerySettings, stream_mapping: DocumentMapping) -> 
         "guardrail-passages": query.guardrail != "off",
     }
     stream = stream_test_event(stream_mapping)
-    return {**QUERY_TEST_EVENTS, **({"stream-example": stream} if stream else {}), **REFUSED_TEST_EVENTS,
+    stream_events = {STREAM_TEST_EVENT: stream} if stream else {}
+    return {**QUERY_TEST_EVENTS, **stream_events, **REFUSED_TEST_EVENTS,
             **{name: event for name, event in FEATURE_TEST_EVENTS.items() if features[name]}}  # fmt: skip
 
 
