@@ -38,7 +38,7 @@ from query.contract import HTTP_API_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, batch_share
 from stream_ingest.formats import check_mapping
-from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, parse_mapping
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, RecordFormat, parse_mapping
 
 CONTEXT_PREFIX = "app:"
 
@@ -172,6 +172,9 @@ GitHubRepository = Annotated[
     str, _text(r"^$|^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", "owner/name of a GitHub repository")
 ]
 KmsKeyArn = Annotated[str, _text(rf"^$|^{_ARN}:kms:[a-z0-9-]+:\d{{12}}:key/[0-9a-f-]{{36}}$", "a KMS key ARN")]
+GlueRegistryArn = Annotated[
+    str, _text(rf"^$|^{_ARN}:glue:[a-z0-9-]+:\d{{12}}:registry/[A-Za-z0-9_$#-]{{1,255}}$", "an AWS Glue registry ARN")
+]
 GuardrailId = Annotated[str, _text(r"^$|^[a-z0-9]{1,64}$", "a guardrail ID such as 'abcd1234efgh'")]
 GuardrailVersion = Annotated[str, _text(r"^$|^[1-9][0-9]{0,7}$|^DRAFT$", "a guardrail version number, or DRAFT")]
 HttpsUrl = Annotated[str, _text(r"^$|^https://[^\s/]+(/[^\s]*)?$", "an https:// URL")]
@@ -488,6 +491,8 @@ class StreamSettings(SettingsGroup):
         default_factory=lambda: json.loads(json.dumps(TICKER_PRICES))
     )
     """how a record becomes a document: `format` (`json`, `text`, `avro`), `schema`, `id` (`key`, `offset` or a template), `text` (a template), `metadata`, `example` (see docs/streaming.md); the default is the sample's ticker prices"""  # noqa: E501
+    schema_registry_arn: GlueRegistryArn = ""
+    """provisioned mode: an AWS Glue schema registry the event source mapping validates and decodes values with (Avro, Protobuf or JSON Schema), delivering them as JSON; `streamDocument` then uses `format` `json` (empty: off)"""  # noqa: E501
     chunking_strategy: ChunkingStrategy = ChunkingStrategy.NONE
     """chunking of the stream data source: `NONE` (each record is one chunk), `FIXED_SIZE`, `SEMANTIC` or `HIERARCHICAL`; long texts (over about 8,000 tokens) need one of the last three"""  # noqa: E501
     chunk_max_tokens: Annotated[int, Field(ge=20, le=8192)] = 300
@@ -515,6 +520,13 @@ class StreamSettings(SettingsGroup):
             check_mapping(parse_mapping(self.document))
         except MappingError as error:
             raise SettingsError("streamDocument", str(error)) from None
+        if self.schema_registry_arn:
+            if self.poller_mode is not PollerMode.PROVISIONED:
+                raise SettingsError("streamSchemaRegistryArn", "schema registries work with streamPollerMode="
+                                    "provisioned only (Lambda's Kafka event source mappings)")  # fmt: skip
+            if self.mapping.format is not RecordFormat.JSON:
+                raise SettingsError("streamSchemaRegistryArn", "the mapping delivers the records as JSON: give "
+                                    'streamDocument "format": "json"')  # fmt: skip
         return self
 
     @property

@@ -35,6 +35,9 @@ EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]
 # The sample's ticker prices with key-based document IDs: the latest price per ticker, deleted by tombstones.
 PER_KEY_TICKERS: dict[str, Any] = {**TICKER_PRICES, "id": "ticker/{key}"}
 
+# A team's AWS Glue schema registry, which the provisioned mapping decodes values with.
+SCHEMA_REGISTRY_ARN = "arn:aws:glue:us-east-1:123456789012:registry/team-schemas"
+
 # Access by group, and every optional query feature on.
 GROUP_FILTERS: dict[str, Any] = {
     "public": {"equals": {"key": "is_internal", "value": False}},

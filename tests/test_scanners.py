@@ -22,6 +22,7 @@ from tests.conftest import (
     PER_KEY_TICKERS,
     QUERY_FEATURES,
     REPO_ROOT,
+    SCHEMA_REGISTRY_ARN,
     Synthesized,
 )
 
@@ -36,6 +37,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "existing-key": {"encryption": "customer-managed", "encryptionKeyArn": EXISTING_KEY_ARN, "lifecycleMode": "prod"},
     "existing-cluster": {**EXISTING_CLUSTER, "endpointAzCount": 2},
     "provisioned": {"streamPollerMode": "provisioned", "streamDocument": PER_KEY_TICKERS,
+                    "streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN,
                     "githubRepository": "org/repo", "alarmEmail": "ops@example.com"},
 }  # fmt: skip
 

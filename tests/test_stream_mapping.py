@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from stacks.settings import SettingsError, load_settings
 from stream_ingest.formats import Decoder, check_mapping, encode_avro
 from stream_ingest.mapping import MAX_METADATA_KEYS, TICKER_PRICES, IdKind, MappingError, parse_mapping
 from stream_ingest.records import Coordinates, KafkaRecord, PoisonRecord, document_part
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SCHEMA_REGISTRY_ARN, Synthesized
+from tests.support.templates import kafka_mappings, resources_of_type
 
 WHERE = Coordinates(topic="support-tickets", partition=2, offset=17)
 
@@ -240,3 +242,31 @@ def test_console_test_events_follow_the_mapping() -> None:
     }
     assert producer_test_events(parse_mapping(TICKER_PRICES)) == TICKER_TEST_EVENTS
     assert stream_test_event(parse_mapping(TICKER_PRICES)) == TICKER_STREAM_EVENT
+
+
+def test_a_glue_schema_registry_decodes_values_in_provisioned_mode(synth: Callable[..., Synthesized]) -> None:
+    app = synth(streamPollerMode="provisioned", streamSchemaRegistryArn=SCHEMA_REGISTRY_ARN)
+    template = app.template("Streaming")
+    (mapping,) = kafka_mappings(template).values()
+    assert mapping["Properties"]["AmazonManagedKafkaEventSourceConfig"]["SchemaRegistryConfig"] == {
+        "EventRecordFormat": "JSON", "SchemaRegistryURI": SCHEMA_REGISTRY_ARN,
+        "SchemaValidationConfigs": [{"Attribute": "VALUE"}]}  # fmt: skip
+    statements = [statement for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+                  for statement in policy["Properties"]["PolicyDocument"]["Statement"]]  # fmt: skip
+    glue = {statement["Action"] for statement in statements if "glue" in json.dumps(statement["Action"])}
+    assert glue == {"glue:GetRegistry", "glue:GetSchemaVersion"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN}, "streamPollerMode=provisioned only"),
+        ({"streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN, "streamPollerMode": "provisioned",
+          "streamDocument": {"format": "text", "id": "key"}}, 'give streamDocument "format": "json"'),
+        ({"streamSchemaRegistryArn": "arn:aws:glue:us-east-1:123456789012:schema/x/y"}, "an AWS Glue registry ARN"),
+    ],
+)  # fmt: skip
+def test_a_schema_registry_needs_provisioned_mode_and_json(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({f"app:{key}": value for key, value in settings.items()})
+    assert raised.value.key == "streamSchemaRegistryArn" and message in str(raised.value)

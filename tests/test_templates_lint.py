@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, OIDC_API, PER_KEY_TICKERS, QUERY_FEATURES, Synthesized
+from tests.conftest import (
+    CUSTOMER_MANAGED,
+    EXISTING_CLUSTER,
+    OIDC_API,
+    PER_KEY_TICKERS,
+    QUERY_FEATURES,
+    SCHEMA_REGISTRY_ARN,
+    Synthesized,
+)
 
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 # CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
@@ -26,6 +34,7 @@ IGNORED = ["W3005"]
         {
             "streamPollerMode": "provisioned",
             "streamDocument": PER_KEY_TICKERS,
+            "streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN,
             "streamChunkingStrategy": "FIXED_SIZE",
             "githubRepository": "org/repo",
             "alarmEmail": "ops@example.com",

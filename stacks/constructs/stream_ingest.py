@@ -136,7 +136,15 @@ class StreamIngest(Construct):
             bisect_batch_on_error=True if provisioned else None,
             retry_attempts=stream.retry_attempts if provisioned else None,
             on_failure=sources.SqsDlq(self.dead_letters) if provisioned else None,
+            schema_registry_config=self._schema_registry(stream),
         )
+        if stream.schema_registry_arn:
+            registry = stream.schema_registry_arn.rsplit("/", 1)[1]
+            schemas = ('["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:schema/${registryName}/*",'
+                       f'{{"registryName":"{registry}"}}]')  # fmt: skip
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{schemas}]",
+                        "The mapping reads whichever schema version a record names, so it may read every schema of "
+                        "the one registry it is configured with (glue:GetSchemaVersion, granted by CDK).")  # fmt: skip
         if not provisioned:
             acknowledge(self.event_source_mapping, "Serverless-LambdaEventSourceMappingDestination",
                         "On-demand Kafka mappings take no on-failure destination (provisioned mode adds one); the "
@@ -205,6 +213,20 @@ class StreamIngest(Construct):
             acknowledge_key_grants(check.role)
         self.dead_letters.grant_send_messages(check.role)
         return check
+
+    @staticmethod
+    def _schema_registry(stream: StreamSettings) -> sources.GlueSchemaRegistry | None:
+        """The Glue registry the mapping validates and decodes values with; CDK grants the role what the
+        mapping needs of it (glue:GetRegistry, glue:GetSchemaVersion on the registry and its schemas)."""
+        if not stream.schema_registry_arn:
+            return None
+        return sources.GlueSchemaRegistry(
+            schema_registry_arn=stream.schema_registry_arn,
+            event_record_format=lambda_.EventRecordFormat.JSON,
+            schema_validation_configs=[
+                lambda_.KafkaSchemaValidationConfig(attribute=lambda_.KafkaSchemaValidationAttribute.VALUE)
+            ],
+        )
 
     @staticmethod
     def _grant_mapping(role: iam.Role, cluster_arn: str) -> None:
