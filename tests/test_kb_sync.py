@@ -93,6 +93,16 @@ def test_valid_notices(body: str, summary: str) -> None:
         (s3_event("documents/a.pdf", bucket="someone-else"), "expected"),
         (s3_event("elsewhere/a.pdf"), "outside the prefix"),
         (json.dumps({"trigger": "deployment"}), "without documentsVersion"),
+        # Hostile shapes: each is one quarantined message, never an exception for the whole batch.
+        (
+            json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": "b", "object": {}}}),
+            "detail.bucket or detail.object is not an object",
+        ),
+        (
+            json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {}, "object": [1]}}),
+            "detail.bucket or detail.object is not an object",
+        ),
+        ("[" * 100_000, "nested too deeply"),
     ],
 )
 def test_invalid_notices_say_why(body: str, reason: str) -> None:
@@ -226,3 +236,24 @@ def test_missing_configuration_is_a_clear_error(env: LambdaEnvironment, monkeypa
     monkeypatch.delenv(name)
     with pytest.raises(RuntimeError, match=f"{name} is not set"):
         invoke([s3_event("documents/a.pdf")])
+
+
+def test_hostile_messages_are_quarantined_with_their_reasons_and_the_real_changes_still_sync(
+    env: LambdaEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    string_bucket = json.dumps({"source": "aws.s3", "detail-type": "Object Created",
+                                "detail": {"bucket": "kb-docs", "object": {"key": "documents/x"}}})  # fmt: skip
+    bodies = [string_bucket, "[" * 100_000, *(s3_event(f"documents/{index}.pdf") for index in range(8))]
+    agent, sqs = env.client("bedrock-agent"), env.client("sqs")
+    with Stubber(agent) as agent_stub, Stubber(sqs) as sqs_stub:
+        for _ in range(2):
+            sqs_stub.add_response("send_message", {"MessageId": "q"}, None)
+        agent_stub.add_response("start_ingestion_job", job_response(), None)
+        assert invoke(bodies) == {"batchItemFailures": []}
+        agent_stub.assert_no_pending_responses()
+        sqs_stub.assert_no_pending_responses()
+    reasons = [call["MessageAttributes"]["reason"]["StringValue"] for service, operation, call in env.recorder.calls
+               if operation == "SendMessage"]  # fmt: skip
+    assert reasons == ["S3 event whose detail.bucket or detail.object is not an object",
+                       "body is JSON nested too deeply to read"]  # fmt: skip
+    assert emf_metrics(capsys.readouterr().out) == {"InvalidSyncMessages": 2, "IngestionJobsStarted": 1}

@@ -184,11 +184,84 @@ def test_tokens_the_authorizer_rejects_never_reach_the_function(
 
 @pytest.mark.parametrize(
     ("claim", "groups"),
-    [("[staff partners]", ("staff", "partners")), (["staff"], ("staff",)), ("staff,public", ("staff", "public")),
-     ('["staff"]', ("staff",)), ("", ()), (None, ()), (7, ())],
+    [("[staff partners]", ("staff", "partners")), ("[staff]", ("staff",)), (["staff"], ("staff",)),
+     ('["staff"]', ("staff",)), ("staff", ("staff",)), ("", ()), (None, ()), (7, ()),
+     # An identity provider's group whose name merely contains a configured group's name gets nothing:
+     ("[staff contractors]", ()), ("staff,readonly", ()), ("[staff,readonly]", ()), ("[staff  partners]", ()),
+     ("[Staff]", ()), (["staff contractors"], ()), (["staff", "contractors"], ("staff",))],
 )  # fmt: skip
 def test_group_claims_are_read_as_api_gateway_passes_them(claim: Any, groups: tuple[str, ...]) -> None:
-    assert claimed_groups({"cognito:groups": claim}, "cognito:groups") == groups
+    assert claimed_groups({"cognito:groups": claim}, "cognito:groups", GROUP_FILTERS).groups == groups
+
+
+@pytest.mark.parametrize("claim", ["[staff contractors]", "staff,readonly", "[staff readonly]"])
+def test_an_idp_group_named_like_a_configured_one_asks_as_the_default_group(
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer, claim: str
+) -> None:
+    event = authorizer.event(f"Bearer {issuer.token({'cognito:groups': 'placeholder'})}", {"question": "q"})
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = claim  # as API Gateway passes it
+    assert sent_filter(grouped, API_ARN, event) == PUBLIC_ONLY
+
+
+def test_http_callers_get_the_error_type_and_never_bedrocks_text(
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer, caplog: pytest.LogCaptureFixture
+) -> None:
+    detail = ("User: arn:aws:sts::123456789012:assumed-role/kbstream-query-role/kbstream-query is not authorized "
+              "to perform: bedrock:RetrieveAndGenerate on resource: arn:aws:bedrock:us-east-1:123456789012:"
+              "knowledge-base/KB12345678")  # fmt: skip
+    token = f"Bearer {issuer.token({'cognito:groups': ['staff']})}"
+    runtime = grouped.client("bedrock-agent-runtime")
+    with Stubber(runtime) as stub:
+        stub.add_client_error("retrieve_and_generate", "AccessDeniedException", detail, 403)
+        over_http = ask_through(API_ARN, authorizer.event(token, {"question": "Who is Aurora?"}))
+        stub.add_client_error("retrieve_and_generate", "AccessDeniedException", detail, 403)
+        from_console = ask_through(f"{FUNCTION_ARN}:staff", {"question": "Who is Aurora?"})
+    body = json.loads(over_http["body"])
+    assert over_http["statusCode"] == 502
+    assert body == {"error": {"type": "AccessDeniedException", "requestId": "00000000-0000-0000-0000-000000000000",
+                              "message": "The knowledge base could not answer this question."}}  # fmt: skip
+    assert "123456789012" not in over_http["body"]
+    # The operator finds the detail in the log, by the request ID the caller was given.
+    (logged,) = [record for record in caplog.records if record.getMessage().startswith("Query failed")]
+    assert logged.error["message"] == detail and logged.request_id == body["error"]["requestId"]  # type: ignore[attr-defined]
+    assert from_console["error"]["message"] == detail  # operators invoking the alias keep the detail
+
+
+def deep_filter(depth: int) -> dict[str, Any]:
+    clause: dict[str, Any] = {"equals": {"key": "a", "value": 1}}
+    for _ in range(depth):
+        clause = {"andAll": [clause, {"equals": {"key": "b", "value": 2}}]}
+    return clause
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        ({"question": "q", "filter": deep_filter(300)}, "deeper than 8 levels"),
+        ({"question": "q", "where": {f"k{index}": index for index in range(20_000)}}, "at most 100 are accepted"),
+        ({"question": "q", "filter": {"orAll": [{"equals": {"key": f"k{i}", "value": i}} for i in range(101)]}},
+         "at most 100 are accepted"),
+        ({"question": "q", "filter": {"in": {"key": "k", "value": list(range(101))}}}, "at most 100 are accepted"),
+    ],
+)  # fmt: skip
+def test_unbounded_filters_are_refused_before_bedrock_is_called(
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer, request_body: Any, message: str
+) -> None:
+    token = f"Bearer {issuer.token({'cognito:groups': ['staff']})}"
+    with Stubber(grouped.client("bedrock-agent-runtime")):  # any call to Bedrock would fail the test
+        response = ask_through(API_ARN, authorizer.event(token, request_body))
+        console = ask_through(f"{FUNCTION_ARN}:staff", request_body)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["type"] == "ValidationError"
+    assert message in json.loads(response["body"])["error"]["message"] and message in console["error"]["message"]
+
+
+def test_a_body_nested_too_deeply_to_parse_is_a_validation_error(
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer
+) -> None:
+    token = f"Bearer {issuer.token({'cognito:groups': ['staff']})}"
+    response = ask_through(API_ARN, authorizer.event(token, "[" * 100_000))
+    assert response["statusCode"] == 400
 
 
 def test_the_entry_point_is_the_qualifier_lambda_reports() -> None:

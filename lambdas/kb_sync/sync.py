@@ -40,6 +40,8 @@ def parse_notice(message_id: str, body: str, *, bucket: str, prefix: str) -> Cha
         content = json.loads(body)
     except json.JSONDecodeError as error:
         raise InvalidMessage(f"body is not JSON: {error.msg}") from None
+    except RecursionError:
+        raise InvalidMessage("body is JSON nested too deeply to read") from None
     if not isinstance(content, dict):
         raise InvalidMessage("body is not a JSON object")
     if content.get("trigger") == DEPLOYMENT_TRIGGER:
@@ -55,8 +57,10 @@ def parse_notice(message_id: str, body: str, *, bucket: str, prefix: str) -> Cha
     detail = content.get("detail")
     if not isinstance(detail, dict):
         raise InvalidMessage("S3 event without detail")
-    event_bucket = (detail.get("bucket") or {}).get("name")
-    key = (detail.get("object") or {}).get("key")
+    bucket_detail, object_detail = detail.get("bucket"), detail.get("object")
+    if not isinstance(bucket_detail, dict) or not isinstance(object_detail, dict):
+        raise InvalidMessage("S3 event whose detail.bucket or detail.object is not an object")
+    event_bucket, key = bucket_detail.get("name"), object_detail.get("key")
     if event_bucket != bucket:
         raise InvalidMessage(f"event for bucket {event_bucket!r}, expected {bucket!r}")
     if not isinstance(key, str) or not key.startswith(prefix):

@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from query.access import AccessPolicy
 
 _QUALIFIED_ARN_PARTS = 8  # arn:aws:lambda:<region>:<account>:function:<name>:<qualifier>
-_CLAIM_LIST_SEPARATORS = re.compile(r"[\s,]+")
 
 
 def entry_point(invoked_function_arn: str) -> str | None:
@@ -28,13 +28,38 @@ def entry_point_groups(qualifier: str | None, access: AccessPolicy) -> tuple[str
     return (qualifier,) if qualifier is not None and qualifier in access.filters else ()
 
 
-def claimed_groups(claims: Mapping[str, Any], claim: str) -> tuple[str, ...]:
-    """The groups in a verified token's claim. API Gateway hands a list claim to the function as text,
-    ``"[staff partners]"``; a JSON list or comma-separated text is read the same way."""
+@dataclass(frozen=True)
+class ClaimReading:
+    groups: tuple[str, ...]  # the app's groups the claim names; none: the default group
+    ambiguous: bool = False  # the claim names something that is not one of the app's groups
+
+
+def claimed_groups(claims: Mapping[str, Any], claim: str, known: Collection[str]) -> ClaimReading:
+    """The app's groups in a verified token's claim, read so that no other group name can pass for one.
+
+    API Gateway's HTTP API hands a list claim to the function as text, ``"[staff partners]"``: the items
+    joined by spaces, unquoted. An identity provider's group name may itself contain spaces or commas
+    (``"staff contractors"``), and that text cannot say where one name ends. So the text form grants groups
+    only when every space-separated item is exactly one of the app's groups; anything else is ambiguous and
+    grants none (the caller asks as the default group). A JSON list (a real list, or its JSON text) is read
+    item by item, exactly; a plain string is one group name, exactly.
+    """
     value = claims.get(claim)
+    if isinstance(value, str) and value.strip().startswith('["'):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return ClaimReading((), ambiguous=True)
     if isinstance(value, list):
-        return tuple(str(item) for item in value if str(item).strip())
-    if not isinstance(value, str):
-        return ()
-    text = value.strip().removeprefix("[").removesuffix("]")
-    return tuple(group.strip('"') for group in _CLAIM_LIST_SEPARATORS.split(text) if group.strip('"'))
+        items = [item for item in value if isinstance(item, str)]
+        return ClaimReading(tuple(item for item in dict.fromkeys(items) if item in known),
+                            ambiguous=any(item not in known for item in items))  # fmt: skip
+    if not isinstance(value, str) or not value.strip():
+        return ClaimReading(())
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        items = text[1:-1].split(" ")
+        if items and all(item in known for item in items):
+            return ClaimReading(tuple(dict.fromkeys(items)))
+        return ClaimReading((), ambiguous=True)
+    return ClaimReading((text,)) if text in known else ClaimReading((), ambiguous=True)

@@ -12,6 +12,12 @@ COMBINATIONS = frozenset({"andAll", "orAll"})
 UNSUPPORTED = frozenset({"startsWith", "stringContains", "listContains"})
 NUMERIC_ONLY = frozenset({"greaterThan", "greaterThanOrEquals", "lessThan", "lessThanOrEquals"})
 MAX_KEY_LENGTH = 100
+# Bounds of a filter the function sends. AWS states none beyond andAll and orAll taking at least two filters
+# (botocore's RetrievalFilterList: min 2; the Bedrock API reference's RetrievalFilter); these keep every
+# filter a person writes, and refuse, before Bedrock is called, what only a hostile caller sends.
+MAX_FILTER_DEPTH = 8  # nested andAll/orAll levels (the group's filter ANDed with the request's adds one)
+MAX_FILTER_CLAUSES = 100  # comparisons in the whole filter
+MAX_LIST_VALUES = 100  # values of one in/notIn
 
 # The compact form: {"key": value} (equals), {"key": [a, b]} (in), {"key": {">=": n, "<": m}}.
 COMPACT_OPERATORS = {
@@ -26,7 +32,18 @@ class FilterError(ValueError):
 
 
 def validate_filter(candidate: Any, where: str = "filter") -> dict[str, Any]:
-    """``candidate`` if it is a RetrievalFilter S3 Vectors can evaluate, else :class:`FilterError`."""
+    """``candidate`` if it is a RetrievalFilter S3 Vectors can evaluate, within the bounds above, else
+    :class:`FilterError`."""
+    clauses = _validate(candidate, where, depth=1)
+    if clauses > MAX_FILTER_CLAUSES:
+        raise FilterError(f"{where} has {clauses} comparisons; at most {MAX_FILTER_CLAUSES} are accepted")
+    return dict(candidate)
+
+
+def _validate(candidate: Any, where: str, depth: int) -> int:
+    """The number of comparisons in ``candidate``; raises FilterError as soon as a bound is passed."""
+    if depth > MAX_FILTER_DEPTH:
+        raise FilterError(f"{where} nests andAll/orAll deeper than {MAX_FILTER_DEPTH} levels")
     if not isinstance(candidate, dict):
         raise FilterError(f"{where} must be an object with one operator, got {type(candidate).__name__}")
     if len(candidate) != 1:
@@ -39,13 +56,18 @@ def validate_filter(candidate: Any, where: str = "filter") -> dict[str, Any]:
     if operator in COMBINATIONS:
         if not isinstance(operand, list) or len(operand) < 2:
             raise FilterError(f"{here} needs a list of at least two filters")
+        if len(operand) > MAX_FILTER_CLAUSES:
+            raise FilterError(f"{here} has {len(operand)} filters; at most {MAX_FILTER_CLAUSES} are accepted")
+        count = 0
         for index, member in enumerate(operand):
-            validate_filter(member, f"{here}[{index}]")
-        return candidate
+            count += _validate(member, f"{here}[{index}]", depth + 1)
+            if count > MAX_FILTER_CLAUSES:
+                raise FilterError(f"{where} has more than {MAX_FILTER_CLAUSES} comparisons")
+        return count
     if operator not in COMPARISONS | MEMBERSHIP:
         raise FilterError(f"{here} is not a filter operator")
     _validate_attribute(operator, operand, here)
-    return candidate
+    return 1
 
 
 def _validate_attribute(operator: str, operand: Any, here: str) -> None:
@@ -65,6 +87,8 @@ def _validate_attribute(operator: str, operand: Any, here: str) -> None:
     if operator in MEMBERSHIP:
         if not isinstance(value, list) or not value:
             raise FilterError(f"{here}.value must be a non-empty list of strings or numbers")
+        if len(value) > MAX_LIST_VALUES:
+            raise FilterError(f"{here}.value has {len(value)} values; at most {MAX_LIST_VALUES} are accepted")
         kinds = {_kind(item, f"{here}.value[{index}]", allow_bool=False) for index, item in enumerate(value)}
         if len(kinds) > 1:
             raise FilterError(f"{here}.value mixes strings and numbers")
@@ -93,6 +117,8 @@ def translate_where(where: Any) -> dict[str, Any]:
     """The compact form as a RetrievalFilter: one clause as is, several under ``andAll``."""
     if not isinstance(where, dict) or not where:
         raise FilterError('where must be a non-empty object such as {"is_internal": false}')
+    if len(where) > MAX_FILTER_CLAUSES:
+        raise FilterError(f"where has {len(where)} keys; at most {MAX_FILTER_CLAUSES} are accepted")
     clauses: list[dict[str, Any]] = []
     for key, condition in where.items():
         if not key.strip():

@@ -21,7 +21,7 @@ from query.answer import Generation, Retrieval, ask
 from query.audience import entry_point, entry_point_groups
 from query.contract import HTTP_API_ENTRY_POINT, QueryConfig, QueryMetric
 from query.guardrail import Guardrail, guard_passages
-from query.http_api import http_request, http_response
+from query.http_api import http_request, http_response, public_error
 from query.model_access import FIX as MODEL_ACCESS_FIX
 from query.model_access import needs_model_access
 from query.request import Mode, RequestError, parse_request
@@ -53,10 +53,19 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     qualifier = entry_point(context.invoked_function_arn)
     if qualifier == HTTP_API_ENTRY_POINT:
         try:
-            body, groups = http_request(event, config.group_claim)
+            body, reading = http_request(event, config.group_claim, access.filters.keys())
         except RequestError as problem:
             return http_response(invalid(problem))
-        return http_response(answer(body, groups, config, access))
+        if reading.ambiguous and access.configured:
+            logger.warning("The token's group claim names groups the app does not know; it asks as the default "
+                           "group", claim=config.group_claim, groups=list(reading.groups))  # fmt: skip
+        result = answer(body, reading.groups, config, access)
+        if "error" in result and result["error"].get("type") != "ValidationError":
+            # Bedrock's text names the account, the role and the knowledge base: it stays in the log.
+            logger.warning("Query failed; the HTTP caller gets a generic message", error=result["error"],
+                           request_id=context.aws_request_id)  # fmt: skip
+            result = {"error": public_error(str(result["error"].get("type")), context.aws_request_id)}
+        return http_response(result)
     return answer(event, entry_point_groups(qualifier, access), config, access)
 
 
