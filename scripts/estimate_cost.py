@@ -169,7 +169,7 @@ def load_lines(load: Load, templates: Mapping[str, dict[str, Any]]) -> list[Line
         ),
         Line("S3 Vectors writes", f"{written_gb:.2f} GB written", written_gb * PRICES["s3_vectors_gb_written"]),
         Line("S3 Vectors storage", f"{written_gb:.2f} GB added each month", written_gb * PRICES["s3_vectors_gb_month"]),
-        Line("Generation (Claude Sonnet 4.5)", f"{load.questions_per_month:,} questions", generation),
+        Line("Generation (Claude Sonnet 4.6)", f"{load.questions_per_month:,} questions", generation),
         Line("Query function", f"{load.questions_per_month:,} invocations of {load.query_seconds} s", query_compute),
         Line("CloudWatch Logs", f"{logs_gb:.2f} GB ingested", logs_gb * PRICES["logs_ingested_gb"]),
     ]

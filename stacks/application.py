@@ -141,6 +141,7 @@ def build_app(app: App, settings: Settings) -> Stacks:
         resources=MonitoredResources(
             metrics_namespace=settings.functions.metrics_namespace,
             stream_function=streaming.ingest.function.function,
+            stream_mapping_id=streaming.ingest.event_source_mapping.event_source_mapping_id,
             stream_dead_letters=streaming.ingest.dead_letters,
             sync_function=knowledge_base.sync.function.function,
             sync_dead_letters=knowledge_base.sync.dead_letters,

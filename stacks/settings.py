@@ -550,9 +550,7 @@ def stream_timeout_seconds(stream: StreamSettings, partitions: int) -> int:
 
 
 class QuerySettings(SettingsGroup):
-    inference_profile_id: InferenceProfileId = Field(
-        "global.anthropic.claude-sonnet-4-5-20250929-v1:0", alias="generationModelId"
-    )
+    inference_profile_id: InferenceProfileId = Field("global.anthropic.claude-sonnet-4-6", alias="generationModelId")
     """inference profile for generation (its ARN is built with the deploying account and Region)"""
     temperature: Annotated[float | None, Field(ge=0, le=1, alias="generationTemperature"),
                            BeforeValidator(_empty_is_none)] = None  # fmt: skip

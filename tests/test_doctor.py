@@ -193,7 +193,7 @@ def healthy_answers(deployment: Deployment, **changes: Any) -> None:
         },
         {"UUID": MAPPING},
     )
-    for model in ("amazon.titan-embed-text-v2:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"):
+    for model in ("amazon.titan-embed-text-v2:0", "anthropic.claude-sonnet-4-6"):
         deployment.stub("bedrock").add_response(
             "get_foundation_model_availability",
             {

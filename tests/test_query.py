@@ -21,7 +21,7 @@ from tests.support.contracts import use_config, variable_of
 KB_NAME = "kbstream-knowledge-base-0123abcd"
 
 KB_ID = "KB12345678"
-MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-6"
 PUBLIC_ONLY = {"equals": {"key": "is_internal", "value": False}}
 BASE_CONFIG = QueryConfig(
     knowledge_base_id=KB_ID,

@@ -288,7 +288,7 @@ def test_every_feature_call_is_allowed_as_aws_evaluates_it(featured: Synthesized
                                                          "KnowledgeBaseArn"]}, kb_template),
         "reranker": environment["RERANKING_MODEL_ARN"],
         "profile": environment["MODEL_ARN"],
-        "model": "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "model": "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-6",
         "guardrail": samples.render({"Fn::GetAtt": [one(template, "AWS::Bedrock::Guardrail")[0], "GuardrailArn"]},
                                     template),
     }  # fmt: skip

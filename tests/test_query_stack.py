@@ -20,8 +20,8 @@ from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, published_attribute, render, resources_of_type
 
 KNOWLEDGE_BASE = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"
-PROFILE = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
-MODEL = "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"
+PROFILE = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-6"
+MODEL = "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6"
 
 
 def query_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:

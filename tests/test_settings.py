@@ -196,8 +196,8 @@ def test_stream_defaults() -> None:
 
 def test_query_defaults_and_group_policies() -> None:
     query = load_settings({}).query
-    assert query.inference_profile_id == "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
-    assert query.foundation_model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert query.inference_profile_id == "global.anthropic.claude-sonnet-4-6"
+    assert query.foundation_model_id == "anthropic.claude-sonnet-4-6"
     assert (query.number_of_results, query.temperature, query.max_tokens) == (5, None, None)
     assert query.group_filters == {}
     policy = {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}}
@@ -211,7 +211,7 @@ def test_query_defaults_and_group_policies() -> None:
 @pytest.mark.parametrize(
     ("values", "key", "message"),
     [
-        ({"generationModelId": "anthropic.claude-sonnet-4-5-20250929-v1:0"}, "generationModelId", "is not valid"),
+        ({"generationModelId": "anthropic.claude-sonnet-4-6"}, "generationModelId", "is not valid"),
         ({"generationTemperature": 1.5}, "generationTemperature", "Input should be less than or equal to 1"),
         ({"generationMaxTokens": 2.5}, "generationMaxTokens", "Input should be a valid integer"),
         ({"promptTemplate": "Answer briefly."}, "promptTemplate", "must contain $search_results$"),

@@ -175,3 +175,13 @@ def test_outputs(app: Synthesized) -> None:
     assert {"IngestFunctionName", "DeadLetterQueueUrl", "EventSourceMappingId"} <= set(
         app.template("Streaming")["Outputs"]
     )
+
+
+def test_the_mapping_publishes_its_metrics_and_warnings_and_the_dashboard_graphs_them(app: Synthesized) -> None:
+    (mapping,) = kafka_mappings(app.template("Streaming")).values()
+    properties = mapping["Properties"]
+    assert sorted(properties["MetricsConfig"]["Metrics"]) == ["ErrorCount", "EventCount", "KafkaMetrics"]
+    assert properties["LoggingConfig"] == {"SystemLogLevel": "WARN"}
+    (dashboard,) = resources_of_type(app.template("Monitoring"), "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "Kafka mapping: events, errors, lag" in body and "EventSourceMappingUUID" in body

@@ -40,6 +40,7 @@ FAILED_INGESTION_JOBS_METRIC = "IngestionJobsFailed"
 class MonitoredResources:
     metrics_namespace: str  # Powertools namespace of the app's functions
     stream_function: lambda_.IFunction
+    stream_mapping_id: str  # the MSK event source mapping's UUID: its own metrics carry it
     stream_dead_letters: sqs.IQueue
     sync_function: lambda_.IFunction
     sync_dead_letters: sqs.IQueue
@@ -169,7 +170,15 @@ class Monitoring(Construct):
                                              self._check_metric(CheckMetric.DOCUMENTS_NOT_INDEXED),
                                              self._check_metric(CheckMetric.CHECKS_REQUEUED)]),
         )  # fmt: skip
+        # Every metric the mapping publishes (EventCount, ErrorCount and Kafka metrics), without naming each.
+        mapping_metrics = cloudwatch.MathExpression(
+            expression="SEARCH('{AWS/Lambda,EventSourceMappingUUID} EventSourceMappingUUID="
+            f"\"{resources.stream_mapping_id}\"', 'Sum', 300)",
+            label="",
+            period=FIVE_MINUTES,
+        )
         self.dashboard.add_widgets(
+            self._graph("Kafka mapping: events, errors, lag", [mapping_metrics]),
             self._graph("Stream function", [stream.metric_invocations(period=FIVE_MINUTES),
                                             stream.metric_errors(period=FIVE_MINUTES),
                                             stream.metric_throttles(period=FIVE_MINUTES)]),

@@ -137,7 +137,13 @@ class StreamIngest(Construct):
             retry_attempts=stream.retry_attempts if provisioned else None,
             on_failure=sources.SqsDlq(self.dead_letters) if provisioned else None,
             schema_registry_config=self._schema_registry(stream),
-        )
+            # The mapping's own telemetry (AWS/Lambda, by EventSourceMappingUUID) and its poller's warnings in
+            # the function's log group: the monitoring dashboard graphs them.
+            metrics_config=lambda_.MetricsConfig(metrics=[lambda_.MetricType.EVENT_COUNT,
+                                                          lambda_.MetricType.ERROR_COUNT,
+                                                          lambda_.MetricType.KAFKA_METRICS]),
+            log_level=lambda_.EventSourceMappingLogLevel.WARN,
+        )  # fmt: skip
         if stream.schema_registry_arn:
             registry = stream.schema_registry_arn.rsplit("/", 1)[1]
             schemas = ('["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:schema/${registryName}/*",'
