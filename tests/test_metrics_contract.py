@@ -175,6 +175,8 @@ def watched_metrics(app: Synthesized) -> list[tuple[str, EmittedMetric]]:
         for widget in body["widgets"]:
             for row in widget["properties"].get("metrics", []):
                 names = [item for item in row if not isinstance(item, dict)]
+                if not names:  # a metric math expression: the mapping's own AWS/Lambda metrics, found by SEARCH
+                    continue
                 namespace, metric_name, pairs = names[0], names[1], names[2:]
                 dimensions = tuple(sorted(zip(pairs[::2], pairs[1::2], strict=True)))
                 title = widget["properties"].get("title", "")

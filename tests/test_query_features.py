@@ -3,17 +3,22 @@ requests validated against the botocore models, grants evaluated against AWS's a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, get_args
 
 import pytest
 from botocore.stub import Stubber
 
+from devtools.fake_guardrail import BLOCKED_MESSAGE, GuardrailState, fake_guardrail
 from devtools.lambda_events import FakeLambdaContext
 from devtools.sdk_model import iam_action, service_model, validate_request
 from query import handler as query_handler
 from query.contract import QueryConfig, QueryMetric
+from query.guardrail import MAX_IN_FLIGHT
+from stacks.aws_limits import HTTP_API_MAX_INTEGRATION_SECONDS
 from stacks.constructs.query_guardrail import CONTENT_FILTERS
 from stacks.settings import ImplicitFilterAttribute, PiiEntityType, SettingsError, load_settings
 from tests.conftest import GROUP_FILTERS, OIDC_API, QUERY_FEATURES, LambdaEnvironment, Synthesized
@@ -131,68 +136,89 @@ def test_asking_for_more_results_than_candidates_reranks_them_all(featured_env: 
     assert search["rerankingConfiguration"]["bedrockRerankingConfiguration"]["numberOfRerankedResults"] == 40
 
 
-def test_retrieved_passages_go_through_the_guardrail_one_by_one(featured_env: LambdaEnvironment) -> None:
-    agent, runtime = featured_env.client("bedrock-agent-runtime"), featured_env.client("bedrock-runtime")
-    results = [passage("Zero trust everywhere.", "s3://d/a.pdf"), passage("Mail jo@example.com.", "s3://d/b.pdf"),
+@pytest.fixture
+def guardrail(featured_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> Iterator[GuardrailState]:
+    """The fake ApplyGuardrail endpoint: masks e-mail addresses and phone numbers, blocks 'weapon'."""
+    with fake_guardrail() as (url, state):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url)
+        from function_runtime import aws_clients
+
+        aws_clients.client.cache_clear()
+        featured_env.client("bedrock-agent-runtime")
+        featured_env.client("bedrock-runtime")
+        yield state
+
+
+def test_retrieved_passages_and_their_metadata_go_through_the_guardrail(
+    featured_env: LambdaEnvironment, guardrail: GuardrailState
+) -> None:
+    agent = featured_env.client("bedrock-agent-runtime")
+    contact = passage("Mail jo@example.com.", "s3://d/b.pdf")
+    contact["metadata"] = {"title": "Contact Ana at ana@example.com or +1 206 555 0100", "tags": ["call 206-555-0199"],
+                           "is_internal": False, "published_at": 1750000000}  # fmt: skip
+    results = [passage("Zero trust everywhere.", "s3://d/a.pdf"), contact,
                passage("How to build a weapon.", "s3://d/c.pdf")]  # fmt: skip
-    with Stubber(agent) as agent_stub, Stubber(runtime) as guard:
+    with Stubber(agent) as agent_stub:
         agent_stub.add_response("retrieve", {"retrievalResults": results}, None)
-        for text, answer in zip(
-            [result["content"]["text"] for result in results],
-            [guardrail_says("NONE"), guardrail_says("GUARDRAIL_INTERVENED", "Mail {EMAIL}.", "ANONYMIZED"),
-             guardrail_says("GUARDRAIL_INTERVENED", "Blocked by the guardrail.", "BLOCKED")],
-            strict=True,
-        ):  # fmt: skip
-            guard.add_response("apply_guardrail", answer, {
-                "guardrailIdentifier": "abcd1234efgh", "guardrailVersion": "2", "source": "OUTPUT",
-                "content": [{"text": {"text": text}}]})  # fmt: skip
         result = ask({"question": "contacts", "mode": "retrieve"})
-        guard.assert_no_pending_responses()
     assert [(entry["excerpt"], entry["guardrail"]) for entry in result["results"]] == [
         ("Zero trust everywhere.", "NONE"),
         ("Mail {EMAIL}.", "ANONYMIZED"),
-        ("Blocked by the guardrail.", "BLOCKED"),
+        (BLOCKED_MESSAGE, "BLOCKED"),
     ]
+    assert result["results"][1]["metadata"] == {"title": "Contact Ana at {EMAIL} or {PHONE}", "tags": ["call {PHONE}"],
+                                                "is_internal": False, "published_at": 1750000000}  # fmt: skip
+    assert guardrail.requests == 3  # one per passage, its metadata with it
     assert featured_env.recorder.problems == []
 
 
-def test_a_blocked_answer_is_a_typed_result_and_its_citations_are_guarded(featured_env: LambdaEnvironment) -> None:
-    agent, runtime = featured_env.client("bedrock-agent-runtime"), featured_env.client("bedrock-runtime")
+def test_a_blocked_answer_is_a_typed_result_and_its_citations_are_guarded(
+    featured_env: LambdaEnvironment, guardrail: GuardrailState
+) -> None:
+    agent = featured_env.client("bedrock-agent-runtime")
     blocked = {**generation_response(), "output": {"text": "The knowledge base cannot answer this."},
                "guardrailAction": "INTERVENED"}  # fmt: skip
-    with Stubber(agent) as agent_stub, Stubber(runtime) as guard:
+    blocked["citations"][0]["retrievedReferences"][0]["content"]["text"] = "Write to ceo@example.com."
+    with Stubber(agent) as agent_stub:
         agent_stub.add_response("retrieve_and_generate", blocked, None)
-        guard.add_response("apply_guardrail", guardrail_says("NONE"), None)
-        guard.add_response("apply_guardrail", guardrail_says("GUARDRAIL_INTERVENED", "{NAME} leads.", "ANONYMIZED"),
-                           None)  # fmt: skip
         result = ask({"question": "Tell me something harmful"})
     assert "error" not in result
     assert result["guardrail"] == {"action": "INTERVENED"}
     assert result["answer"] == "The knowledge base cannot answer this."
-    assert [citation["guardrail"] for citation in result["citations"]] == ["NONE", "ANONYMIZED"]
+    assert [(citation["excerpt"], citation["guardrail"]) for citation in result["citations"]] == [
+        ("Write to {EMAIL}.", "ANONYMIZED"), ("LaunchPad Migration...", "NONE")]  # fmt: skip
     assert featured_env.recorder.problems == []
 
 
-def test_without_a_guardrail_nothing_is_applied(lambda_env: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_config(monkeypatch, BASE_CONFIG)
-    agent = lambda_env.client("bedrock-agent-runtime")
-    with Stubber(agent) as stub:
-        stub.add_response("retrieve", {"retrievalResults": [passage("text", "s3://d/a.pdf")]}, None)
-        result = ask({"question": "q", "mode": "retrieve"})
-    assert "guardrail" not in result["results"][0]
-    assert [operation for _, operation, _ in lambda_env.recorder.calls] == ["Retrieve"]
-
-
 def test_guardrail_interventions_are_counted(
-    featured_env: LambdaEnvironment, capsys: pytest.CaptureFixture[str]
+    featured_env: LambdaEnvironment, guardrail: GuardrailState, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    agent, runtime = featured_env.client("bedrock-agent-runtime"), featured_env.client("bedrock-runtime")
-    with Stubber(agent) as agent_stub, Stubber(runtime) as guard:
+    agent = featured_env.client("bedrock-agent-runtime")
+    with Stubber(agent) as agent_stub:
         agent_stub.add_response("retrieve", {"retrievalResults": [passage("Mail jo@example.com.", "s3://d/b")]}, None)
-        guard.add_response("apply_guardrail", guardrail_says("GUARDRAIL_INTERVENED", "Mail {EMAIL}.", "ANONYMIZED"),
-                           None)  # fmt: skip
         ask({"question": "contacts", "mode": "retrieve"})
     assert f'"{QueryMetric.GUARDRAIL_INTERVENTIONS}":[1' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_a_hundred_passages_are_guarded_several_at_a_time(
+    featured_env: LambdaEnvironment, guardrail: GuardrailState
+) -> None:
+    # The worst case the API admits: numberOfResults=100, every passage with metadata texts.
+    guardrail.latency_seconds = 0.05
+    agent = featured_env.client("bedrock-agent-runtime")
+    results = []
+    for index in range(100):
+        entry = passage(f"Passage {index}: reach us at team{index}@example.com.", f"s3://d/{index}.pdf")
+        entry["metadata"] = {"title": f"Doc {index}", "owner": f"owner{index}@example.com", "tags": ["a", "b"]}
+        results.append(entry)
+    with Stubber(agent) as agent_stub:
+        agent_stub.add_response("retrieve", {"retrievalResults": results}, None)
+        result = ask({"question": "contacts", "mode": "retrieve", "numberOfResults": 100})
+    assert all(entry["guardrail"] == "ANONYMIZED" and "@" not in json.dumps(entry) for entry in result["results"])
+    # One request per passage, MAX_IN_FLIGHT at a time: at the fake's 50 ms that is 13 rounds, and at a real
+    # guardrail's latency (well under 2 s a passage) inside the HTTP API's 30 s.
+    assert guardrail.requests == 100 and guardrail.peak_in_flight == MAX_IN_FLIGHT
+    assert math.ceil(100 / MAX_IN_FLIGHT) * 2 < HTTP_API_MAX_INTEGRATION_SECONDS
 
 
 # --- Settings, validated at synthesis ------------------------------------------------------------------
