@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 
 from devtools.sdk_model import iam_action
-from tests.conftest import CUSTOMER_MANAGED, EXISTING_CLUSTER, OIDC_API, PER_KEY_TICKERS, QUERY_FEATURES, Synthesized
+from tests.conftest import (
+    CUSTOMER_MANAGED,
+    EXISTING_CLUSTER,
+    GROUP_FILTERS,
+    OIDC_API,
+    PER_KEY_TICKERS,
+    QUERY_FEATURES,
+    Synthesized,
+)
 from tests.support import iam_rules
 from tests.support.documented_permissions import (
     KNOWLEDGE_BASE_SERVICE_ROLE,
@@ -26,7 +34,7 @@ from tests.support.documented_permissions import (
 from tests.support.iam import evaluate, function_role, request_resource, role_policy_statements
 from tests.support.policies import policy_documents, policy_problems
 from tests.support.sample_values import SAMPLE_UUID, AppSamples
-from tests.support.templates import function_with_handler, one
+from tests.support.templates import function_with_handler, one, resources_of_type
 
 ACCOUNT_ARN = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 CLUSTER = ACCOUNT_ARN.format(service="kafka", resource=f"cluster/kbstream-kafka/{SAMPLE_UUID}")
@@ -212,10 +220,16 @@ HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
         ("bedrock", "GetInferenceProfile", "profile"),
         ("bedrock-runtime", "InvokeModel", "profile"),
         ("bedrock-runtime", "InvokeModel", "model"),
+        # With groups: conversations sealed to their audience (query.sessions).
+        ("kms", "GenerateMac", "seal-key"),
+        ("kms", "VerifyMac", "seal-key"),
     ],
 }
 # The settings under which a function makes every call above: tombstones delete only with key-based IDs.
-VARIANT_OF_HANDLER: dict[str, dict[str, Any]] = {"stream_ingest.handler.handler": {"streamDocument": PER_KEY_TICKERS}}
+VARIANT_OF_HANDLER: dict[str, dict[str, Any]] = {
+    "stream_ingest.handler.handler": {"streamDocument": PER_KEY_TICKERS},
+    "query.handler.handler": {"groupFilters": GROUP_FILTERS},
+}
 # The field of ``Stacks`` that holds each function.
 STACK_OF_HANDLER = {"stream_ingest.handler.handler": "streaming", "kb_sync.handler.handler": "knowledge_base",
                     "query.handler.handler": "query", "index_check.handler.handler": "streaming"}  # fmt: skip
@@ -244,9 +258,12 @@ def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(
         app.template("KnowledgeBase"),
     )
     targets = {"knowledge-base": knowledge_base, "queue": queue, "check-queue": check_queue, "profile": profile,
-               "model": model}  # fmt: skip
+               "model": model, "seal-key": environment.get("SESSION_SEAL_KEY_ARN", "")}  # fmt: skip
+    # KMS honours the role's grants only where the key policy trusts the account: evaluate with it.
+    keys = list(resources_of_type(template, "AWS::KMS::Key").values())
+    key_policies = {"seal-key": samples.render(keys[0]["Properties"]["KeyPolicy"], template)} if keys else {}
     for service, operation, target in HANDLER_CALLS[handler]:
         action = iam_action(service, operation)
         resource = request_resource(action, targets[target])
-        decision = evaluate(statements, action, resource)
+        decision = evaluate(statements, action, resource, key_policies.get(target))
         assert decision.allowed, (handler, action, resource, decision)

@@ -325,3 +325,61 @@ def test_without_groups_one_policy_asks_through_the_plain_function(app: Synthesi
     statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
     assert statement["Resource"]["Fn::GetAtt"][1] == "Arn"
     assert resources_of_type(template, "AWS::ApiGatewayV2::Api") == {}
+
+
+SEAL_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+
+
+@pytest.fixture
+def sealed(grouped: LambdaEnvironment, monkeypatch: pytest.MonkeyPatch) -> LambdaEnvironment:
+    use_config(monkeypatch, replace(BASE_CONFIG, group_filters=GROUP_FILTERS, default_group="public",
+                                    session_seal_key_arn=SEAL_KEY))  # fmt: skip
+    grouped.client("kms")
+    return grouped
+
+
+def test_a_conversation_continues_only_for_the_audience_that_started_it(sealed: LambdaEnvironment) -> None:
+    runtime, kms = sealed.client("bedrock-agent-runtime"), sealed.client("kms")
+    staff, public = f"{FUNCTION_ARN}:staff", f"{FUNCTION_ARN}:public"
+    with Stubber(runtime) as bedrock, Stubber(kms) as keys:
+        bedrock.add_response("retrieve_and_generate", generation_response("s-9"), None)
+        keys.add_response("generate_mac", {"Mac": b"\x01" * 32, "MacAlgorithm": "HMAC_SHA_256", "KeyId": SEAL_KEY},
+                          {"KeyId": SEAL_KEY, "MacAlgorithm": "HMAC_SHA_256",
+                           "Message": b"kbstream-session\ns-9\nstaff"})  # fmt: skip
+        started = ask_through(staff, {"question": "What are the FY25 targets?"})
+        handle = started["sessionId"]
+        assert handle.startswith("s-9~") and handle != "s-9"
+        # The public audience presents the staff conversation: KMS says the MAC is not theirs; Bedrock is not called.
+        keys.add_client_error("verify_mac", "KMSInvalidMacException", "invalid mac", 400,
+                              expected_params={"KeyId": SEAL_KEY, "MacAlgorithm": "HMAC_SHA_256", "Mac": b"\x01" * 32,
+                                               "Message": b"kbstream-session\ns-9\npublic"})  # fmt: skip
+        refused = ask_through(public, {"question": "What did you just say?", "sessionId": handle})
+        # Staff continue it: Bedrock gets its own sessionId back.
+        keys.add_response("verify_mac", {"MacValid": True, "KeyId": SEAL_KEY, "MacAlgorithm": "HMAC_SHA_256"}, None)
+        bedrock.add_response("retrieve_and_generate", generation_response("s-9"), None)
+        keys.add_response("generate_mac", {"Mac": b"\x01" * 32, "MacAlgorithm": "HMAC_SHA_256", "KeyId": SEAL_KEY},
+                          None)  # fmt: skip
+        continued = ask_through(staff, {"question": "And by region?", "sessionId": handle})
+        bedrock.assert_no_pending_responses()
+        keys.assert_no_pending_responses()
+    assert refused["error"]["type"] == "ValidationError" and "another audience" in refused["error"]["message"]
+    assert continued["sessionId"] == handle
+    (_, _, parameters) = sealed.recorder.calls[-2]
+    assert parameters["sessionId"] == "s-9"
+    assert sealed.recorder.problems == []
+
+
+@pytest.mark.parametrize("handle", ["s-9", "s-9~", "s-9~!!!"])
+def test_an_unsealed_or_broken_session_handle_is_refused(sealed: LambdaEnvironment, handle: str) -> None:
+    with Stubber(sealed.client("bedrock-agent-runtime")), Stubber(sealed.client("kms")):  # no call may happen
+        result = ask_through(f"{FUNCTION_ARN}:staff", {"question": "q", "sessionId": handle})
+    assert result["error"]["type"] == "ValidationError"
+
+
+def test_conversations_are_sealed_with_an_hmac_key_only_when_groups_are_configured(
+    synth: Callable[..., Synthesized],
+) -> None:
+    grouped_app, plain = synth(groupFilters=GROUP_FILTERS), synth()
+    (key,) = resources_of_type(grouped_app.template("Query"), "AWS::KMS::Key").values()
+    assert (key["Properties"]["KeySpec"], key["Properties"]["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    assert resources_of_type(plain.template("Query"), "AWS::KMS::Key") == {}

@@ -34,6 +34,10 @@ class AccessPolicy:
     def configured(self) -> bool:
         return bool(self.filters)
 
+    def audience(self, groups: Sequence[str]) -> tuple[str, ...]:
+        """The groups a caller asks as: the known ones among ``groups``, or the default group."""
+        return tuple(group for group in dict.fromkeys(groups) if group in self.filters) or (self.default_group,)
+
     def enforced_filter(self, groups: Sequence[str]) -> dict[str, Any] | None:
         """What the caller's groups allow: any unrestricted group allows everything, several
         restricted groups allow the union of what each allows. Unknown groups count as the default."""

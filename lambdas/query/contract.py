@@ -48,5 +48,7 @@ class QueryConfig:
     guardrail_version: str | None = variable("GUARDRAIL_VERSION", default=None)
     # The customer-managed key RetrieveAndGenerate encrypts conversation sessions with (unset: Bedrock's own).
     session_key_arn: str | None = variable("SESSION_KEY_ARN", default=None)
+    # With groups: the KMS HMAC key that binds each conversation to the audience that started it (query.sessions).
+    session_seal_key_arn: str | None = variable("SESSION_SEAL_KEY_ARN", default=None)
     # The HTTP API entry point: the verified token claim that names the caller's groups.
     group_claim: str | None = variable("GROUP_CLAIM", default=None)

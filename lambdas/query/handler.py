@@ -6,6 +6,7 @@ the HTTP API's token. See ``query.audience``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -25,6 +26,7 @@ from query.http_api import http_request, http_response, public_error
 from query.model_access import FIX as MODEL_ACCESS_FIX
 from query.model_access import needs_model_access
 from query.request import Mode, RequestError, parse_request
+from query.sessions import SessionSeal
 
 logger = Logger()
 tracer = make_tracer()
@@ -76,6 +78,8 @@ def answer(event: Any, groups: tuple[str, ...], config: QueryConfig, access: Acc
     except RequestError as problem:
         return invalid(problem)
     search_filter = combine(access.enforced_filter(groups), request.filter)
+    seal = SessionSeal(client("kms"), config.session_seal_key_arn) if config.session_seal_key_arn else None
+    audience = access.audience(groups)
     guardrail = Guardrail(config.guardrail_id, config.guardrail_version) if config.guardrail_id and \
         config.guardrail_version else None  # fmt: skip
     generation = Generation(model_arn=config.model_arn, temperature=config.temperature, max_tokens=config.max_tokens,
@@ -87,8 +91,15 @@ def answer(event: Any, groups: tuple[str, ...], config: QueryConfig, access: Acc
                           implicit_filter_attributes=tuple(config.implicit_filter_attributes or ()),
                           implicit_filter_model_arn=config.implicit_filter_model_arn)  # fmt: skip
     try:
+        if seal is not None and request.session_id:
+            try:
+                request = replace(request, session_id=seal.open(request.session_id, audience))
+            except RequestError as problem:
+                return invalid(problem)
         response = ask(client("bedrock-agent-runtime"), request, search_filter, config.knowledge_base_id,
                        generation, retrieval)  # fmt: skip
+        if seal is not None and response.get("sessionId"):
+            response["sessionId"] = seal.seal(response["sessionId"], audience)
         if guardrail is not None:
             interventions = guard_passages(client("bedrock-runtime"), guardrail, response)
             if response.get("guardrail", {}).get("action") == "INTERVENED":

@@ -11,7 +11,8 @@ from query.filters import FilterError, translate_where, validate_filter
 
 MAX_QUESTION_LENGTH = 1000  # RetrieveAndGenerate's limit on input text
 MIN_RESULTS, MAX_RESULTS = 1, 100
-_SESSION_ID = re.compile(r"^[0-9a-zA-Z._:-]{2,100}$")
+# Bedrock's sessionId (botocore: 2-100 of [0-9a-zA-Z._:-]), optionally sealed to its audience (query.sessions).
+_SESSION_ID = re.compile(r"^[0-9a-zA-Z._:-]{2,100}(~[A-Za-z0-9_-]{20,100})?$")
 FIELDS = ("question", "filter", "where", "numberOfResults", "mode", "sessionId", "searchType")
 # The audience is decided by what AWS verified, never by the request: say so to callers of the old field.
 GROUPS_REFUSED = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -12,9 +12,11 @@ from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
 from query import contract as query_contract
+from stacks.constructs.data_key import MINIMUM_PENDING_WINDOW_DAYS
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.knowledge_base import foundation_model_arn
 from stacks.constructs.query_guardrail import QueryGuardrail
+from stacks.foundation.checkov import skip_check
 from stacks.foundation.nag import acknowledge
 from stacks.settings import KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
 from stream_ingest.formats import example_fields
@@ -152,6 +154,8 @@ class QueryFunction(Construct):
         if query.guardrail != "off":
             guardrail = QueryGuardrail(self, "Guardrail", query=query, name_prefix=identity.name_prefix)
         implicit_filters = [attribute.model_dump() for attribute in query.implicit_filter_attributes]
+        # With groups, each conversation is bound to the audience that started it (query.sessions).
+        self.session_seal_key = self._session_seal_key() if query.group_filters else None
         self.function = AppFunction(
             self,
             "Query",
@@ -179,6 +183,7 @@ class QueryFunction(Construct):
                 guardrail_version=guardrail.version if guardrail else None,
                 group_claim=query_api.group_claim if query_api.enabled else None,
                 session_key_arn=key.key_arn if key else None,
+                session_seal_key_arn=self.session_seal_key.key_arn if self.session_seal_key else None,
             ),
             timeout_seconds=120,
             # Aliases move to each new version; an old one serves nobody, so CloudFormation deletes it.
@@ -236,10 +241,29 @@ class QueryFunction(Construct):
             # Conversation sessions under the key: https://docs.aws.amazon.com/bedrock/latest/userguide/encryption-kb.html
             role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"],
                                                              resources=[key.key_arn]))  # fmt: skip
+        if self.session_seal_key:
+            self.session_seal_key.grant(role, "kms:GenerateMac", "kms:VerifyMac")
         events = query_test_events(query, stream_mapping)
         ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=events, lifecycle=lifecycle)
         self.entry_points = QueryEntryPoints(self, "EntryPoints", function=self.function.function, query=query,
                                              http_api=query_api.enabled)  # fmt: skip
+
+    def _session_seal_key(self) -> kms.Key:
+        key = kms.Key(
+            self,
+            "SessionSealKey",
+            description="Binds each conversation of the query function to the audience that started it (HMAC)",
+            key_spec=kms.KeySpec.HMAC_256,
+            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+            pending_window=Duration.days(MINIMUM_PENDING_WINDOW_DAYS),
+            # Sessions live for hours: a new key (after a destroy) only ends the conversations in progress.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        no_rotation = ("HMAC keys do not support automatic rotation (KMS rotates symmetric encryption keys "
+                       "only); the key signs short-lived conversation handles, never data.")  # fmt: skip
+        acknowledge(key, "AwsSolutions-KMS5", no_rotation)
+        skip_check(key, "CKV_AWS_7", no_rotation)
+        return key
 
 
 class QueryEntryPoints(Construct):
