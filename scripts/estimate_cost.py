@@ -193,6 +193,8 @@ def feature_lines(load: Load) -> list[Line]:
         Line("Implicit filters", f"one more Claude Sonnet call per question ({load.extra_call_input_tokens:,} in, "
              f"{load.extra_call_output_tokens} out)", questions * extra_call),
         Line("Query decomposition", "about one more Claude Sonnet call per question", questions * extra_call),
+        Line("Conversation key (`groupFilters`)", "1 KMS HMAC key; a MAC made and checked per question",
+             PRICES["kms_key_month"] + questions * 2 / 10_000 * PRICES["kms_per_10k_requests"]),
     ]  # fmt: skip
 
 
@@ -254,8 +256,8 @@ def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str
         "",
         "## Optional query features",
         "",
-        f"Off by default, and free while idle. For the same {load.questions_per_month:,} questions a month, each",
-        "adds this; the total is all of them on. Cohere Rerank 3.5 costs $"
+        f"Off by default, and free while idle but for the conversation key. For the same {load.questions_per_month:,}",
+        "questions a month, each adds this; the total is all of them on. Cohere Rerank 3.5 costs $"
         f"{PRICES['cohere_rerank_per_1k_queries']:.2f} per 1,000 queries instead, and a",
         f"user pool ${PRICES['cognito_essentials_mau_over_10k']} per monthly active user beyond 10,000.",
         "",
