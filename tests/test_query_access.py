@@ -4,6 +4,7 @@ never by the request. Handlers run with Stubber; IAM is evaluated by iam-simulat
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -203,17 +204,30 @@ def test_an_idp_group_named_like_a_configured_one_asks_as_the_default_group(
     assert sent_filter(grouped, API_ARN, event) == PUBLIC_ONLY
 
 
+class RecordCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_http_callers_get_the_error_type_and_never_bedrocks_text(
-    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer, caplog: pytest.LogCaptureFixture
+    grouped: LambdaEnvironment, issuer: TokenIssuer, authorizer: JwtAuthorizer
 ) -> None:
     detail = ("User: arn:aws:sts::123456789012:assumed-role/kbstream-query-role/kbstream-query is not authorized "
               "to perform: bedrock:RetrieveAndGenerate on resource: arn:aws:bedrock:us-east-1:123456789012:"
               "knowledge-base/KB12345678")  # fmt: skip
     token = f"Bearer {issuer.token({'cognito:groups': ['staff']})}"
     runtime = grouped.client("bedrock-agent-runtime")
+    collector = RecordCollector()
+    query_handler.logger.addHandler(collector)  # the function's own logger, whatever else a test did to logging
     with Stubber(runtime) as stub:
         stub.add_client_error("retrieve_and_generate", "AccessDeniedException", detail, 403)
         over_http = ask_through(API_ARN, authorizer.event(token, {"question": "Who is Aurora?"}))
+    query_handler.logger.removeHandler(collector)  # type: ignore[attr-defined]
+    with Stubber(runtime) as stub:
         stub.add_client_error("retrieve_and_generate", "AccessDeniedException", detail, 403)
         from_console = ask_through(f"{FUNCTION_ARN}:staff", {"question": "Who is Aurora?"})
     body = json.loads(over_http["body"])
@@ -222,8 +236,8 @@ def test_http_callers_get_the_error_type_and_never_bedrocks_text(
                               "message": "The knowledge base could not answer this question."}}  # fmt: skip
     assert "123456789012" not in over_http["body"]
     # The operator finds the detail in the log, by the request ID the caller was given.
-    (logged,) = [record for record in caplog.records if record.getMessage().startswith("Query failed")]
-    assert logged.error["message"] == detail and logged.request_id == body["error"]["requestId"]  # type: ignore[attr-defined]
+    (record,) = [record for record in collector.records if record.getMessage().startswith("Query failed")]
+    assert record.error["message"] == detail and record.request_id == body["error"]["requestId"]  # type: ignore[attr-defined]
     assert from_console["error"]["message"] == detail  # operators invoking the alias keep the detail
 
 
