@@ -62,7 +62,7 @@ deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped ac
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
 	python -m scripts.sync_knowledge_base $(ARGS)
 
-produce: setup ## Publish the sample ticker stream to the Kafka topic (EVENT='{"records": [...]}' to send others)
+produce: setup ## Publish the sample (the ticker CSV, or your mapping's example) to the topic (EVENT='{"records": [{"key": ..., "value": ...}]}' to send others)
 	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})' $(ARGS)
 
 doctor: setup ## Check the deployed pipeline end to end and print a table with fixes (ARGS="--probe" to time a record)
