@@ -17,9 +17,9 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from devtools.fake_bedrock import JsonHandler, serve
 from devtools.sdk_model import service_model
 
 BLOCKED_MESSAGE = "Blocked by the guardrail."
@@ -88,22 +88,7 @@ def fake_guardrail(state: GuardrailState | None = None) -> Iterator[tuple[str, G
     guard = state or GuardrailState()
     route = _route()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _send(self, status: int, payload: dict[str, Any], error: str | None = None) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if error:
-                self.send_header("x-amzn-ErrorType", error)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if not route.match(self.path.split("?")[0]):
@@ -118,12 +103,5 @@ def fake_guardrail(state: GuardrailState | None = None) -> Iterator[tuple[str, G
             finally:
                 guard.release()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", guard
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as url:
+        yield url, guard
