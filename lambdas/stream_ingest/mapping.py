@@ -189,7 +189,8 @@ class DocumentMapping:
     source: Mapping[str, Any]  # the setting as given, for the function's environment
 
     def as_json(self) -> str:
-        return json.dumps(self.source, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        """As the function's environment carries it (function_runtime.environment encodes the same way)."""
+        return json.dumps(self.source, sort_keys=True, separators=(",", ":"))
 
     @property
     def templates(self) -> Iterator[tuple[str, Template]]:
