@@ -34,8 +34,8 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create .venv (Python + Node 24), .venv-checkov, and install the pinned CDK CLI
 
-synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth)
-	$(CDK) synth --quiet
+synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth; ARGS="-c app:key=value")
+	$(CDK) synth --quiet $(ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
 lint: setup ## ruff lint and format check
@@ -50,14 +50,14 @@ unit: setup ## pytest only
 
 test: lint typecheck unit ## Everything CI checks: lint, types, tests
 
-diff: setup ## Compare the app with what is deployed (needs AWS credentials)
-	$(CDK) diff --all
+diff: setup ## Compare the app with what is deployed (needs AWS credentials; ARGS as for synth)
+	$(CDK) diff $(ARGS)
 
 bootstrap: setup ## Bootstrap the account and Region of your credentials for CDK (once)
 	$(CDK) bootstrap
 
-deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account)
-	$(CDK) deploy --all --require-approval never
+deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account; ARGS as for synth)
+	$(CDK) deploy --all --require-approval never $(ARGS)
 
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
 	python -m scripts.sync_knowledge_base $(ARGS)
@@ -89,8 +89,8 @@ diagram: synth ## Redraw docs/architecture.png from the synthesized app (cdk-dia
 	npx --yes cdk-dia@0.12.3 --tree cdk.out/tree.json --target build/architecture.png
 	dot -Gdpi=60 -Tpng build/architecture.dot -o docs/architecture.png
 
-destroy: setup ## Remove every stack
-	$(CDK) destroy --all --force
+destroy: setup ## Remove every stack (ARGS as for synth)
+	$(CDK) destroy --all --force $(ARGS)
 
 clean: ## Remove generated output (keeps .venv and node_modules)
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

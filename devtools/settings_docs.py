@@ -1,5 +1,8 @@
 """cdk.json's ``app:`` keys and the README's settings table, generated from the settings models.
 
+cdk.json lists every setting. Your own values stay as you set them; a setting it lacks is added with its
+default. The README's table shows the code's defaults.
+
 python -m devtools.settings_docs          # rewrite both (make settings-docs)
 python -m devtools.settings_docs --check  # exit 1 if either is out of date
 """
@@ -36,10 +39,17 @@ def readme_with_table(readme: str) -> str:
     return f"{before}{TABLE_BEGIN}\n{settings_table()}\n{TABLE_END}{after}"
 
 
-def cdk_json_with_defaults(cdk_json: str) -> str:
+def cdk_json_with_every_setting(cdk_json: str) -> str:
+    """Every setting in the order of the models, each with the value cdk.json gives it or its default; keys
+    that are no setting (a typo, a retired key) are kept, so that synthesis names them."""
     document = json.loads(cdk_json)
-    others = {key: value for key, value in document["context"].items() if not key.startswith(CONTEXT_PREFIX)}
-    document["context"] = {**{f"{CONTEXT_PREFIX}{key}": value for key, value in DEFAULTS.items()}, **others}
+    context: dict[str, Any] = document["context"]
+    settings = {
+        f"{CONTEXT_PREFIX}{key}": context.get(f"{CONTEXT_PREFIX}{key}", value) for key, value in DEFAULTS.items()
+    }
+    unknown = {key: value for key, value in context.items() if key.startswith(CONTEXT_PREFIX) and key not in settings}
+    others = {key: value for key, value in context.items() if not key.startswith(CONTEXT_PREFIX)}
+    document["context"] = {**settings, **unknown, **others}
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -48,7 +58,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="report files that are out of date; change nothing")
     check = parser.parse_args().check
     stale = []
-    for path, render in ((README, readme_with_table), (CDK_JSON, cdk_json_with_defaults)):
+    for path, render in ((README, readme_with_table), (CDK_JSON, cdk_json_with_every_setting)):
         current = path.read_text()
         wanted = render(current)
         if current != wanted:

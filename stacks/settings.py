@@ -12,6 +12,7 @@ Every problem is a :class:`SettingsError` that names the ``app:`` key, raised be
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -67,11 +68,22 @@ QUOTA_HEADROOM = 0.95
 
 
 class SettingsError(ValueError):
-    """A context value is missing, malformed or out of range."""
+    """A context value is missing, malformed or out of range: ``str()`` is the problem, ``fix`` what to do."""
 
-    def __init__(self, key: str, problem: str) -> None:
+    def __init__(self, key: str, problem: str, fix: str = "") -> None:
         super().__init__(f"Invalid setting '{CONTEXT_PREFIX}{key}': {problem}")
         self.key = key
+        where = f"{CONTEXT_PREFIX}{key}"
+        self.fix = fix or (f"Fix {where} in cdk.json or on the command line (-c {where}=...); the README's "
+                           "settings table says what each setting takes.")  # fmt: skip
+
+
+def unknown_setting(key: str) -> SettingsError:
+    """A key no model defines, with the closest known one when there is one."""
+    close = difflib.get_close_matches(key, list(DEFAULTS), n=1, cutoff=0.6)
+    fix = (f"Did you mean {CONTEXT_PREFIX}{close[0]}? Rename it in cdk.json or on the command line."
+           if close else "Remove it, or pick a setting from the README's settings table.")  # fmt: skip
+    return SettingsError(key, "unknown setting", fix)
 
 
 class LifecycleMode(Enum):
@@ -740,7 +752,7 @@ class Settings(SettingsGroup):
             keys = {field.alias or field_name for field_name, field in group.model_fields.items()}
             grouped[cls.model_fields[name].alias or name] = {k: remaining.pop(k) for k in keys & remaining.keys()}
         for key in remaining.keys() & grouped.keys():  # a group's own name is not a setting
-            raise SettingsError(key, f"unknown setting; known settings are {', '.join(sorted(DEFAULTS))}")
+            raise unknown_setting(key)
         return {**remaining, **grouped}  # keys no group claims are validated (and refused) here
 
     def model_post_init(self, context: Any) -> None:
@@ -843,7 +855,7 @@ def _first_problem(invalid: ValidationError) -> SettingsError:
     group_aliases = {field.alias or name for name, field in Settings.model_fields.items() if name in Settings.groups()}
     key = location[1] if len(location) > 1 and location[0] in group_aliases else location[0]
     if error["type"] == "extra_forbidden":
-        return SettingsError(key, f"unknown setting; known settings are {', '.join(sorted(DEFAULTS))}")
+        return unknown_setting(key)
     if error["type"] == "value_error":
         return SettingsError(key, str(error["msg"]).removeprefix("Value error, "))
     return SettingsError(key, f"{error['input']!r}: {str(error['msg']).removeprefix('Value error, ')}")

@@ -25,7 +25,10 @@ from tests.support.policies import policy_problems
 from tests.support.sdk_recorder import SdkCallRecorder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+# cdk.json without its app: keys: CDK's feature flags as deployed, and the code's own defaults for every
+# setting, whatever values a team has put in its cdk.json (their own values are checked to load, below).
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+CDK_CONTEXT: dict[str, Any] = {key: value for key, value in CDK_JSON_CONTEXT.items() if not key.startswith("app:")}
 
 
 # Settings of the bring-your-own-cluster variant (``synth(**EXISTING_CLUSTER)``), as the cost script uses them.
@@ -135,7 +138,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized
 
 @pytest.fixture(scope="session")
 def app(synth: Callable[..., Synthesized]) -> Synthesized:
-    """The app with the settings of cdk.json."""
+    """The app with the code's default settings (and cdk.json's feature flags)."""
     return synth()
 
 

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.settings_docs import CDK_JSON, README, cdk_json_with_defaults, readme_with_table
+from devtools.settings_docs import CDK_JSON, README, cdk_json_with_every_setting, readme_with_table
 from stacks.settings import (
     DEFAULTS,
     DistanceMetric,
@@ -15,17 +20,29 @@ from stacks.settings import (
     documented_settings,
     load_settings,
 )
-from tests.conftest import CDK_CONTEXT, EXISTING_CLUSTER
+from tests.conftest import CDK_CONTEXT, CDK_JSON_CONTEXT, EXISTING_CLUSTER, REPO_ROOT
 
 
 def load(**values: Any) -> Settings:
     return load_settings({**CDK_CONTEXT, **{f"app:{key}": value for key, value in values.items()}})
 
 
-def test_cdk_json_lists_every_setting_with_its_default() -> None:
-    in_cdk_json = {key.removeprefix("app:"): value for key, value in CDK_CONTEXT.items() if key.startswith("app:")}
-    assert in_cdk_json == dict(DEFAULTS)
-    assert CDK_JSON.read_text() == cdk_json_with_defaults(CDK_JSON.read_text()), "run `make settings-docs`"
+def test_cdk_json_lists_every_setting_and_its_values_load() -> None:
+    in_cdk_json = {key.removeprefix("app:") for key in CDK_JSON_CONTEXT if key.startswith("app:")}
+    assert in_cdk_json >= set(DEFAULTS)
+    assert CDK_JSON.read_text() == cdk_json_with_every_setting(CDK_JSON.read_text()), "run `make settings-docs`"
+    load_settings(CDK_JSON_CONTEXT)  # a team's own values are valid settings
+
+
+def test_a_forks_own_values_survive_the_generator_and_the_tests_keep_the_codes_defaults() -> None:
+    fork = json.loads(CDK_JSON.read_text())
+    fork["context"]["app:alarmEmail"] = "ops@example.com"
+    fork["context"]["app:embeddingDimension"] = 512
+    fork["context"].pop("app:logRetentionDays")
+    regenerated = json.loads(cdk_json_with_every_setting(json.dumps(fork)))["context"]
+    assert (regenerated["app:alarmEmail"], regenerated["app:embeddingDimension"]) == ("ops@example.com", 512)
+    assert regenerated["app:logRetentionDays"] == DEFAULTS["logRetentionDays"]  # added back, with its default
+    assert not any(key.startswith("app:") for key in CDK_CONTEXT)  # what the tests synthesize with
 
 
 def test_the_readme_documents_every_setting_as_the_models_do() -> None:
@@ -254,3 +271,28 @@ def test_invalid_operations_settings(values: dict[str, Any], key: str, message: 
     with pytest.raises(SettingsError, match=message) as raised:
         load(**values)
     assert raised.value.key == key
+
+
+def test_a_mistyped_key_suggests_the_closest_setting() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"app:embedingDimension": 512})
+    assert raised.value.fix.startswith("Did you mean app:embeddingDimension?")
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"app:zzzz": 1})
+    assert "settings table" in raised.value.fix
+
+
+def test_a_settings_error_is_two_lines_and_no_traceback(tmp_path: Path) -> None:
+    command = [sys.executable, str(REPO_ROOT / "app.py")]
+    context = json.dumps({"app:embedingDimension": 512})
+    environment = {**os.environ, "CDK_CONTEXT_JSON": context, "CDK_OUTDIR": str(tmp_path)}
+    environment.pop("CDK_DEBUG", None)
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO_ROOT, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Invalid setting 'app:embedingDimension': unknown setting",
+        "Did you mean app:embeddingDimension? Rename it in cdk.json or on the command line.",
+    ]
+    debug = subprocess.run(command, capture_output=True, text=True, env={**environment, "CDK_DEBUG": "true"},
+                           cwd=REPO_ROOT, check=False)  # fmt: skip
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
