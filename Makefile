@@ -9,6 +9,8 @@ CHECKOV_VENV := .venv-checkov
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
+# make deploy ENV=prod: one of app:environments (ENV=all synthesizes every one, each in a stage of its own).
+ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 
 .PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
@@ -35,7 +37,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create .venv (Python + Node 24), .venv-checkov, and install the pinned CDK CLI
 
 synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth; ARGS="-c app:key=value")
-	$(CDK) synth --quiet $(ARGS)
+	$(CDK) synth --quiet $(ENV_CONTEXT) $(ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
 lint: setup ## ruff lint and format check
@@ -51,25 +53,25 @@ unit: setup ## pytest only
 test: lint typecheck unit ## Everything CI checks: lint, types, tests
 
 diff: setup ## Compare the app with what is deployed (needs AWS credentials; ARGS as for synth)
-	$(CDK) diff $(ARGS)
+	$(CDK) diff $(ENV_CONTEXT) $(ARGS)
 
 bootstrap: setup ## Bootstrap the account and Region of your credentials for CDK (once)
 	$(CDK) bootstrap
 
 deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account; ARGS as for synth)
-	$(CDK) deploy --all --require-approval never $(ARGS)
+	$(CDK) deploy --all --require-approval never $(ENV_CONTEXT) $(ARGS)
 
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
-	python -m scripts.sync_knowledge_base $(ARGS)
+	python -m scripts.sync_knowledge_base $(ENV_CONTEXT) $(ARGS)
 
 produce: setup ## Publish the sample (the ticker CSV, or your mapping's example) to the topic (EVENT='{"records": [{"key": ..., "value": ...}]}' to send others)
-	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})' $(ARGS)
+	python -m scripts.invoke_function producer --event '$(or $(EVENT),{})' $(ENV_CONTEXT) $(ARGS)
 
 doctor: setup ## Check the deployed pipeline end to end and print a table with fixes (ARGS="--probe" to time a record)
-	python -m scripts.doctor $(ARGS)
+	python -m scripts.doctor $(ENV_CONTEXT) $(ARGS)
 
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--as partners"]
-	python -m scripts.ask "$(Q)" $(ARGS)
+	python -m scripts.ask "$(Q)" $(ENV_CONTEXT) $(ARGS)
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)
@@ -90,7 +92,7 @@ diagram: synth ## Redraw docs/architecture.png from the synthesized app (cdk-dia
 	dot -Gdpi=60 -Tpng build/architecture.dot -o docs/architecture.png
 
 destroy: setup ## Remove every stack (ARGS as for synth)
-	$(CDK) destroy --all --force $(ARGS)
+	$(CDK) destroy --all --force $(ENV_CONTEXT) $(ARGS)
 
 clean: ## Remove generated output (keeps .venv and node_modules)
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,7 @@ from constructs import Construct, IConstruct
 
 from custom_resources.sdk_call import sdk_call_resource
 from stacks.foundation.lifecycle import removal_policy
-from stacks.foundation.nag import acknowledge
+from stacks.foundation.nag import acknowledge, pseudo
 from stacks.settings import Lifecycle, VectorIndexSettings
 
 SERVICE = "S3Vectors"
@@ -179,9 +179,10 @@ class S3VectorIndex(Construct):
             ),
             removal_policy=removal,
         )
+        partition, region, account = pseudo(self)
         acknowledge(
             self.index,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3vectors:<AWS::Region>:<AWS::AccountId>:"
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3vectors:{region}:{account}:"
             f"bucket/{index.bucket_name}/index/*]",
             "DeleteIndex must reach indexes this app replaced after an immutable setting changed; "
             "it is confined to the app's own vector bucket.",

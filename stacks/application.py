@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Aspects, Tags, Validations
+from aws_cdk import App, Aspects, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from constructs import Construct
 
 from stacks.constructs.functions import LambdaSources
 from stacks.constructs.monitoring import MonitoredResources
@@ -39,8 +41,10 @@ class Stacks:
     deploy_role: DeployRoleStack | None = None
 
 
-def build_app(app: App, settings: Settings) -> Stacks:
-    """Add every stack to ``app`` and run cdk-nag's AwsSolutions and Serverless packs over all of them."""
+def build_app(scope: Construct, settings: Settings) -> Stacks:
+    """Add every stack to ``scope`` (the app, or one environment's stage of it) and run cdk-nag's AwsSolutions
+    and Serverless packs over all of them."""
+    target = settings.stack_environment  # the environment's account and Region, if it names them
     encryption = settings.data_encryption
     keys = None
     data_key_arn: str | None = None
@@ -48,13 +52,14 @@ def build_app(app: App, settings: Settings) -> Stacks:
         if encryption.key_arn:
             data_key_arn = encryption.key_arn
         else:
-            keys = KeysStack(app, "Keys", stack_name=settings.stack_name("keys"), name_prefix=settings.name_prefix,
-                             lifecycle=settings.lifecycle,
+            keys = KeysStack(scope, "Keys", env=target, stack_name=settings.stack_name("keys"),
+                             name_prefix=settings.name_prefix, lifecycle=settings.lifecycle,
                              description="The customer-managed KMS key that encrypts the app's data")  # fmt: skip
             data_key_arn = keys.data_key.key.key_arn
     storage = StorageStack(
-        app,
+        scope,
         "Storage",
+        env=target,
         stack_name=settings.stack_name("storage"),
         description="Document bucket with sample documents, and the S3 Vectors bucket and index",
         name_prefix=settings.name_prefix,
@@ -64,8 +69,9 @@ def build_app(app: App, settings: Settings) -> Stacks:
         data_key_arn=data_key_arn,
     )
     knowledge_base = KnowledgeBaseStack(
-        app,
+        scope,
         "KnowledgeBase",
+        env=target,
         stack_name=settings.stack_name("knowledge-base"),
         description="Bedrock knowledge base on S3 Vectors with S3 and stream data sources, kept in sync",
         identity=settings.knowledge_base_identity,
@@ -85,8 +91,9 @@ def build_app(app: App, settings: Settings) -> Stacks:
     knowledge_base.add_stack_dependency(storage)
 
     network = NetworkStack(
-        app,
+        scope,
         "Network",
+        env=target,
         stack_name=settings.stack_name("network"),
         description="VPC, MSK cluster (IAM auth, TLS) with the stream topic, and the sample-stream producer",
         kafka=settings.kafka,
@@ -97,8 +104,9 @@ def build_app(app: App, settings: Settings) -> Stacks:
     )
 
     streaming = StreamingStack(
-        app,
+        scope,
         "Streaming",
+        env=target,
         stack_name=settings.stack_name("streaming"),
         description="MSK event source mapping and the function that ingests the stream into the knowledge base",
         identity=settings.knowledge_base_identity,
@@ -115,8 +123,9 @@ def build_app(app: App, settings: Settings) -> Stacks:
     )
 
     query = QueryStack(
-        app,
+        scope,
         "Query",
+        env=target,
         stack_name=settings.stack_name("query"),
         description="Query function: grounded answers with citations under metadata filters",
         query=settings.query,
@@ -133,8 +142,9 @@ def build_app(app: App, settings: Settings) -> Stacks:
     )
 
     monitoring = MonitoringStack(
-        app,
+        scope,
         "Monitoring",
+        env=target,
         stack_name=settings.stack_name("monitoring"),
         description="Alarms (SNS) and the operations dashboard of the stream, the document sync and queries",
         name_prefix=settings.name_prefix,
@@ -160,8 +170,9 @@ def build_app(app: App, settings: Settings) -> Stacks:
     deploy_role = None
     if settings.github is not None:
         deploy_role = DeployRoleStack(
-            app,
+            scope,
             "DeployRole",
+            env=target,
             stack_name=settings.stack_name("github-deploy"),
             description="Role GitHub Actions assumes through OIDC to deploy this app with the CDK bootstrap roles",
             github=settings.github,
@@ -171,8 +182,8 @@ def build_app(app: App, settings: Settings) -> Stacks:
         adopt_provider_log_groups(stack, settings.lifecycle)
         acknowledge_cdk_provider_functions(stack)
         Aspects.of(stack).add(LogGroupEncryption(data_key_arn))
-    Tags.of(app).add("application", settings.name_prefix)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    Tags.of(scope).add("application", settings.name_prefix)
+    Validations.of(scope).add_plugins(AwsSolutionsChecks(scope), ServerlessChecks(scope))
     return Stacks(
         keys=keys,
         storage=storage,
@@ -183,3 +194,12 @@ def build_app(app: App, settings: Settings) -> Stacks:
         monitoring=monitoring,
         deploy_role=deploy_role,
     )
+
+
+def build_environments(app: App, environments: Sequence[Settings]) -> dict[str, Stacks]:
+    """Every named environment in one cloud assembly, each in a stage of its own (``cdk deploy 'dev/*'``)."""
+    built: dict[str, Stacks] = {}
+    for settings in environments:
+        stage = Stage(app, settings.environment, env=settings.stack_environment)
+        built[settings.environment] = build_app(stage, settings)
+    return built

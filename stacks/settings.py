@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Literal, Self, get_args
 
+from aws_cdk import Environment
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -175,6 +176,11 @@ _PROFILE_HINT = "an inference profile ID such as 'global.anthropic.claude-...'"
 InferenceProfileId = Annotated[str, _text(f"^{_INFERENCE_PROFILE_ID}$", _PROFILE_HINT)]
 OptionalInferenceProfileId = Annotated[str, _text(f"^$|^{_INFERENCE_PROFILE_ID}$", _PROFILE_HINT + ", or empty")]
 # Each group is a Lambda alias of the query function: the alias name rules apply (not digits only).
+EnvironmentName = Annotated[
+    str, _text(r"^(?!all$)[a-z][a-z0-9-]{0,11}$", "1-12 lowercase letters, digits and hyphens, starting with a letter")
+]
+AwsAccount = re.compile(r"^\d{12}$")
+AwsRegion = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 Group = Annotated[
     str, _text(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,64}$", "1-64 letters, digits, '_' or '-' (a Lambda alias name)")
 ]
@@ -720,6 +726,10 @@ class Settings(SettingsGroup):
 
     name_prefix: NamePrefix = "kbstream"
     """prefix of stack and resource names and the metrics namespace; the vector bucket is `<prefix>-vectors`"""
+    environments: Annotated[dict[EnvironmentName, dict[str, Any]], BeforeValidator(_json_document)] = {}
+    """named environments, `{"dev": {"account": "...", "region": "...", "<setting>": value}}`: each deploys its own copy of the app with these settings over the others (its `namePrefix` defaults to `<namePrefix>-<name>`)"""  # noqa: E501
+    environment: Annotated[str, _text(r"^$|^[a-z][a-z0-9-]{0,11}$|^all$", "an environment name, or all")] = ""
+    """which of `environments` to synthesize and deploy (`make deploy ENV=prod`); `all`: every one, each in a stage of its own; empty: the settings as they are"""  # noqa: E501
     alarm_email: Email = ""
     """optional e-mail address subscribed to the alarm topic"""
     trace_aws_calls: bool = False
@@ -775,6 +785,14 @@ class Settings(SettingsGroup):
                 "app:ingestRequestsPerSecond",
             )
         return self
+
+    @property
+    def stack_environment(self) -> Environment | None:
+        """The account and Region the selected environment names (None: the CLI's, at deploy time)."""
+        chosen = self.environments.get(self.environment, {}) if self.environment else {}
+        if not chosen.get("account") and not chosen.get("region"):
+            return None
+        return Environment(account=chosen.get("account"), region=chosen.get("region"))
 
     @property
     def github(self) -> GitHubSettings | None:
@@ -833,6 +851,59 @@ RETIRED_SETTINGS: Mapping[str, str] = {
 }
 
 
+ENVIRONMENT_TARGET_KEYS = ("account", "region")
+
+
+def _environments(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    raw = values.get("environments") or {}
+    try:
+        environments = _json_document(raw)
+    except ValueError as error:
+        raise SettingsError("environments", str(error)) from None
+    if not isinstance(environments, dict) or not all(isinstance(entry, dict) for entry in environments.values()):
+        raise SettingsError("environments", 'must map names to settings, {"prod": {"namePrefix": "kbprod", ...}}')
+    for name, entry in environments.items():
+        for key, value in entry.items():
+            if key == "account" and not (isinstance(value, str) and AwsAccount.fullmatch(value)):
+                raise SettingsError(f"environments.{name}.account", f"{value!r} is not a 12-digit account ID")
+            if key == "region" and not (isinstance(value, str) and AwsRegion.fullmatch(value)):
+                raise SettingsError(f"environments.{name}.region", f"{value!r} is not a Region such as 'eu-west-1'")
+            if (key not in ENVIRONMENT_TARGET_KEYS and key not in DEFAULTS) or key in ("environment", "environments"):
+                fix = unknown_setting(key).fix
+                raise SettingsError(f"environments.{name}.{key}", "is not a setting an environment can set", fix)
+    return environments
+
+
+def _in_environment(values: dict[str, Any]) -> dict[str, Any]:
+    """The values with the selected environment's settings over them."""
+    environments = _environments(values)
+    name = values.get("environment") or ""
+    if not name or name == "all":
+        return values
+    if name not in environments:
+        known = ", ".join(sorted(environments)) or "none are defined in app:environments"
+        raise SettingsError("environment", f"{name!r} is not a named environment ({known})")
+    chosen = environments[name]
+    overrides = {key: value for key, value in chosen.items() if key not in ENVIRONMENT_TARGET_KEYS}
+    prefix = overrides.get("namePrefix", f"{values.get('namePrefix', DEFAULTS['namePrefix'])}-{name}")
+    return {**values, **overrides, "namePrefix": prefix}
+
+
+def load_environments(context: Mapping[str, Any]) -> list[Settings]:
+    """Every named environment's settings (for ``app:environment=all``); their names never overlap."""
+    base = {key: value for key, value in context.items() if key != f"{CONTEXT_PREFIX}environment"}
+    names = sorted(_environments({key.removeprefix(CONTEXT_PREFIX): value for key, value in base.items()}))
+    if not names:
+        raise SettingsError("environment", "all needs app:environments to name at least one environment")
+    environments = [load_settings({**base, f"{CONTEXT_PREFIX}environment": name}) for name in names]
+    prefixes = [settings.name_prefix for settings in environments]
+    for name, prefix in zip(names, prefixes, strict=True):
+        if prefixes.count(prefix) > 1:
+            raise SettingsError(f"environments.{name}.namePrefix", f"{prefix!r} is another environment's too: stack "
+                                "and resource names must not overlap")  # fmt: skip
+    return environments
+
+
 def load_settings(context: Mapping[str, Any]) -> Settings:
     """Build settings from a CDK context mapping (all keys; only ``app:*`` keys are read)."""
     values = {key.removeprefix(CONTEXT_PREFIX): value for key, value in context.items()
@@ -840,6 +911,7 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
     for key, replacement in RETIRED_SETTINGS.items():
         if key in values:
             raise SettingsError(key, replacement)
+    values = _in_environment(values)
     try:
         return Settings.model_validate(values)
     except ValidationError as invalid:

@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.foundation.checkov import skip_check
-from stacks.foundation.nag import acknowledge
+from stacks.foundation.nag import acknowledge, pseudo
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,10 @@ class DocumentBucketRef:
     def bucket(self, scope: Construct, construct_id: str) -> s3.IBucket:
         return s3.Bucket.from_bucket_name(scope, construct_id, self.bucket_name(scope))
 
-    @property
-    def nag_documents_arn(self) -> str:
-        """How cdk-nag spells the ARN of the objects under the document prefix."""
-        return (f"arn:<AWS::Partition>:s3:::{self.name_prefix}-documents-<AWS::AccountId>-<AWS::Region>/"
-                f"{self.document_prefix}*")  # fmt: skip
+    def nag_documents_arn(self, scope: Construct) -> str:
+        """How cdk-nag spells the ARN of the objects under the document prefix, in ``scope``'s stack."""
+        partition, region, account = pseudo(scope)
+        return f"arn:{partition}:s3:::{self.name_prefix}-documents-{account}-{region}/{self.document_prefix}*"
 
 
 def _removal(retain_data: bool) -> dict[str, object]:

@@ -13,7 +13,7 @@ from constructs import Construct
 from stacks.foundation.encryption import acknowledge_key_grants
 from stacks.foundation.handler_role import HandlerRole
 from stacks.foundation.lifecycle import log_group
-from stacks.foundation.nag import acknowledge, token
+from stacks.foundation.nag import acknowledge, pseudo, token
 from stacks.settings import Lifecycle
 
 _GRANT_REASON = (
@@ -53,7 +53,8 @@ class DocumentUpload(Construct):
         )
         if bucket.encryption_key:
             acknowledge_key_grants(role)
-        asset_bucket = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+        partition, region, account = pseudo(self)
+        asset_bucket = f"arn:{partition}:s3:::cdk-hnb659fds-assets-{account}-{region}/*"
         for finding in (
             "Action::s3:GetBucket*",
             "Action::s3:GetObject*",

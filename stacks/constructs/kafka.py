@@ -68,6 +68,7 @@ class KafkaClusterRef:
             )
         )
         if Token.is_unresolved(group_arn) and isinstance(grantee, Construct):
+            # Built from the cluster ARN's pseudo parameters, which stay tokens in every stack.
             acknowledge(
                 grantee,
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kafka:<AWS::Region>:<AWS::AccountId>:"

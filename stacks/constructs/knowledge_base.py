@@ -134,7 +134,7 @@ class VectorKnowledgeBase(Construct):
         )
         acknowledge(
             self.role,
-            f"AwsSolutions-IAM5[Resource::{documents.nag_documents_arn}]",
+            f"AwsSolutions-IAM5[Resource::{documents.nag_documents_arn(self)}]",
             "The knowledge base reads every document under its prefix; the object set is open-ended.",
         )
 
