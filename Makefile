@@ -13,7 +13,7 @@ CDK := cdk --no-notices
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy destroy diff sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ bootstrap: setup ## Bootstrap the account and Region of your credentials for CDK
 deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped account; ARGS as for synth)
 	$(CDK) deploy --all --require-approval never $(ENV_CONTEXT) $(ARGS)
 
+deploy-assembly: setup ## Deploy one environment's stage of an already synthesized cdk.out (make synth ENV=all first): make deploy-assembly ENV=dev
+	@test -n "$(ENV)" || { echo "name the environment: make deploy-assembly ENV=dev"; exit 2; }
+	$(CDK) deploy --app cdk.out '$(ENV)/*' --require-approval never $(ARGS)
+
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
 	python -m scripts.sync_knowledge_base $(ENV_CONTEXT) $(ARGS)
 
@@ -96,3 +100,6 @@ destroy: setup ## Remove every stack (ARGS as for synth)
 
 clean: ## Remove generated output (keeps .venv and node_modules)
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
+
+plan: setup ## Which resources a deployment would replace or delete, and what that means for data (ARGS="--revision origin/main", "-c app:key=value")
+	python -m scripts.plan $(ENV_CONTEXT) $(ARGS)

@@ -48,7 +48,11 @@ def test_ci_runs_the_readme_commands_and_keeps_the_assembly() -> None:
     assert set(workflow["on"]) == {"pull_request", "push"}
     steps = workflow["jobs"]["test"]["steps"]
     runs = [step.get("run") for step in steps if "run" in step]
-    assert runs == ["make synth", "make test"]
+    assert runs[:2] == ["make synth", "make test"]
+    # A pull request's job summary says what deploying it would replace, against the branch it targets.
+    (planning,) = [step for step in steps if "make plan" in step.get("run", "")]
+    assert planning["if"] == "github.event_name == 'pull_request'"
+    assert '--revision origin/$BASE_REF --markdown" >> "$GITHUB_STEP_SUMMARY"' in planning["run"]
     actions = [step["uses"].split("@")[0] for step in steps if "uses" in step]
     assert {"actions/setup-python", "actions/setup-node", "actions/upload-artifact"} <= set(actions)
 
@@ -64,17 +68,59 @@ def test_ci_also_runs_the_tests_on_the_functions_runtime_python() -> None:
     assert [step.get("run") for step in job["steps"] if "run" in step] == ["make setup", "make unit"]
 
 
-def test_deploy_uses_oidc_an_environment_and_one_deployment_at_a_time() -> None:
-    workflow = load(REPO_ROOT / ".github" / "workflows" / "deploy.yml")
+DEPLOY = REPO_ROOT / ".github" / "workflows" / "deploy.yml"
+
+
+def runs(job: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+def test_deploy_synthesizes_once_and_deploys_that_assembly_to_dev_then_prod() -> None:
+    workflow = load(DEPLOY)
     assert set(workflow["on"]) == {"push", "workflow_dispatch"}
     assert workflow["on"]["push"]["branches"] == ["main"]
-    assert workflow["permissions"]["id-token"] == "write"
     assert workflow["concurrency"]["cancel-in-progress"] is False
-    job = workflow["jobs"]["deploy"]
-    assert job["environment"] == "production"
-    credentials = next(step for step in job["steps"] if step.get("uses", "").startswith("aws-actions/"))
-    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    assert job["steps"][-1]["run"] == "make deploy"
+    jobs = workflow["jobs"]
+    assert list(jobs) == ["synth", "deploy-dev", "deploy-prod"]
+    assert (jobs["deploy-dev"]["needs"], jobs["deploy-prod"]["needs"]) == ("synth", "deploy-dev")
+    # One synthesis, of every environment; the deploy jobs only download it.
+    assert runs(jobs["synth"]) == ["make synth ENV=all\nmake test\n"]
+    upload = next(step for step in jobs["synth"]["steps"] if "upload-artifact" in step.get("uses", ""))
+    for name in ("deploy-dev", "deploy-prod"):
+        assert not any("make synth" in run for run in runs(jobs[name])), name
+        download = next(step for step in jobs[name]["steps"] if "download-artifact" in step.get("uses", ""))
+        assert (download["with"]["name"], download["with"]["path"]) == (upload["with"]["name"], "cdk.out")
+    assert runs(jobs["deploy-dev"])[0] == "make deploy-assembly ENV=dev"
+    assert runs(jobs["deploy-prod"]) == ["make deploy-assembly ENV=prod"]
+
+
+def test_production_waits_for_the_dev_smoke_test_and_says_why_it_did_not_deploy() -> None:
+    jobs = load(DEPLOY)["jobs"]
+    dev_steps = runs(jobs["deploy-dev"])
+    smoke = dev_steps[-1]
+    assert dev_steps.index(smoke) > dev_steps.index("make deploy-assembly ENV=dev")
+    assert 'make doctor ENV=dev ARGS="--probe"' in smoke and "exit 1" in smoke  # a failed probe fails the job
+    assert "GITHUB_STEP_SUMMARY" in smoke and "production was not deployed" in smoke
+    assert jobs["deploy-prod"]["environment"] == "production"  # reviewers approve it in GitHub
+
+
+def test_each_deployment_uses_oidc_with_its_own_environments_role_and_nothing_else_may() -> None:
+    workflow = load(DEPLOY)
+    assert workflow["permissions"] == {"contents": "read"}  # no job gets an OIDC token unless it says so
+    assert "permissions" not in workflow["jobs"]["synth"]
+    for name, environment in (("deploy-dev", "dev"), ("deploy-prod", "production")):
+        job = workflow["jobs"][name]
+        assert job["environment"] == environment
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        credentials = next(step for step in job["steps"] if step.get("uses", "").startswith("aws-actions/"))
+        # An environment's variables: each environment names its own role (its deploy-role stack's output).
+        assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+
+
+def test_the_makefile_deploys_one_stage_of_the_synthesized_assembly() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    recipe = makefile.split("deploy-assembly:", 1)[1].split("\n\n", 1)[0]
+    assert "--app cdk.out '$(ENV)/*'" in recipe and "synth" not in recipe.split("\n", 1)[1]
 
 
 def test_no_deploy_role_stack_unless_configured(app: Synthesized) -> None:

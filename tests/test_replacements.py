@@ -19,19 +19,19 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from devtools.lambda_events import FakeLambdaContext, sqs_event
-from devtools.settings_docs import README
-from kb_sync import handler as sync_handler
-from kb_sync.contract import HANDLER as SYNC_HANDLER
-from kb_sync.contract import SyncConfig
-from tests.conftest import LambdaEnvironment, Synthesized
-from tests.support.contracts import use_config
-from tests.support.replacements import (
+from devtools.replacements import (
     ResourceId,
     outputs_referring_to,
     referenced,
     replaced_resources,
     stack_output_readers,
 )
+from devtools.settings_docs import README
+from kb_sync import handler as sync_handler
+from kb_sync.contract import HANDLER as SYNC_HANDLER
+from kb_sync.contract import SyncConfig
+from tests.conftest import LambdaEnvironment, Synthesized
+from tests.support.contracts import use_config
 from tests.support.templates import kafka_mappings, one, render, resources_of_type
 
 # One change of each setting the README lists as replacing the knowledge base, a data source or the index.

@@ -15,7 +15,7 @@ from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from tests.support.templates import render
+from devtools.templates import render
 
 REGION = "us-east-1"
 _MISSING = object()
