@@ -176,6 +176,7 @@ def build_app(scope: Construct, settings: Settings) -> Stacks:
             stack_name=settings.stack_name("github-deploy"),
             description="Role GitHub Actions assumes through OIDC to deploy this app with the CDK bootstrap roles",
             github=settings.github,
+            name_prefix=settings.name_prefix,
         )
 
     for stack in (storage, knowledge_base, network, streaming, query, monitoring):

@@ -1,6 +1,7 @@
-"""Optional: the role GitHub Actions assumes (OIDC) to deploy this app, and nothing more.
+"""Optional: the role GitHub Actions assumes (OIDC) to deploy this app and smoke-test it, and nothing more.
 
-It may only assume the CDK bootstrap roles of this account and Region; those roles do the deploying.
+It may assume the CDK bootstrap roles of this account and Region (those roles do the deploying), and do
+what an operator does (the operator policy: the pipeline's smoke test, ``make doctor --probe``).
 It trusts tokens of one repository's deployment environment (whose branch rule in GitHub limits it
 to the deploy branch) and of that branch itself.
 """
@@ -11,6 +12,8 @@ from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.foundation.nag import acknowledge
+from stacks.foundation.operator_policy import operator_policy
 from stacks.settings import GitHubSettings
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -20,7 +23,9 @@ BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
 
 
 class DeployRoleStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, github: GitHubSettings, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, github: GitHubSettings, name_prefix: str, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         if github.oidc_provider_arn:
             provider_arn = github.oidc_provider_arn
@@ -56,4 +61,20 @@ class DeployRoleStack(Stack):
                 ],
             )
         )
+        smoke_test = iam.ManagedPolicy(
+            self,
+            "SmokeTestPolicy",
+            description=f"What the deploy workflow's smoke test of {name_prefix} does: make doctor --probe",
+            document=iam.PolicyDocument.from_json(operator_policy(name_prefix)),
+            roles=[self.role],
+        )
+        acknowledge(smoke_test, "AwsSolutions-IAM5[Resource::*]",
+                    "bedrock:GetFoundationModelAvailability and cloudwatch:GetMetricStatistics support no "
+                    "resource-level permissions (Service Authorization Reference).")  # fmt: skip
+        for statement in operator_policy(name_prefix)["Statement"]:
+            resource = statement["Resource"]
+            if resource != "*" and "*" in resource:
+                acknowledge(smoke_test, f"AwsSolutions-IAM5[Resource::{resource}]",
+                            "The app's resources by its name prefix: their IDs do not exist before deployment, "
+                            "and the identity policy reaches this account's resources only.")  # fmt: skip
         CfnOutput(self, "DeployRoleArn", value=self.role.role_arn, description="Set as AWS_DEPLOY_ROLE_ARN")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from stacks.foundation.operator_policy import operator_policy
 from tests.conftest import REPO_ROOT, Synthesized
 from tests.support.templates import render, resources_of_type
 
@@ -133,7 +134,7 @@ def deploy_role(app: Synthesized) -> dict[str, Any]:
     return role
 
 
-def test_deploy_role_trusts_one_repository_and_may_only_assume_the_bootstrap_roles(
+def test_deploy_role_trusts_one_repository_and_may_only_assume_the_bootstrap_roles_and_smoke_test(
     synth: Callable[..., Synthesized],
 ) -> None:
     app = synth(githubRepository="example-org/kb-stream", githubBranch="main", githubEnvironment="production")
@@ -156,6 +157,9 @@ def test_deploy_role_trusts_one_repository_and_may_only_assume_the_bootstrap_rol
         f"arn:aws:iam::123456789012:role/cdk-hnb659fds-{role}-role-123456789012-us-east-1"
         for role in ("deploy", "file-publishing", "image-publishing", "lookup")
     ]
+    # And what the smoke test does, as an operator: exactly the operator policy (make doctor --print-policy).
+    (smoke_test,) = resources_of_type(template, "AWS::IAM::ManagedPolicy").values()
+    assert smoke_test["Properties"]["PolicyDocument"] == operator_policy(app.settings.name_prefix)
 
 
 def test_an_existing_oidc_provider_is_reused(synth: Callable[..., Synthesized]) -> None:

@@ -386,7 +386,7 @@ OPERATOR_CALLS: dict[tuple[str, str], str] = {
 
 def test_the_operator_policy_is_sound_by_aws_rules_and_allows_every_call() -> None:
     from devtools.sdk_model import iam_action
-    from scripts.doctor import operator_policy
+    from stacks.foundation.operator_policy import operator_policy
     from tests.support.iam import is_allowed
     from tests.support.iam_rules import statement_problems
 
@@ -408,7 +408,7 @@ def test_the_operator_policy_is_sound_by_aws_rules_and_allows_every_call() -> No
 
 def test_the_readme_shows_the_operator_policy() -> None:
     from devtools.settings_docs import README
-    from scripts.doctor import operator_policy
+    from stacks.foundation.operator_policy import operator_policy
 
     shown = (
         README.read_text().split("<!-- operator policy -->", 2)[1].strip().removeprefix("```json").removesuffix("```")

@@ -230,7 +230,7 @@ def test_a_key_arn_without_customer_managed_is_refused() -> None:
 
 
 def test_the_operator_policy_reads_dead_letters_under_the_apps_key_only(customer_managed: Synthesized) -> None:
-    from scripts.doctor import operator_policy
+    from stacks.foundation.operator_policy import operator_policy
     from tests.support.iam_simulator import SAMPLE_ACCOUNT, simulator
 
     policy, key = operator_policy("kbstream"), the_key(customer_managed)
