@@ -118,6 +118,15 @@ def test_each_deployment_uses_oidc_with_its_own_environments_role_and_nothing_el
         assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
 
 
+@pytest.mark.parametrize("target", ["synth", "deploy", "diff", "destroy"])
+def test_the_cdk_targets_take_args_and_an_environment(target: str) -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+    command = next(line for line in recipe.splitlines() if "$(CDK)" in line)
+    assert command.rstrip().endswith("$(ENV_CONTEXT) $(ARGS)"), command
+    assert "--all" not in command or target != "diff"  # cdk diff takes no --all: it compares every stack
+
+
 def test_the_makefile_deploys_one_stage_of_the_synthesized_assembly() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     recipe = makefile.split("deploy-assembly:", 1)[1].split("\n\n", 1)[0]
