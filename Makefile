@@ -86,8 +86,8 @@ cold-start: synth ## Measure each handler's cold-start import time from the synt
 settings-docs: setup ## Regenerate cdk.json's app: keys and the README's settings table from stacks/settings.py
 	python -m devtools.settings_docs
 
-cost: setup ## Regenerate docs/cost.md from the synthesized templates and the price table
-	python -m scripts.estimate_cost > docs/cost.md
+cost: setup ## Print the monthly cost totals from the synthesized templates and the price table (ARGS=--write: also rewrite docs/cost.md)
+	python -m scripts.estimate_cost $(ARGS)
 
 diagram: synth ## Redraw docs/architecture.png from the synthesized app (cdk-dia; needs graphviz's dot)
 	@command -v dot >/dev/null || { echo "graphviz is missing: apt-get install graphviz (or brew install graphviz)"; exit 1; }

@@ -8,23 +8,26 @@ Limits enforced (Bedrock Knowledge Bases with an S3 Vectors store):
 * strings at most 2,048 characters, string lists 1-10 items;
 * no key in Bedrock's reserved namespace.
 
-Run it over a folder with ``python -m scripts.check_sidecars sample_data/documents``.
+Run it over folders (or single sidecars) with ``python -m scripts.check_sidecars sample_data/documents``;
+``--help`` says the same. A path that does not exist is an error (exit 2), problems are exit 1.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from devtools.sdk_model import service_model, validate_value
+from stream_ingest.mapping import MAX_METADATA_BYTES as MAX_CUSTOM_METADATA_BYTES
+from stream_ingest.mapping import MAX_METADATA_KEYS as MAX_CUSTOM_KEYS
+from stream_ingest.mapping import RESERVED_KEY_PREFIXES
 
 SIDECAR_SUFFIX = ".metadata.json"
 MAX_SIDECAR_BYTES = 10 * 1024
-MAX_CUSTOM_KEYS = 35
-MAX_CUSTOM_METADATA_BYTES = 1024
-RESERVED_KEY_PREFIXES = ("AMAZON_BEDROCK_", "x-amz-bedrock-kb-")
 _VALUE_FIELDS = {"STRING": "stringValue", "NUMBER": "numberValue", "BOOLEAN": "booleanValue",
                  "STRING_LIST": "stringListValue"}  # fmt: skip
 
@@ -96,16 +99,35 @@ def check_sidecar(path: Path) -> list[str]:
     return problems
 
 
+def sidecars_in(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(path.rglob(f"*{SIDECAR_SUFFIX}"))
+
+
 def check_folder(folder: Path) -> list[str]:
-    return [problem for path in sorted(folder.rglob(f"*{SIDECAR_SUFFIX}")) for problem in check_sidecar(path)]
+    return [problem for path in sidecars_in(folder) for problem in check_sidecar(path)]
 
 
-def main(argv: list[str]) -> int:
-    folders = [Path(argument) for argument in argv] or [Path("sample_data/documents")]
-    problems = [problem for folder in folders for problem in check_folder(folder)]
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.check_sidecars", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path("sample_data/documents")],
+        help="folders to search for *.metadata.json, or sidecar files (default: the samples)",
+    )
+    paths: list[Path] = parser.parse_args(argv).paths
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        print(f"{', '.join(map(str, missing))}: no such file or folder", file=sys.stderr)
+        return 2
+    sidecars = [sidecar for path in paths for sidecar in sidecars_in(path)]
+    problems = [problem for sidecar in sidecars for problem in check_sidecar(sidecar)]
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{'no problems' if not problems else f'{len(problems)} problem(s)'} in {', '.join(map(str, folders))}")
+    verdict = "no problems" if not problems else f"{len(problems)} problem(s)"
+    print(f"checked {len(sidecars)} sidecar(s) in {', '.join(map(str, paths))}: {verdict}")
     return 1 if problems else 0
 
 

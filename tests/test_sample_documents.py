@@ -116,3 +116,17 @@ def test_sidecar_without_document_and_oversized(tmp_path: Path) -> None:
 
 def test_generator_covers_every_expected_document() -> None:
     assert {document.file_name for document in DOCUMENTS} == set(EXPECTED)
+
+
+def test_the_sidecar_check_counts_what_it_checked_and_refuses_a_missing_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from scripts.check_sidecars import main
+
+    assert main([str(DOCUMENTS_DIR)]) == 0
+    assert capsys.readouterr().out.strip() == f"checked {len(DOCUMENTS)} sidecar(s) in {DOCUMENTS_DIR}: no problems"
+    assert main([str(tmp_path / "nonexistent")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as help_exit:
+        main(["--help"])
+    assert help_exit.value.code == 0 and "metadata.json" in capsys.readouterr().out
