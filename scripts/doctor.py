@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scripts.deployed import settings_with
 from scripts.invoke_function import invoke
 from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, Operator, add_common_arguments, explain, run
 from stacks.foundation.operator_policy import operator_policy
@@ -376,6 +377,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, operator: Operator | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    if arguments.print_policy and operator is None:
+        # The policy depends on the settings only: no Region, no credentials.
+        print(json.dumps(operator_policy(settings_with(arguments.context).name_prefix), indent=2))
+        return EXIT_OK
     return run(parser(), doctor, argv, operator)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Aspects, Stage, Tags, Validations
+from aws_cdk import App, Aspects, Environment, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
@@ -41,10 +41,15 @@ class Stacks:
     deploy_role: DeployRoleStack | None = None
 
 
+def stack_environment(settings: Settings) -> Environment | None:
+    target = settings.target
+    return Environment(account=target.account, region=target.region) if target else None
+
+
 def build_app(scope: Construct, settings: Settings) -> Stacks:
     """Add every stack to ``scope`` (the app, or one environment's stage of it) and run cdk-nag's AwsSolutions
     and Serverless packs over all of them."""
-    target = settings.stack_environment  # the environment's account and Region, if it names them
+    target = stack_environment(settings)  # the environment's account and Region, if it names them
     encryption = settings.data_encryption
     keys = None
     data_key_arn: str | None = None
@@ -201,6 +206,6 @@ def build_environments(app: App, environments: Sequence[Settings]) -> dict[str, 
     """Every named environment in one cloud assembly, each in a stage of its own (``cdk deploy 'dev/*'``)."""
     built: dict[str, Stacks] = {}
     for settings in environments:
-        stage = Stage(app, settings.environment, env=settings.stack_environment)
+        stage = Stage(app, settings.environment, env=stack_environment(settings))
         built[settings.environment] = build_app(stage, settings)
     return built

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Literal, Self, get_args
 
-from aws_cdk import Environment
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -425,6 +424,14 @@ class KnowledgeBaseIdentity:
 
 
 @dataclass(frozen=True)
+class DeploymentTarget:
+    """Where one named environment deploys (either may be None: the deploying credentials decide)."""
+
+    account: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
 class ExistingCluster:
     """An MSK cluster the team already runs: only the topic and the producer are created for it."""
 
@@ -787,12 +794,12 @@ class Settings(SettingsGroup):
         return self
 
     @property
-    def stack_environment(self) -> Environment | None:
+    def target(self) -> DeploymentTarget | None:
         """The account and Region the selected environment names (None: the CLI's, at deploy time)."""
         chosen = self.environments.get(self.environment, {}) if self.environment else {}
         if not chosen.get("account") and not chosen.get("region"):
             return None
-        return Environment(account=chosen.get("account"), region=chosen.get("region"))
+        return DeploymentTarget(account=chosen.get("account"), region=chosen.get("region"))
 
     @property
     def github(self) -> GitHubSettings | None:

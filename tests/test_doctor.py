@@ -503,3 +503,16 @@ def test_a_probe_that_never_arrives_fails_and_still_deletes_its_document(aws: No
     (check,) = doctor.probe(timeout_seconds=300)
     assert check.status is Status.FAIL and "not retrievable within 300 s" in check.evidence
     deployment.stub("bedrock-agent").assert_no_pending_responses()
+
+
+def test_the_operator_policy_prints_without_a_region_or_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scripts.doctor import main
+    from stacks.foundation.operator_policy import operator_policy
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    assert main(["--print-policy", "-c", "app:namePrefix=teamkb"]) == 0
+    assert json.loads(capsys.readouterr().out) == operator_policy("teamkb")

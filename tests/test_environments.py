@@ -28,12 +28,12 @@ def test_one_word_selects_an_environment_and_its_settings() -> None:
     prod = load_settings(context(environment="prod"))
     assert (prod.name_prefix, prod.lifecycle.mode.value, prod.alarm_email) == ("kbprod", "prod", "ops@example.com")
     assert prod.kafka.topic_partitions == 4
-    assert prod.stack_environment is not None
-    assert (prod.stack_environment.account, prod.stack_environment.region) == ("222222222222", "us-east-1")
+    assert prod.target is not None
+    assert (prod.target.account, prod.target.region) == ("222222222222", "us-east-1")
     dev = load_settings(context(environment="dev"))
     assert dev.name_prefix == "kbstream-dev" and dev.lifecycle.mode.value == "dev"  # <namePrefix>-<name>
     plain = load_settings(context())
-    assert plain.name_prefix == "kbstream" and plain.stack_environment is None
+    assert plain.name_prefix == "kbstream" and plain.target is None
 
 
 def test_every_environment_synthesizes_side_by_side_with_disjoint_names(tmp_path: Path) -> None:
