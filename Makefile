@@ -13,7 +13,7 @@ CDK := cdk --no-notices
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped ac
 deploy-assembly: setup ## Deploy one environment's stage of an already synthesized cdk.out (make synth ENV=all first): make deploy-assembly ENV=dev
 	@test -n "$(ENV)" || { echo "name the environment: make deploy-assembly ENV=dev"; exit 2; }
 	$(CDK) deploy --app cdk.out '$(ENV)/*' --require-approval never $(ARGS)
+
+upload: setup ## Check your documents' sidecars, then upload them under the deployed bucket's document prefix: make upload DIR=my-docs [ARGS=--dry-run]
+	@test -n "$(DIR)" || { echo "name the folder: make upload DIR=my-docs"; exit 2; }
+	python -m scripts.upload_documents '$(DIR)' $(ENV_CONTEXT) $(ARGS)
 
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
 	python -m scripts.sync_knowledge_base $(ENV_CONTEXT) $(ARGS)
