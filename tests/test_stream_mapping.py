@@ -270,3 +270,14 @@ def test_a_schema_registry_needs_provisioned_mode_and_json(settings: dict[str, A
     with pytest.raises(SettingsError) as raised:
         load_settings({f"app:{key}": value for key, value in settings.items()})
     assert raised.value.key == "streamSchemaRegistryArn" and message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "spec", "text"),
+    [("ab", ">5", "   ab"), (12345, ",", "12,345"), ("$3,413.23", ",.2f", "3,413.23"), (0.5, ".0%", "50%"),
+     (7, "05d", "00007"), (1771151400, "%Y-%m-%d", "2026-02-15"), ("2026-02-15T10:30:00", "%H:%M", "10:30")],
+)  # fmt: skip
+def test_format_specs_format_text_numbers_and_dates(value: Any, spec: str, text: str) -> None:
+    from stream_ingest.mapping import format_value
+
+    assert format_value(value, spec, "field") == text

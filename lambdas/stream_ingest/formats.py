@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from stream_ingest.mapping import (
@@ -245,24 +245,30 @@ def check_example(mapping: DocumentMapping, example: Any) -> None:
             value = decoder.decode(json.dumps(example).encode())
         view = RecordView(value=value, key="example-key", topic="topic", partition=0, offset=0, timestamp=0.0)
         for where, template in mapping.templates:
-            if where == "id" and mapping.id.template.fields and not template.render(view):
+            if not template.render(view) and where == "id":
                 raise MappingError("id", "renders empty for the example")
-            template.render(view)
         for attribute in mapping.metadata:
             attribute_value(view.lookup(attribute.field), attribute.type, attribute.name)
     except (UndecodableValue, FieldError) as error:
         raise MappingError("example", str(error)) from None
 
 
+@lru_cache(maxsize=4)
+def _avro_writer(schema_json: str) -> Any:
+    from avro.io import DatumWriter
+    from avro.schema import parse
+
+    return DatumWriter(parse(schema_json))
+
+
 def encode_avro(mapping: DocumentMapping, value: Any) -> bytes:
     """Avro binary of ``value`` (its JSON form) with the mapping's schema, as a producer sends it."""
     from avro.errors import AvroTypeException
-    from avro.io import BinaryEncoder, DatumWriter
-    from avro.schema import parse
+    from avro.io import BinaryEncoder
 
     stream = io.BytesIO()
     try:
-        DatumWriter(parse(json.dumps(mapping.schema))).write(value, BinaryEncoder(stream))
+        _avro_writer(json.dumps(mapping.schema, sort_keys=True)).write(value, BinaryEncoder(stream))
     except AvroTypeException as error:
         raise UndecodableValue(f"does not fit the Avro schema: {_cut(str(error))}") from None
     return stream.getvalue()

@@ -82,7 +82,8 @@ MAX_VALUE_BYTES = 1024 * 1024
 
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z0-9_-]+))*$")
 _AMOUNT = re.compile(r"^[$€£¥]?\s?(?P<number>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?)$")
-_NUMERIC_SPEC = re.compile(r"^.?[<>=^]?[+\- ]?#?0?\d*[,_]?(\.\d+)?[bcdeEfFgGnoxX%]?$")
+# A format spec that formats a number: it names a number type (``.2f``, ``d``, ``%``) or groups digits (``,``).
+_NUMERIC_SPEC = re.compile(r"^(.?[<>=^])?[+\- ]?#?0?\d*([,_](\.\d+)?[bcdeEfFgGnoxX%]?|(\.\d+)?[bcdeEfFgGnoxX%])$")
 
 
 @dataclass(frozen=True)
@@ -336,10 +337,11 @@ def format_value(value: Any, spec: str, name: str) -> str:
     if spec.startswith("%"):
         return as_datetime(value, name).strftime(spec)
     if spec:
-        if _NUMERIC_SPEC.fullmatch(spec) and spec[-1:] not in ("s", ""):
+        if _NUMERIC_SPEC.fullmatch(spec):
             number = as_number(value, name)
             try:
-                return format(int(number) if spec[-1:] in "bcdoxX" else number, spec)
+                whole = spec[-1:] in "bcdoxX" or (number.is_integer() and not any(c in spec for c in ".eEfFgG%"))
+                return format(int(number) if whole else number, spec)
             except (ValueError, OverflowError) as error:
                 raise FieldError(f"{name}: {value!r} cannot be formatted as {spec!r} ({error})") from None
         try:
