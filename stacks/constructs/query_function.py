@@ -259,6 +259,8 @@ class QueryFunction(Construct):
             # Sessions live for hours: a new key (after a destroy) only ends the conversations in progress.
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # Automatic rotation is for symmetric encryption keys only:
+        # https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
         no_rotation = ("HMAC keys do not support automatic rotation (KMS rotates symmetric encryption keys "
                        "only); the key signs short-lived conversation handles, never data.")  # fmt: skip
         acknowledge(key, "AwsSolutions-KMS5", no_rotation)
