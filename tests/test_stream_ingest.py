@@ -275,9 +275,13 @@ def test_missing_configuration_is_a_clear_error(
 
 
 def test_a_document_bedrock_refuses_as_invalid_is_dead_lettered_and_the_rest_of_its_request_ingested(
-    stream: tuple[LambdaEnvironment, FakeState, str], capsys: pytest.CaptureFixture[str]
+    stream: tuple[LambdaEnvironment, FakeState, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, state, queue_url = stream
+    # The halving sends several requests in a row: pace them under the fake's 5 requests/s, as deployed.
+    use_config(monkeypatch, replace(from_environment(StreamConfig), quota_requests_per_second=4.75, topic_partitions=1))
     # Bedrock answers ValidationException for the whole request that carries this document.
     state.fail_documents({f"{TOPIC}/1/2"}, "ValidationException")
     result = invoke(kafka_event(prices(10)))  # one request of ten
