@@ -209,8 +209,8 @@ def key_lines(load: Load, templates: Mapping[str, dict[str, Any]]) -> list[Line]
     ]  # fmt: skip
 
 
-def original_sample_lines() -> list[Line]:
-    """The streaming sample this app replaces, by the same prices: 2 brokers, a NAT gateway and its IP."""
+def nat_gateway_design_lines() -> list[Line]:
+    """The common design of an MSK stream into Lambda, by the same prices: 2 brokers, a NAT gateway and its IP."""
     broker = BROKER_HOUR["kafka.t3.small"]
     return [
         Line("MSK brokers", "2 x kafka.t3.small", 2 * broker * HOURS_PER_MONTH),
@@ -218,7 +218,6 @@ def original_sample_lines() -> list[Line]:
             "NAT gateway", "1, for the consumer's path to Lambda and STS", PRICES["nat_gateway_hour"] * HOURS_PER_MONTH
         ),
         Line("Elastic IP", "the NAT gateway's", PRICES["elastic_ip_hour"] * HOURS_PER_MONTH),
-        Line("SageMaker Studio", "domain only (notebook apps are billed while running)", 0.0),
     ]
 
 
@@ -278,9 +277,11 @@ def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str
         "",
         *_table(idle_lines(existing)),
         "",
-        "## The original streaming sample, by the same prices",
+        "## The same stream through a NAT gateway, by the same prices",
         "",
-        *_table(original_sample_lines()),
+        "A common design gives the event source mapping its path to Lambda and STS through a NAT gateway:",
+        "",
+        *_table(nat_gateway_design_lines()),
         "",
         "The difference is the NAT gateway and its address: PrivateLink endpoints for Lambda and STS",
         "in one AZ give the event source mapping the same path for less, and nothing else in the VPC needs",

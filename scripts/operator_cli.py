@@ -7,7 +7,9 @@ Exit statuses (the README lists them):
     2  configuration or usage: no Region, no or expired credentials, access denied, the app is not
        (fully) deployed, a bad argument or setting
 
-A failure prints what is wrong and how to fix it, in two lines; ``--debug`` shows the traceback instead.
+A failure prints what is wrong and how to fix it, in two lines; ``--debug`` adds the traceback. The status is
+the same either way. Through ``make``, any failure exits 2 (make's own status) and make's last line names the
+command's (``Error 1``); call ``python -m scripts.<command>`` to branch on it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,8 +140,8 @@ def run(
     try:
         return command(arguments, operator or connect(arguments))
     except Exception as error:  # every failure gets its message and status; --debug shows the rest
-        if arguments.debug:
-            raise
         explained = explain(error)
+        if arguments.debug:  # the traceback, and still the documented status
+            traceback.print_exc()
         print(f"error: {explained.problem}\n  fix: {explained.fix}", file=sys.stderr)
         return explained.status

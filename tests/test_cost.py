@@ -11,7 +11,7 @@ from scripts.estimate_cost import (
     HOURS_PER_MONTH,
     PRICES,
     idle_lines,
-    original_sample_lines,
+    nat_gateway_design_lines,
     render_markdown,
 )
 from tests.conftest import EXISTING_CLUSTER, REPO_ROOT, Synthesized
@@ -30,7 +30,7 @@ def test_idle_cost_counts_brokers_storage_and_endpoints(app: Synthesized) -> Non
     # One AZ each for the Lambda and STS endpoints by default; no NAT gateway at all.
     assert lines["Interface endpoints"] == pytest.approx(2 * PRICES["interface_endpoint_az_hour"] * HOURS_PER_MONTH)
     assert "NAT gateways" not in lines
-    assert sum(lines.values()) < sum(line.monthly for line in original_sample_lines())
+    assert sum(lines.values()) < sum(line.monthly for line in nat_gateway_design_lines())
 
 
 def test_settings_move_the_estimate(synth: Callable[..., Synthesized]) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
@@ -162,11 +161,14 @@ def test_an_answer_is_success(credentials: None, capsys: Any) -> None:
     assert "Aurora Dynamics builds platforms." in capsys.readouterr().out
 
 
-def test_debug_shows_the_original_failure(credentials: None) -> None:
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(credentials: None, capsys: Any) -> None:
     operator, cloudformation, _ = stubbed_operator()
     cloudformation.add_client_error("describe_stacks", "ExpiredToken", "expired", 400)
-    with cloudformation, pytest.raises(ClientError, match="ExpiredToken"):
-        run_ask(operator, "--debug")
+    with cloudformation:
+        assert run_ask(operator, "--debug") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ExpiredToken" in err
+    assert "fix: sign in again" in err
 
 
 def test_a_bad_setting_is_a_configuration_error(credentials: None, capsys: Any) -> None:
