@@ -13,7 +13,7 @@ CDK := cdk --no-notices
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor benchmark cold-start settings-docs cost diagram clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor benchmark cold-start settings-docs cost diagram construct-tree clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,11 +93,14 @@ settings-docs: setup ## Regenerate cdk.json's app: keys and the README's setting
 cost: setup ## Print the monthly cost totals from the synthesized templates and the price table (ARGS=--write: also rewrite docs/cost.md)
 	python -m scripts.estimate_cost $(ARGS)
 
-diagram: synth ## Redraw docs/architecture.png from the synthesized app (cdk-dia; needs graphviz's dot)
+diagram: setup ## Redraw the data-flow picture docs/dataflow.png (a test checks each box against the synthesized app)
+	python -m devtools.dataflow
+
+construct-tree: synth ## Redraw docs/construct-tree.png, every construct of the app (cdk-dia; needs graphviz's dot)
 	@command -v dot >/dev/null || { echo "graphviz is missing: apt-get install graphviz (or brew install graphviz)"; exit 1; }
 	mkdir -p build
-	npx --yes cdk-dia@0.12.3 --tree cdk.out/tree.json --target build/architecture.png
-	dot -Gdpi=60 -Tpng build/architecture.dot -o docs/architecture.png
+	npx --yes cdk-dia@0.12.3 --tree cdk.out/tree.json --target build/construct-tree.png
+	dot -Gdpi=60 -Tpng build/construct-tree.dot -o docs/construct-tree.png
 
 destroy: setup ## Remove every stack (ARGS as for synth)
 	$(CDK) destroy --all --force $(ENV_CONTEXT) $(ARGS)
