@@ -87,7 +87,7 @@ benchmark: setup ## Measure stream-ingest throughput against a local fake of Bed
 cold-start: synth ## Measure each handler's cold-start import time from the synthesized assets (no AWS)
 	python -m benchmarks.cold_start $(ARGS)
 
-settings-docs: setup ## Regenerate cdk.json's app: keys and the README's settings table from stacks/settings.py
+settings-docs: setup ## Regenerate cdk.json's app: keys and the settings table of docs/settings.md from stacks/settings.py
 	python -m devtools.settings_docs
 
 cost: setup ## Print the monthly cost totals from the synthesized templates and the price table (ARGS=--write: also rewrite docs/cost.md)

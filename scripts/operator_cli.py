@@ -1,6 +1,6 @@
 """What every operator command shares: AWS configuration flags, clear errors and documented exit statuses.
 
-Exit statuses (the README lists them):
+Exit statuses (docs/operations.md lists them):
     0  done
     1  the app reports a problem: a function failed or answered with an error, a check failed, AWS kept
        throttling after retries

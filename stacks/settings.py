@@ -3,7 +3,7 @@
 ``app.py`` reads the ``app:*`` keys of the CDK context (``cdk.json``, or ``-c app:key=value`` on the
 command line) exactly once through :func:`load_settings`. The models below are the one definition of
 those keys: each field is a key, with its type, bounds, default and documentation. ``cdk.json`` and
-the README's table are generated from them (``make settings-docs``) and the tests hold both to them.
+the table of docs/settings.md are generated from them (``make settings-docs``) and the tests hold both to them.
 Stacks and constructs receive these frozen objects as explicit props and never read context, files or
 the environment.
 
@@ -74,15 +74,15 @@ class SettingsError(ValueError):
         super().__init__(f"Invalid setting '{CONTEXT_PREFIX}{key}': {problem}")
         self.key = key
         where = f"{CONTEXT_PREFIX}{key}"
-        self.fix = fix or (f"Fix {where} in cdk.json or on the command line (-c {where}=...); the README's "
-                           "settings table says what each setting takes.")  # fmt: skip
+        self.fix = fix or (f"Fix {where} in cdk.json or on the command line (-c {where}=...); docs/settings.md "
+                           "says what each setting takes.")  # fmt: skip
 
 
 def unknown_setting(key: str) -> SettingsError:
     """A key no model defines, with the closest known one when there is one."""
     close = difflib.get_close_matches(key, list(DEFAULTS), n=1, cutoff=0.6)
     fix = (f"Did you mean {CONTEXT_PREFIX}{close[0]}? Rename it in cdk.json or on the command line."
-           if close else "Remove it, or pick a setting from the README's settings table.")  # fmt: skip
+           if close else "Remove it, or pick a setting from docs/settings.md.")  # fmt: skip
     return SettingsError(key, "unknown setting", fix)
 
 

@@ -406,12 +406,17 @@ def test_the_operator_policy_is_sound_by_aws_rules_and_allows_every_call() -> No
     assert not denied, denied
 
 
-def test_the_readme_shows_the_operator_policy() -> None:
-    from devtools.settings_docs import README
+def test_the_operations_page_shows_the_operator_policy() -> None:
+    from devtools.settings_docs import DOCS
     from stacks.foundation.operator_policy import operator_policy
 
     shown = (
-        README.read_text().split("<!-- operator policy -->", 2)[1].strip().removeprefix("```json").removesuffix("```")
+        (DOCS / "operations.md")
+        .read_text()
+        .split("<!-- operator policy -->", 2)[1]
+        .strip()
+        .removeprefix("```json")
+        .removesuffix("```")
     )
     assert json.loads(shown) == operator_policy("kbstream")
 

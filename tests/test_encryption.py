@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from devtools.settings_docs import README
+from devtools.settings_docs import DOCS
 from stacks.foundation.encryption import NOT_UNDER_THE_KEY
 from stacks.settings import SettingsError, load_settings
 from tests.conftest import CUSTOMER_MANAGED, EXISTING_KEY_ARN, Synthesized
@@ -216,8 +216,8 @@ def test_the_knowledge_base_role_reads_documents_and_writes_vectors_under_the_ke
     assert documents["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}}
 
 
-def test_the_readme_says_what_is_not_under_the_key() -> None:
-    security = README.read_text().split("## Security", 1)[1].split("\n## ", 1)[0]
+def test_the_security_page_says_what_is_not_under_the_key() -> None:
+    security = (DOCS / "security.md").read_text().split("## Encryption at rest", 1)[1].split("\n## ", 1)[0]
     for reason in NOT_UNDER_THE_KEY.values():
         assert reason in " ".join(security.split()), reason[:60]
 

@@ -194,7 +194,7 @@ def test_a_two_partition_batch_and_concurrent_one_partition_invocations_stay_wit
     assert len(pipeline.state.documents) == 120  # offsets 0-59 of both partitions, the first 30 sent twice
     # How evenly the requests are spaced is wall-clock behaviour: the slots the pacers choose are unit-tested
     # (test_stream_records: concurrent pacers share one schedule without collisions), and `make benchmark`
-    # measures the throttled share in every shape (0 in the README's numbers).
+    # measures the throttled share in every shape (0 in docs/benchmarks.md).
 
 
 def with_tombstone(event: dict[str, Any], partition: int, offset: int, ticker: str) -> dict[str, Any]:

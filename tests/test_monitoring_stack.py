@@ -99,12 +99,12 @@ def test_stream_freshness_alarms_on_the_p95_over_the_configured_threshold(synth:
     assert {"Name": "service", "Value": "index_check"} in freshness["Dimensions"]
 
 
-def test_the_readme_lists_every_alarm(app: Synthesized) -> None:
+def test_the_operations_page_lists_every_alarm(app: Synthesized) -> None:
     from tests.conftest import REPO_ROOT
 
-    section = (REPO_ROOT / "README.md").read_text().split("### Monitoring", 1)[1].split("\n### ", 1)[0]
+    section = (REPO_ROOT / "docs" / "operations.md").read_text().split("## Monitoring", 1)[1].split("\n## ", 1)[0]
     listed = {name for row in section.splitlines() if row.startswith("| `")
               for name in re.findall(r"`(\w+)`", row.split("|")[1])}  # fmt: skip
     named = {alarm.node.id for alarm in app.stacks.monitoring.monitoring.alarms}
     assert len(named) == len(resources_of_type(app.template("Monitoring"), "AWS::CloudWatch::Alarm"))
-    assert named == listed, "the README's alarm table and the alarms differ"
+    assert named == listed, "the operations page's alarm table and the alarms differ"

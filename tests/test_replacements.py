@@ -26,7 +26,7 @@ from devtools.replacements import (
     replaced_resources,
     stack_output_readers,
 )
-from devtools.settings_docs import README
+from devtools.settings_docs import SETTINGS_PAGE
 from kb_sync import handler as sync_handler
 from kb_sync.contract import HANDLER as SYNC_HANDLER
 from kb_sync.contract import SyncConfig
@@ -34,7 +34,7 @@ from tests.conftest import LambdaEnvironment, Synthesized
 from tests.support.contracts import use_config
 from tests.support.templates import kafka_mappings, one, render, resources_of_type
 
-# One change of each setting the README lists as replacing the knowledge base, a data source or the index.
+# One change of each setting the settings page lists as replacing the knowledge base, a data source or the index.
 CHANGES: dict[str, dict[str, Any]] = {
     "embeddingModelId": {"embeddingModelId": "cohere.embed-english-v3"},
     "embeddingDimension": {"embeddingDimension": 512},
@@ -60,13 +60,13 @@ UNIQUE_NAMES: dict[str, tuple[str, str | None]] = {
 NAMELESS = {"AWS::Lambda::EventSourceMapping", "AWS::Logs::Delivery", "Custom::S3VectorIndex"}
 
 
-def readme_immutable_settings() -> set[str]:
-    section = README.read_text().split("### Settings that replace resources", 1)[1].split("\n## ", 1)[0]
+def documented_replacing_settings() -> set[str]:
+    section = SETTINGS_PAGE.read_text().split("## Settings that replace resources", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `app:(\w+)` \|", section, flags=re.MULTILINE))
 
 
-def test_the_changes_cover_every_setting_the_readme_calls_replacing() -> None:
-    assert set(CHANGES) == readme_immutable_settings()
+def test_the_changes_cover_every_setting_the_docs_call_replacing() -> None:
+    assert set(CHANGES) == documented_replacing_settings()
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def _stream_data_source(app: Synthesized) -> ResourceId:
 
 
 def test_what_each_change_replaces(synth: Callable[..., Synthesized], before: Synthesized) -> None:
-    """The resources each setting replaces, as the README's table states them."""
+    """The resources each setting replaces, as the settings page's table states them."""
     by_type: dict[str, set[str]] = {}
     for setting, change in CHANGES.items():
         replaced = replaced_resources(before.templates, synth(**change).templates)

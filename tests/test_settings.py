@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devtools.settings_docs import CDK_JSON, README, cdk_json_with_every_setting, readme_with_table
+from devtools.settings_docs import CDK_JSON, SETTINGS_PAGE, cdk_json_with_every_setting, page_with_table
 from stacks.settings import (
     DEFAULTS,
     DistanceMetric,
@@ -45,10 +45,10 @@ def test_a_forks_own_values_survive_the_generator_and_the_tests_keep_the_codes_d
     assert not any(key.startswith("app:") for key in CDK_CONTEXT)  # what the tests synthesize with
 
 
-def test_the_readme_documents_every_setting_as_the_models_do() -> None:
-    readme = README.read_text()
-    assert readme == readme_with_table(readme), "run `make settings-docs`"
-    assert all(f"| `app:{key}` |" in readme for key in DEFAULTS)
+def test_the_settings_page_documents_every_setting_as_the_models_do() -> None:
+    page = SETTINGS_PAGE.read_text()
+    assert page == page_with_table(page), "run `make settings-docs`"
+    assert all(f"| `app:{key}` |" in page for key in DEFAULTS)
 
 
 def test_every_setting_is_documented_once() -> None:
@@ -279,7 +279,7 @@ def test_a_mistyped_key_suggests_the_closest_setting() -> None:
     assert raised.value.fix.startswith("Did you mean app:embeddingDimension?")
     with pytest.raises(SettingsError) as raised:
         load_settings({"app:zzzz": 1})
-    assert "settings table" in raised.value.fix
+    assert "docs/settings.md" in raised.value.fix
 
 
 def test_a_settings_error_is_two_lines_and_no_traceback(tmp_path: Path) -> None:
