@@ -61,6 +61,8 @@ _IAM_ACTION_OF = {
     ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
     # The Service Authorization Reference authorizes Lambda's Invoke API as lambda:InvokeFunction.
     ("lambda", "Invoke"): "InvokeFunction",
+    # Listing a bucket's objects is authorized as s3:ListBucket (Amazon S3 API reference, ListObjectsV2).
+    ("s3", "ListObjectsV2"): "ListBucket",
 }
 # Services whose IAM prefix differs from their signing name.
 _IAM_PREFIX_OF = {"monitoring": "cloudwatch"}

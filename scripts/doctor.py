@@ -360,7 +360,7 @@ def table(checks: list[Check]) -> str:
 
 def doctor(arguments: argparse.Namespace, operator: Operator) -> int:
     if arguments.print_policy:
-        print(json.dumps(operator_policy(operator.settings.name_prefix), indent=2))
+        print(json.dumps(operator_policy(operator.settings.name_prefix, operator.settings.query), indent=2))
         return EXIT_OK
     checks = Doctor(operator).run(arguments.probe_timeout if arguments.probe else None)
     print(table(checks))
@@ -380,7 +380,8 @@ def main(argv: list[str] | None = None, operator: Operator | None = None) -> int
     arguments = parser().parse_args(argv)
     if arguments.print_policy and operator is None:
         # The policy depends on the settings only: no Region, no credentials.
-        print(json.dumps(operator_policy(settings_with(arguments.context).name_prefix), indent=2))
+        settings = settings_with(arguments.context)
+        print(json.dumps(operator_policy(settings.name_prefix, settings.query), indent=2))
         return EXIT_OK
     return run(parser(), doctor, argv, operator)
 

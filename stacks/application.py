@@ -182,6 +182,7 @@ def build_app(scope: Construct, settings: Settings) -> Stacks:
             description="Role GitHub Actions assumes through OIDC to deploy this app with the CDK bootstrap roles",
             github=settings.github,
             name_prefix=settings.name_prefix,
+            query=settings.query,
         )
 
     for stack in (storage, knowledge_base, network, streaming, query, monitoring):

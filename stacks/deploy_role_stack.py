@@ -14,7 +14,7 @@ from constructs import Construct
 
 from stacks.foundation.nag import acknowledge
 from stacks.foundation.operator_policy import operator_policy
-from stacks.settings import GitHubSettings
+from stacks.settings import GitHubSettings, QuerySettings
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -33,13 +33,20 @@ SMOKE_TEST_WILDCARDS = {
     "DeadLetters": f"Queue names end in a suffix CloudFormation assigns: {_BY_PREFIX}",
     "Alarms": f"Alarm names end in a suffix CloudFormation assigns: {_BY_PREFIX}",
     "DataKey": "Key IDs are UUIDs KMS assigns; the kms:ResourceAliases condition admits the app's key only.",
+    "Documents": f"The document bucket's name ends in the account and Region: {_BY_PREFIX}; make upload writes there.",
+    "EvaluationData": f"The evaluation bucket's name ends in the account and Region: {_BY_PREFIX}.",
+    "EvaluationResults": f"The evaluation bucket's name ends in the account and Region: {_BY_PREFIX}.",
+    "EvaluationJobs": "The configured evaluator and generation models, in whichever Region a profile routes to.",
+    "EvaluationProgress": "Evaluation job IDs are assigned by Bedrock; bedrock:GetEvaluationJob only reads.",
+    "EvaluationRole": "The app's evaluation role in any Region; iam:PassedToService admits Bedrock only.",
 }
 
 
 class DeployRoleStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, github: GitHubSettings, name_prefix: str, **kwargs: object
-    ) -> None:
+        self, scope: Construct, construct_id: str, *, github: GitHubSettings, name_prefix: str,
+        query: QuerySettings | None = None, **kwargs: object,
+    ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         if github.oidc_provider_arn:
             provider_arn = github.oidc_provider_arn
@@ -79,16 +86,16 @@ class DeployRoleStack(Stack):
             self,
             "SmokeTestPolicy",
             description=f"What the deploy workflow's smoke test of {name_prefix} does: make doctor --probe",
-            document=iam.PolicyDocument.from_json(operator_policy(name_prefix)),
+            document=iam.PolicyDocument.from_json(operator_policy(name_prefix, query)),
             roles=[self.role],
         )
         acknowledge(smoke_test, "AwsSolutions-IAM5[Resource::*]",
                     "bedrock:GetFoundationModelAvailability and cloudwatch:GetMetricStatistics support no "
                     "resource-level permissions (Service Authorization Reference).")  # fmt: skip
-        for statement in operator_policy(name_prefix)["Statement"]:
-            resource = statement["Resource"]
-            if resource != "*" and "*" in resource:
-                acknowledge(
-                    smoke_test, f"AwsSolutions-IAM5[Resource::{resource}]", SMOKE_TEST_WILDCARDS[statement["Sid"]]
-                )
+        for statement in operator_policy(name_prefix, query)["Statement"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                if resource != "*" and "*" in resource:
+                    acknowledge(smoke_test, f"AwsSolutions-IAM5[Resource::{resource}]",
+                                SMOKE_TEST_WILDCARDS[statement["Sid"]])  # fmt: skip
         CfnOutput(self, "DeployRoleArn", value=self.role.role_arn, description="Set as AWS_DEPLOY_ROLE_ARN")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.constructs.evaluation import EvaluationBucketRef, EvaluationRole
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.query_api import QueryHttpApi
 from stacks.constructs.query_function import QueryFunction
@@ -33,6 +34,7 @@ class QueryStack(Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        key = imported_key(self, data_key_arn)
         self.query = QueryFunction(
             self,
             "QueryFunction",
@@ -44,9 +46,20 @@ class QueryStack(Stack):
             knowledge_base_arn=knowledge_base_arn,
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
-            key=imported_key(self, data_key_arn),
+            key=key,
+        )
+        evaluation = EvaluationRole(
+            self,
+            "Evaluation",
+            bucket=EvaluationBucketRef(name_prefix),
+            knowledge_base_arn=knowledge_base_arn,
+            generation_profile_id=query.inference_profile_id,
+            evaluator_model_id=query.evaluation_judge_model_id,
+            key=key,
         )
         CfnOutput(self, "QueryFunctionName", value=self.query.function.function.function_name)
+        CfnOutput(self, "EvaluationRoleArn", value=evaluation.role.role_arn,
+                  description="The role of Bedrock RAG evaluation jobs (make evaluate ARGS=--judge)")  # fmt: skip
         for group, policy in self.query.entry_points.policies.items():
             CfnOutput(self, f"AskAs-{group}-Policy", value=policy.managed_policy_arn,
                       description=f"Managed policy to attach to people and roles who ask as '{group}'")  # fmt: skip

@@ -174,6 +174,9 @@ _INFERENCE_PROFILE_ID = r"(global|us|eu|apac|jp|au|ca|us-gov)\.[a-z0-9-]+\.[a-z0
 _PROFILE_HINT = "an inference profile ID such as 'global.anthropic.claude-...'"
 InferenceProfileId = Annotated[str, _text(f"^{_INFERENCE_PROFILE_ID}$", _PROFILE_HINT)]
 OptionalInferenceProfileId = Annotated[str, _text(f"^$|^{_INFERENCE_PROFILE_ID}$", _PROFILE_HINT + ", or empty")]
+# A foundation model in the deploying Region, by its model ID (no geography prefix).
+FoundationModelId = Annotated[str, _text(r"^[a-z0-9-]+\.[a-z0-9][a-z0-9.-]*(:[0-9]+)?$",
+                                         "a Bedrock foundation model ID such as amazon.nova-pro-v1:0")]  # fmt: skip
 # Each group is a Lambda alias of the query function: the alias name rules apply (not digits only).
 EnvironmentName = Annotated[
     str, _text(r"^(?!all$)[a-z][a-z0-9-]{0,11}$", "1-12 lowercase letters, digits and hyphens, starting with a letter")
@@ -617,6 +620,8 @@ class QuerySettings(SettingsGroup):
         "EMAIL", "PHONE", "US_SOCIAL_SECURITY_NUMBER", "CREDIT_DEBIT_CARD_NUMBER",
     ]  # fmt: skip
     """with `guardrail=create`: PII types masked in answers and passages (comma-separated)"""
+    evaluation_judge_model_id: FoundationModelId = Field("amazon.nova-pro-v1:0", alias="evaluationJudgeModelId")
+    """the evaluator model of `make evaluate ARGS=--judge` (Bedrock RAG evaluation jobs; one of the evaluator models Bedrock lists for built-in metrics)"""  # noqa: E501
 
     @property
     def foundation_model_id(self) -> str:

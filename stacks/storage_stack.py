@@ -10,6 +10,7 @@ from constructs import Construct
 from custom_resources.vector_store import S3VectorBucket
 from stacks.constructs.buckets import AccessLogBucket, DocumentBucketRef, SecureBucket
 from stacks.constructs.document_upload import DocumentUpload
+from stacks.constructs.evaluation import EVALUATION_DATA_DAYS, EvaluationBucketRef
 from stacks.foundation.encryption import imported_key
 from stacks.settings import Lifecycle, StorageSettings
 
@@ -57,6 +58,19 @@ class StorageStack(Stack):
         # the old knowledge base before its index.
         vector_store = S3VectorBucket(self, "VectorStore", index=storage.vector_index, lifecycle=lifecycle)
 
+        # Datasets and results of Bedrock's RAG evaluation jobs (make evaluate ARGS=--judge): working data.
+        evaluation = SecureBucket(
+            self,
+            "Evaluation",
+            access_logs=access_logs.bucket,
+            log_prefix="evaluation/",
+            retain_data=lifecycle.retain_data,
+            bucket_name=EvaluationBucketRef(name_prefix).bucket_name(self),
+            key=key,
+            expiration_days=EVALUATION_DATA_DAYS,
+        )
+
         CfnOutput(self, "DocumentBucketName", value=documents.bucket.bucket_name)
+        CfnOutput(self, "EvaluationBucketName", value=evaluation.bucket.bucket_name)
         CfnOutput(self, "DocumentPrefix", value=storage.document_prefix)
         CfnOutput(self, "VectorBucketArn", value=vector_store.bucket_arn)

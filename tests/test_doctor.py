@@ -381,7 +381,15 @@ OPERATOR_CALLS: dict[tuple[str, str], str] = {
         "DescribeAlarms",
     ): f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:kbstream-monitoring-MonitoringStreamErrors0A1B-ABC",
     ("cloudwatch", "GetMetricStatistics"): "*",
+    # make upload, and make evaluate with --judge.
+    ("s3", "PutObject"): f"arn:aws:s3:::kbstream-documents-{ACCOUNT}-{REGION}/documents/faq/refunds.pdf",
+    ("s3", "GetObject"): f"arn:aws:s3:::kbstream-evaluation-{ACCOUNT}-{REGION}/results/run/job/out_output.jsonl",
+    ("s3", "ListObjectsV2"): f"arn:aws:s3:::kbstream-evaluation-{ACCOUNT}-{REGION}",
+    ("bedrock", "CreateEvaluationJob"): f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0",
+    ("bedrock", "GetEvaluationJob"): f"arn:aws:bedrock:{REGION}:{ACCOUNT}:evaluation-job/abcd1234efgh",
 }
+# What CreateEvaluationJob also needs: passing the app's evaluation role, to Bedrock only.
+EVALUATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/kbstream-evaluation-{REGION}"
 
 
 def test_the_operator_policy_is_sound_by_aws_rules_and_allows_every_call() -> None:
@@ -404,6 +412,16 @@ def test_the_operator_policy_is_sound_by_aws_rules_and_allows_every_call() -> No
         if not is_allowed(statements, iam_action(service, operation), resource)
     ]
     assert not denied, denied
+    passed_to = {"iam:PassedToService": "bedrock.amazonaws.com"}
+    assert is_allowed(statements, "iam:PassRole", EVALUATION_ROLE, context=passed_to)
+    assert not is_allowed(
+        statements, "iam:PassRole", EVALUATION_ROLE, context={"iam:PassedToService": "lambda.amazonaws.com"}
+    )
+    assert not is_allowed(
+        statements, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/kbstream-query-QueryRole", context=passed_to
+    )
+    dataset = f"arn:aws:s3:::kbstream-evaluation-{ACCOUNT}-{REGION}/datasets/run/cases.jsonl"
+    assert is_allowed(statements, "s3:PutObject", dataset)
 
 
 def test_the_operations_page_shows_the_operator_policy() -> None:
@@ -425,7 +443,9 @@ def test_every_call_the_operator_commands_make_is_listed() -> None:
     import ast
 
     called: set[str] = set()
-    for module in ("doctor", "sync_knowledge_base", "invoke_function", "deployed"):
+    modules = ("doctor", "sync_knowledge_base", "invoke_function", "deployed", "upload_documents", "evaluate",
+               "evaluation/judge", "evaluation/runner")  # fmt: skip
+    for module in modules:
         tree = ast.parse((Path(__file__).resolve().parent.parent / "scripts" / f"{module}.py").read_text())
         called |= {
             node.func.attr
@@ -434,12 +454,16 @@ def test_every_call_the_operator_commands_make_is_listed() -> None:
             and isinstance(node.func, ast.Attribute)
             and node.func.attr[0].islower()
             and "_" in node.func.attr
-            and node.func.attr.split("_")[0] in {"describe", "get", "list", "start", "delete", "receive"}
+            and node.func.attr.split("_")[0]
+            in {"describe", "get", "list", "start", "delete", "receive", "put", "create", "upload"}
         }
     from botocore import xform_name
 
     listed = {xform_name(operation) for _, operation in OPERATOR_CALLS}
-    assert called <= listed | {"get_default", "get_event_source_mapping"}, called - listed
+    # upload_file is PutObject (in parts for large files); get_paginator pages ListObjectsV2.
+    assert called <= listed | {"get_default", "get_event_source_mapping", "upload_file", "get_paginator"}, (
+        called - listed
+    )
 
 
 def test_a_missing_index_fails_after_the_checks_that_passed(aws: None) -> None:

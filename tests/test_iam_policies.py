@@ -7,6 +7,7 @@ documentation lists (tests/support/documented_permissions.py, each with its page
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.support.documented_permissions import (
     KNOWLEDGE_BASE_SERVICE_ROLE,
     LAMBDA_VPC_ACCESS,
     MSK_EVENT_SOURCE_MAPPING_IAM_AUTH,
+    RAG_EVALUATION_SERVICE_ROLE,
     VENDED_LOG_DELIVERY,
     PermissionSet,
     documented_on_all_resources,
@@ -106,7 +108,13 @@ def test_documented_wildcards_are_network_interfaces_only() -> None:
 
 @pytest.mark.parametrize(
     "permission_set",
-    [MSK_EVENT_SOURCE_MAPPING_IAM_AUTH, KNOWLEDGE_BASE_SERVICE_ROLE, VENDED_LOG_DELIVERY, LAMBDA_VPC_ACCESS],
+    [
+        MSK_EVENT_SOURCE_MAPPING_IAM_AUTH,
+        KNOWLEDGE_BASE_SERVICE_ROLE,
+        VENDED_LOG_DELIVERY,
+        LAMBDA_VPC_ACCESS,
+        RAG_EVALUATION_SERVICE_ROLE,
+    ],
     ids=lambda permission_set: permission_set.name.split(" ")[0] + "-" + str(len(permission_set.permissions)),
 )
 def test_documented_sets_name_real_actions_and_resource_types(permission_set: PermissionSet) -> None:
@@ -182,6 +190,40 @@ def test_knowledge_base_service_role_is_what_kb_permissions_documents(app: Synth
         ),
     }
     _holds_to(KNOWLEDGE_BASE_SERVICE_ROLE, statements, resources)
+
+
+@pytest.mark.parametrize("variant", ["defaults", "customer-managed"])
+def test_evaluation_role_is_what_rag_evaluation_jobs_need(synth: Callable[..., Synthesized], variant: str) -> None:
+    app = synth(**VARIANTS[variant])
+    template = app.template("Query")
+    (role_id,) = [key for key, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Role"
+                  and "RAG evaluation jobs" in str(resource["Properties"].get("Description"))]  # fmt: skip
+    role = template["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "bedrock.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "evaluation-job/*" in json.dumps(trust["Condition"]["ArnLike"])
+    statements = role_policy_statements(app.templates_by_stack_name, app.stacks.query.stack_name, role_id)
+    bucket = f"{app.settings.name_prefix}-evaluation-123456789012-us-east-1"
+    query = app.settings.query
+    resources = {
+        "object": f"arn:aws:s3:::{bucket}/results/20261201t120000/job/out_output.jsonl",
+        "bucket": f"arn:aws:s3:::{bucket}",
+        "foundation-model": f"arn:aws:bedrock:us-east-1::foundation-model/{query.evaluation_judge_model_id}",
+        "model-invocation-job": ACCOUNT_ARN.format(service="bedrock", resource="model-invocation-job/abcd1234efgh"),
+        "inference-profile": ACCOUNT_ARN.format(service="bedrock",
+                                                resource=f"inference-profile/{query.inference_profile_id}"),
+        "knowledge-base": AppSamples(app.templates_by_stack_name).render(
+            {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
+            app.template("KnowledgeBase"),
+        ),
+    }  # fmt: skip
+    _holds_to(RAG_EVALUATION_SERVICE_ROLE, statements, resources)
+    dataset = f"arn:aws:s3:::{bucket}/datasets/20261201t120000/cases.jsonl"
+    assert evaluate(statements, "s3:GetObject", dataset).allowed
+    assert not evaluate(statements, "s3:PutObject", dataset).allowed, "the jobs write results, never datasets"
+    other_model = "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-1-70b-instruct-v1:0"
+    assert not evaluate(statements, "bedrock:InvokeModel", other_model).allowed
 
 
 def test_producer_role_is_vpc_access_plus_writing_the_topic(app: Synthesized) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from stacks.constructs.evaluation import EVALUATION_DATA_DAYS
 from tests.conftest import Synthesized
 from tests.support.templates import render, resources_of_type
 
@@ -55,7 +56,27 @@ def test_dev_mode_deletes_buckets_with_their_objects(app: Synthesized) -> None:
     for resource in resources_of_type(template, "AWS::S3::Bucket").values():
         assert resource["DeletionPolicy"] == "Delete"
     auto_delete = resources_of_type(template, "Custom::S3AutoDeleteObjects")
-    assert len(auto_delete) == 2
+    assert len(auto_delete) == len(resources_of_type(template, "AWS::S3::Bucket")) == 3
+
+
+def test_the_evaluation_bucket_is_private_encrypted_logged_and_expires_its_working_data(app: Synthesized) -> None:
+    template = app.template("Storage")
+    (bucket,) = [
+        resource["Properties"]
+        for resource in resources_of_type(template, "AWS::S3::Bucket").values()
+        if "evaluation" in json.dumps(resource["Properties"].get("BucketName"))
+    ]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert bucket["LoggingConfiguration"]["LogFilePrefix"] == "evaluation/"
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == EVALUATION_DATA_DAYS
 
 
 def test_prod_mode_retains_buckets_vectors_and_logs(synth: Callable[..., Synthesized]) -> None:
@@ -157,9 +178,12 @@ def test_custom_resource_policies_name_the_bucket_and_index(app: Synthesized) ->
     index_name = app.settings.storage.vector_index.index_name
     bucket_arn = "arn:aws:s3vectors:us-east-1:123456789012:bucket/kbstream-vectors"
     assert policy_statements_of(app.template("Storage"), "Custom::S3VectorBucket") == [
-        {"Action": ["s3vectors:CreateVectorBucket", "s3vectors:DeleteVectorBucket"], "Effect": "Allow",
-         "Resource": bucket_arn},
-    ]  # fmt: skip
+        {
+            "Action": ["s3vectors:CreateVectorBucket", "s3vectors:DeleteVectorBucket"],
+            "Effect": "Allow",
+            "Resource": bucket_arn,
+        },
+    ]
     assert policy_statements_of(app.template("KnowledgeBase"), "Custom::S3VectorIndex") == [
         {"Action": "s3vectors:CreateIndex", "Effect": "Allow", "Resource": f"{bucket_arn}/index/{index_name}"},
         {"Action": "s3vectors:DeleteIndex", "Effect": "Allow", "Resource": f"{bucket_arn}/index/*"},

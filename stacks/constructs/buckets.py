@@ -85,8 +85,12 @@ class SecureBucket(Construct):
         event_bridge: bool = False,
         bucket_name: str | None = None,
         key: kms.IKey | None = None,
+        expiration_days: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Old versions are kept long enough to undo a mistake, not forever; working data may expire too.
+        expiration = Duration.days(expiration_days) if expiration_days else None
+        lifecycle = [s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30), expiration=expiration)]
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -100,8 +104,7 @@ class SecureBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=log_prefix,
-            # Old versions are kept long enough to undo a mistake, not forever.
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+            lifecycle_rules=lifecycle,
             **_removal(retain_data),  # type: ignore[arg-type]
         )
         if event_bridge:

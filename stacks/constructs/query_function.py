@@ -27,7 +27,8 @@ def _equals(key: str, value: Any) -> dict[str, Any]:
     return {"equals": {"key": key, "value": value}}
 
 
-# The hands-on's six scenarios, then one event per other feature. Shown in the Lambda console.
+# Six questions over the sample documents, each with its filter, then one event per other feature. Shown in the
+# Lambda console.
 QUERY_TEST_EVENTS: dict[str, dict[str, Any]] = {
     "1-company-overview": {"question": "Give me a broad overview of Aurora Dynamics: what it does and where."},
     "2-domain-filter": {

@@ -95,6 +95,41 @@ KNOWLEDGE_BASE_SERVICE_ROLE = PermissionSet(
     ),
 )
 
+RAG_EVALUATION_SERVICE_ROLE = PermissionSet(
+    name="Service role of Bedrock RAG evaluation jobs on a knowledge base (retrieve only, and retrieve and generate)",
+    documentation="https://docs.aws.amazon.com/bedrock/latest/userguide/rag-eval-service-roles.html "
+    "(Amazon S3 access, Amazon Bedrock actions, service principal)",
+    permissions=(
+        # The input dataset, and the output bucket.
+        Permission("s3:GetObject", "object"),
+        Permission("s3:ListBucket", "bucket"),
+        Permission("s3:PutObject", "object"),
+        Permission("s3:GetBucketLocation", "bucket"),
+        Permission("s3:AbortMultipartUpload", "object"),
+        Permission("s3:ListBucketMultipartUploads", "bucket"),
+        # The generator and evaluator models.
+        Permission("bedrock:InvokeModel", "foundation-model"),
+        Permission("bedrock:InvokeModelWithResponseStream", "foundation-model"),
+        Permission("bedrock:CreateModelInvocationJob", "foundation-model"),
+        Permission("bedrock:StopModelInvocationJob", "model-invocation-job"),
+        Permission("bedrock:GetInferenceProfile", "inference-profile"),
+        Permission(
+            "bedrock:GetProvisionedModelThroughput",
+            "provisioned-model",
+            waived="The app generates through an inference profile, never provisioned throughput.",
+        ),
+        Permission("bedrock:GetImportedModel", "imported-model", waived="The app uses no imported model."),
+        # The knowledge base. The page names the knowledge base for both actions; the Service Authorization
+        # Reference gives RetrieveAndGenerate no resource types, so it can only be allowed on "*".
+        Permission("bedrock:Retrieve", "knowledge-base"),
+        Permission("bedrock:RetrieveAndGenerate", "*"),
+    ),
+    extras={
+        "kms:Decrypt": "encryption=customer-managed: the evaluation bucket's objects are under the app's key",
+        "kms:GenerateDataKey": "encryption=customer-managed: the jobs write their results under the app's key",
+    },
+)
+
 VENDED_LOG_DELIVERY = PermissionSet(
     name="Deploying identity (CloudFormation execution role) for knowledge-base application logs to CloudWatch Logs",
     documentation="https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-bases-logging.html and "

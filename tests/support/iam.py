@@ -46,17 +46,21 @@ def allowed_resources(statements: list[dict[str, Any]], action: str) -> list[str
     return found
 
 
-def is_allowed(statements: list[dict[str, Any]], action: str, resource_arn: str) -> bool:
+def is_allowed(
+    statements: list[dict[str, Any]], action: str, resource_arn: str, context: dict[str, str] | None = None
+) -> bool:
     """Would AWS allow ``action`` on ``resource_arn``? Evaluated by iam-simulate with AWS's authorization
-    data: the resource must be of a type the action supports (``*`` for actions that support none)."""
-    return evaluate(statements, action, resource_arn).allowed
+    data: the resource must be of a type the action supports (``*`` for actions that support none).
+    ``context`` adds request context keys (``iam:PassedToService``)."""
+    return evaluate(statements, action, resource_arn, context=context).allowed
 
 
 def evaluate(
-    statements: list[dict[str, Any]], action: str, resource_arn: str, resource_policy: dict[str, Any] | None = None
-) -> Decision:
+    statements: list[dict[str, Any]], action: str, resource_arn: str, resource_policy: dict[str, Any] | None = None,
+    context: dict[str, str] | None = None,
+) -> Decision:  # fmt: skip
     """A request of the role's own account, on a resource of that account (as every call of this app is)."""
-    context = {"aws:ResourceAccount": SAMPLE_ACCOUNT} if resource_arn != "*" else {}
+    context = {**({"aws:ResourceAccount": SAMPLE_ACCOUNT} if resource_arn != "*" else {}), **(context or {})}
     return simulator().evaluate(
         [{"Version": "2012-10-17", "Statement": statements}], action, resource_arn, context=context,
         resource_policy=resource_policy,

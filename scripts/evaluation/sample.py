@@ -1,0 +1,104 @@
+"""``make evaluate`` without AWS: the sample cases through the query function's own code, a local Lambda and a
+fake knowledge base whose answers are canned, so every number of the report follows from those answers.
+
+python -m devtools.evaluation_sample      # rewrite docs/evaluation-sample/ (the sample report in the docs)
+
+The tests run the same (tests/test_evaluate.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.stub import Stubber
+
+from devtools.fake_knowledge_base import KnowledgeBaseState, fake_knowledge_base
+from devtools.local_query import ACCOUNT, REGION, LocalQuery, local_query_function
+from devtools.settings_docs import REPO_ROOT
+from query.contract import QueryConfig
+from scripts.operator_cli import Operator
+from stacks.settings import load_settings
+
+SAMPLE_REPORT = REPO_ROOT / "docs" / "evaluation-sample"
+FUNCTION_NAME = "kbstream-query-QueryFunction"
+# The audiences the sample cases assume: the public sees public documents, staff sees everything.
+RUNS_PER_OPERATOR = 5
+GROUP_FILTERS: dict[str, Any] = {"public": {"equals": {"key": "is_internal", "value": False}}, "staff": {}}
+
+# What the fake's model says (sample_data/evaluation/fake-answers.json). Most answers are right; two leave out a
+# fact, so the report shows what a miss looks like.
+CANNED_ANSWERS: dict[str, str] = json.loads(
+    (REPO_ROOT / "sample_data" / "evaluation" / "fake-answers.json").read_text()
+)
+
+
+def query_config(group_filters: Mapping[str, Any] | None = None) -> QueryConfig:
+    return QueryConfig(
+        knowledge_base_id="KB12345678",
+        knowledge_base_name="kbstream-knowledge-base-0123abcd",
+        model_arn=f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/global.anthropic.claude-sonnet-4-6",
+        default_number_of_results=5,
+        group_filters=dict(GROUP_FILTERS if group_filters is None else group_filters),
+        default_group="public",
+    )
+
+
+@contextmanager
+def local_operator(
+    group_filters: Mapping[str, Any] | None = None, state: KnowledgeBaseState | None = None
+) -> Iterator[Operator]:
+    """An operator whose query function runs here, against the fake knowledge base; CloudFormation is stubbed."""
+    filters = GROUP_FILTERS if group_filters is None else group_filters
+    with ExitStack() as stack:
+        kb_url, _ = stack.enter_context(
+            fake_knowledge_base(
+                state
+                or KnowledgeBaseState(answers={question.lower(): answer for question, answer in CANNED_ANSWERS.items()})
+            )
+        )
+        local = stack.enter_context(
+            local_query_function(
+                query_config(filters), {"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": kb_url}, function_name=FUNCTION_NAME
+            )
+        )
+        session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+        cloudformation = session.client("cloudformation")
+        stubber = stack.enter_context(Stubber(cloudformation))
+        query_stack = {"StackName": "kbstream-query", "CreationTime": "2026-12-01T00:00:00Z",
+                       "StackStatus": "CREATE_COMPLETE",
+                       "Outputs": [{"OutputKey": "QueryFunctionName", "OutputValue": FUNCTION_NAME}]}  # fmt: skip
+        for _ in range(RUNS_PER_OPERATOR):  # each run of make evaluate reads the stack's outputs once
+            stubber.add_response("describe_stacks", {"Stacks": [query_stack]}, {"StackName": "kbstream-query"})
+        lambda_client = session.client(
+            "lambda", endpoint_url=local.lambda_url, config=Config(retries={"mode": "standard"})
+        )
+        settings = load_settings({"app:groupFilters": dict(filters)} if filters else {})  # the code's defaults
+        clients = {"cloudformation": cloudformation, "lambda": lambda_client}
+        yield Operator(settings=settings, session=session, clients=clients), local
+
+
+def run_sample(output: Path, *arguments: str) -> int:
+    from scripts import evaluate
+
+    with local_operator() as (operator, _):
+        return evaluate.main(["--output", str(output), *arguments], operator=operator)
+
+
+def main() -> None:
+    scratch = REPO_ROOT / "build" / "evaluation-sample"
+    shutil.rmtree(scratch, ignore_errors=True)
+    status = run_sample(scratch)
+    shutil.rmtree(SAMPLE_REPORT, ignore_errors=True)
+    shutil.copytree(scratch / "latest", SAMPLE_REPORT)
+    print(f"wrote {SAMPLE_REPORT.relative_to(REPO_ROOT)} (the run exited {status})")
+
+
+if __name__ == "__main__":
+    main()
