@@ -53,6 +53,7 @@ class QueryStack(Stack):
             "Evaluation",
             bucket=EvaluationBucketRef(name_prefix),
             knowledge_base_arn=knowledge_base_arn,
+            knowledge_base_generation=identity.generation,
             generation_profile_id=query.inference_profile_id,
             evaluator_model_id=query.evaluation_judge_model_id,
             key=key,

@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.foundation.nag import acknowledge
+from stacks.foundation.nag import acknowledge, pseudo
 from stacks.foundation.operator_policy import evaluation_role_name
 
 DATASETS_PREFIX = "datasets/"  # what the operator uploads: the cases as Bedrock's prompt dataset
@@ -47,6 +47,7 @@ class EvaluationRole(Construct):
         *,
         bucket: EvaluationBucketRef,
         knowledge_base_arn: str,
+        knowledge_base_generation: str,
         generation_profile_id: str,
         evaluator_model_id: str,
         key: kms.IKey | None = None,
@@ -99,7 +100,10 @@ class EvaluationRole(Construct):
                             resources=[bucket_arn],
                         ),
                         iam.PolicyStatement(
-                            sid="QueryTheKnowledgeBase", actions=["bedrock:Retrieve"], resources=[knowledge_base_arn]
+                            # The Sid names the knowledge base's generation: a replaced one updates this policy.
+                            sid=f"QueryTheKnowledgeBase{knowledge_base_generation}",
+                            actions=["bedrock:Retrieve"],
+                            resources=[knowledge_base_arn],
                         ),
                         # RetrieveAndGenerate supports no resource types (Service Authorization Reference).
                         iam.PolicyStatement(
@@ -147,6 +151,7 @@ class EvaluationRole(Construct):
             "One foundation model, the one behind the generation profile, in "
             "whichever Region the profile routes a request to.",
         )
+        partition, region, account = pseudo(self)  # as cdk-nag spells them in this stack
         for pattern, reason in (
             (f"{DATASETS_PREFIX}*", "The datasets the operator uploads for evaluation jobs, and nothing else."),
             (f"{RESULTS_PREFIX}*", "Evaluation jobs write their results under this prefix of this bucket only."),
@@ -154,13 +159,12 @@ class EvaluationRole(Construct):
             acknowledge(
                 self.role,
                 f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
-                f"{bucket.name_prefix}-evaluation-<AWS::AccountId>-<AWS::Region>/{pattern}]",
+                f"{bucket.name_prefix}-evaluation-{account}-{region}/{pattern}]",
                 reason,
             )
         acknowledge(
             self.role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:"
-            "<AWS::AccountId>:model-invocation-job/*]",
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:bedrock:{region}:{account}:model-invocation-job/*]",
             "Batch inference jobs an evaluation job starts "
             "have names Bedrock chooses; the documented role grants them the same way.",
         )
