@@ -13,7 +13,7 @@ CDK := cdk --no-notices
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor benchmark cold-start settings-docs cost diagram construct-tree clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,12 @@ doctor: setup ## Check the deployed pipeline end to end and print a table with f
 
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--as partners"]
 	python -m scripts.ask "$(Q)" $(ENV_CONTEXT) $(ARGS)
+
+evaluate: setup ## Measure the deployed app's answers: sample_data/evaluation/cases.jsonl through each audience's entry point, report in build/evaluation/ (ARGS="--judge", "--cases mine.jsonl", "--min-hit-rate 0.9")
+	python -m scripts.evaluate $(ENV_CONTEXT) $(ARGS)
+
+evaluation-sample: setup ## Rewrite docs/evaluation-sample/ from the sample cases run against a local fake of the knowledge base (no AWS)
+	python -m scripts.evaluation.sample
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)

@@ -14,14 +14,14 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from devtools.evaluation_sample import CANNED_ANSWERS, FUNCTION_NAME, GROUP_FILTERS, local_operator, query_config
-from devtools.fake_knowledge_base import KnowledgeBaseState, fake_knowledge_base, matches
+from devtools.fake_knowledge_base import fake_knowledge_base, matches
 from devtools.jwt_authorizer import TEST_AUDIENCE, JwtAuthorizer, TokenIssuer
 from devtools.local_query import local_query_function
 from scripts import evaluate
-from scripts.evaluation.cases import SAMPLE_CASES, CasesError, load_cases, parse_cases
+from scripts.evaluation.cases import CasesError, load_cases, parse_cases
 from scripts.evaluation.judge import RETRIEVE_AND_GENERATE_METRICS, RETRIEVE_ONLY_METRICS, JudgeSettings, job_request
 from scripts.evaluation.runner import HttpEntryPoint, run_cases
+from scripts.evaluation.sample import FUNCTION_NAME, GROUP_FILTERS, local_operator, query_config, sample_state
 from scripts.evaluation.scoring import Source, percentile, score_case, source_matches
 from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Operator
 from stacks.settings import load_settings
@@ -101,12 +101,19 @@ def test_sources_match_by_uri_file_name_stream_id_key_or_metadata() -> None:
 
 
 def test_rank_hit_precision_and_mentions_follow_from_the_answer() -> None:
-    (found,) = parse_cases(['{"id": "a", "question": "q", "expectedSources": ["b.pdf"], "mustMention": ["24%", '
-                            '"APAC"], "forbiddenSources": ["secret.xlsx"]}'])  # fmt: skip
-    answer = {"answer": "APAC grows  24 %.", "citations": [{"uri": "s3://x/a.pdf"}, {"uri": "s3://x/b.pdf"},
-                                                          {"uri": "s3://x/secret.xlsx"}]}  # fmt: skip
+    (found,) = parse_cases(
+        [
+            '{"id": "a", "question": "q", "expectedSources": ["b.pdf"], "mustMention": ["24%", '
+            '"APAC"], "forbiddenSources": ["secret.xlsx"]}'
+        ]
+    )
+    answer = {
+        "answer": "APAC grows  24 %.",
+        "citations": [{"uri": "s3://x/a.pdf"}, {"uri": "s3://x/b.pdf"}, {"uri": "s3://x/secret.xlsx"}],
+    }
     score = score_case(found, answer, 1.5, k=1)
-    assert (score.hit_at_k, score.reciprocal_rank, score.citation_precision) == (0.0, 0.5, pytest.approx(1 / 3))
+    assert (score.hit_at_k, score.reciprocal_rank) == (0.0, 0.5)
+    assert score.citation_precision == pytest.approx(1 / 3)
     assert score.mention_coverage == 0.5 and score.missing_mentions == ["24%"]
     assert score.leaks == ["s3://x/secret.xlsx"] and score.guarded
     assert score_case(found, answer, 1.5, k=2).hit_at_k == 1.0
@@ -122,10 +129,24 @@ def test_percentiles_are_nearest_rank() -> None:
 
 def test_the_fake_evaluates_every_operator_s3_vectors_supports() -> None:
     metadata = {"is_internal": True, "published_at": 1750377600, "tags": "security,governance"}
-    assert matches({"andAll": [{"equals": {"key": "is_internal", "value": True}},
-                               {"greaterThanOrEquals": {"key": "published_at", "value": 1750000000}}]}, metadata)  # fmt: skip
-    assert matches({"orAll": [{"in": {"key": "tags", "value": ["x", "security,governance"]}},
-                              {"lessThan": {"key": "published_at", "value": 0}}]}, metadata)  # fmt: skip
+    assert matches(
+        {
+            "andAll": [
+                {"equals": {"key": "is_internal", "value": True}},
+                {"greaterThanOrEquals": {"key": "published_at", "value": 1750000000}},
+            ]
+        },
+        metadata,
+    )
+    assert matches(
+        {
+            "orAll": [
+                {"in": {"key": "tags", "value": ["x", "security,governance"]}},
+                {"lessThan": {"key": "published_at", "value": 0}},
+            ]
+        },
+        metadata,
+    )
     assert not matches({"notIn": {"key": "tags", "value": ["security,governance"]}}, metadata)
     assert not matches({"equals": {"key": "is_internal", "value": False}}, {"ticker": "ZVZZT"})
 
@@ -153,7 +174,9 @@ def test_the_sample_run_reports_what_the_canned_answers_earn(tmp_path: Path) -> 
     assert summary["mention_coverage"] == pytest.approx((14 + 2 * 0.75) / 16, abs=1e-4)
     # Two answers also cite the company profile beside the expected document: precision 1/2 there, 1 elsewhere.
     assert [found["id"] for found in result["cases"] if found["citation_precision"] == 0.5] == [
-        "sentence-delivery-centres", "sentence-data-fabric"]  # fmt: skip
+        "sentence-delivery-centres",
+        "sentence-data-fabric",
+    ]
     assert summary["citation_precision"] == pytest.approx((12 + 2 * 0.5) / 14, abs=1e-4)
     # The public audience asked for internal documents and got none of them.
     assert case(result, "access-public-metrics")["sources"] == [] and not case(result, "access-public-metrics")["leaks"]
@@ -209,9 +232,9 @@ def test_a_threshold_is_a_flag_and_below_it_the_run_fails(tmp_path: Path) -> Non
 def test_a_worse_answer_is_marked_as_a_regression_against_the_last_run(tmp_path: Path) -> None:
     with local_operator() as (operator, _):
         run(operator, tmp_path)
-    worse = {question.lower(): answer for question, answer in CANNED_ANSWERS.items()}
-    worse["what is the projected cagr for apac?"] = "APAC is expected to grow quickly."
-    with local_operator(state=KnowledgeBaseState(answers=worse)) as (operator, _):
+    worse = sample_state()
+    worse.answers["what is the projected cagr for apac?"] = "APAC is expected to grow quickly."
+    with local_operator(state=worse) as (operator, _):
         status, result = run(operator, tmp_path)
     regressions = result["comparison"]["regressions"]
     assert {"metric": "mention_coverage", "before": 1.0, "now": 0.0, "case": "cell-apac-growth"} in regressions
@@ -224,7 +247,7 @@ def test_a_worse_answer_is_marked_as_a_regression_against_the_last_run(tmp_path:
 def test_a_named_baseline_is_compared_instead_of_the_last_run(tmp_path: Path) -> None:
     with local_operator() as (operator, _):
         run(operator, tmp_path / "first")
-        status, result = run(operator, tmp_path / "second", "--baseline", str(tmp_path / "first" / "latest"))
+        _, result = run(operator, tmp_path / "second", "--baseline", str(tmp_path / "first" / "latest"))
     assert result["comparison"]["baseline"].endswith("first/latest/result.json")
     assert result["comparison"]["regressions"] == []
 
@@ -240,10 +263,9 @@ def test_a_cases_file_with_an_unknown_audience_is_a_configuration_error(tmp_path
 
 def test_over_https_the_verified_token_decides_the_audience() -> None:
     issuer = TokenIssuer()
-    authorizer = JwtAuthorizer(issuer=issuer.issuer, audiences=[TEST_AUDIENCE], key_set=issuer.key_set)
+    authorizer = JwtAuthorizer(issuer=issuer.issuer, audiences=(TEST_AUDIENCE,), key_set=issuer.key_set)
     config = dataclasses.replace(query_config(), group_claim="cognito:groups")
-    answers = {question.lower(): answer for question, answer in CANNED_ANSWERS.items()}
-    with fake_knowledge_base(KnowledgeBaseState(answers=answers)) as (kb_url, _):
+    with fake_knowledge_base(sample_state()) as (kb_url, _):
         endpoints = {"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": kb_url}
         with local_query_function(config, endpoints, authorizer=authorizer) as local:
             tokens = {group: issuer.token({"cognito:groups": [group]}) for group in GROUP_FILTERS}
@@ -258,6 +280,22 @@ def test_over_https_the_verified_token_decides_the_audience() -> None:
     assert skipped[0].skipped == "no --token for audience 'public'"
 
 
+def test_the_docs_sample_report_is_what_the_fake_run_gives(tmp_path: Path) -> None:
+    from scripts.evaluation.sample import SAMPLE_REPORT
+
+    def numbers(document: dict[str, Any]) -> dict[str, Any]:
+        """All but the timings and the date, which each run measures anew."""
+        summary = {key: value for key, value in document["summary"].items() if not key.startswith("latency")}
+        cases = [{key: value for key, value in found.items() if key != "seconds"} for found in document["cases"]]
+        return {"summary": summary, "cases": cases, "passed": document["passed"], "failures": document["failures"]}
+
+    with local_operator() as (operator, _):
+        _, result = run(operator, tmp_path)
+    shown = json.loads((SAMPLE_REPORT / "result.json").read_text())
+    assert numbers(shown) == numbers(result), "run `make evaluation-sample`"
+    assert (SAMPLE_REPORT / "chart.png").exists() and "PASSED: 18 of 18" in (SAMPLE_REPORT / "report.md").read_text()
+
+
 # --- Bedrock's judge -----------------------------------------------------------------------------------------
 
 BUCKET = "kbstream-evaluation-123456789012-us-east-1"
@@ -266,10 +304,20 @@ ROLE = "arn:aws:iam::123456789012:role/kbstream-evaluation-us-east-1"
 
 def job_status(arn: str, status: str, *failures: str) -> dict[str, Any]:
     """GetEvaluationJob's answer for a job of this app, in the shape the botocore model requires."""
-    request = job_request("retrieveOnly", "kbstream-job", ROLE, f"s3://{BUCKET}/datasets/d", f"s3://{BUCKET}/results/",
-                          "KB12345678", "", JudgeSettings.of(load_settings({}), None, 60))  # fmt: skip
-    response = {key: request[key] for key in ("jobName", "roleArn", "applicationType", "evaluationConfig",
-                                              "inferenceConfig", "outputDataConfig")}  # fmt: skip
+    request = job_request(
+        "retrieveOnly",
+        "kbstream-job",
+        ROLE,
+        f"s3://{BUCKET}/datasets/d",
+        f"s3://{BUCKET}/results/",
+        "KB12345678",
+        "",
+        JudgeSettings.of(load_settings({}), None, 60),
+    )
+    response = {
+        key: request[key]
+        for key in ("jobName", "roleArn", "applicationType", "evaluationConfig", "inferenceConfig", "outputDataConfig")
+    }
     response |= {"status": status, "jobArn": arn, "jobType": "Automated", "creationTime": "2026-12-01T00:00:00Z"}
     return response | ({"failureMessages": list(failures)} if failures else {})
 
@@ -281,13 +329,26 @@ def judged_operator(
     settings = load_settings({"app:groupFilters": GROUP_FILTERS})
     operator = Operator(settings=settings, session=session)
     cloudformation = Stubber(operator.client("cloudformation"))
-    for stack, key, value in (("kbstream-query", "QueryFunctionName", FUNCTION_NAME),
-                              ("kbstream-storage", "EvaluationBucketName", BUCKET),
-                              ("kbstream-query", "EvaluationRoleArn", ROLE),
-                              ("kbstream-knowledge-base", "KnowledgeBaseId", "KB12345678")):  # fmt: skip
-        cloudformation.add_response("describe_stacks", {"Stacks": [{
-            "StackName": stack, "CreationTime": "2026-12-01T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
-            "Outputs": [{"OutputKey": key, "OutputValue": value}]}]}, {"StackName": stack})  # fmt: skip
+    for stack, key, value in (
+        ("kbstream-query", "QueryFunctionName", FUNCTION_NAME),
+        ("kbstream-storage", "EvaluationBucketName", BUCKET),
+        ("kbstream-query", "EvaluationRoleArn", ROLE),
+        ("kbstream-knowledge-base", "KnowledgeBaseId", "KB12345678"),
+    ):
+        cloudformation.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": stack,
+                        "CreationTime": "2026-12-01T00:00:00Z",
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": [{"OutputKey": key, "OutputValue": value}],
+                    }
+                ]
+            },
+            {"StackName": stack},
+        )
     bedrock = Stubber(operator.client("bedrock"))
     for operation, response, expected in bedrock_responses:
         bedrock.add_response(operation, response, expected)
@@ -302,24 +363,41 @@ def test_the_judge_jobs_match_the_botocore_model_and_merge_into_the_report(tmp_p
     arn = "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/{}"
     expected = {}
     for kind in judge.JOB_KINDS:
-        request = job_request(kind, "name", ROLE, "s3://x/d", "s3://x/r/", "KB12345678",
-                              "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-6",
-                              judge_settings)  # fmt: skip
-        expected[kind] = {**request, "jobName": ANY, "jobDescription": ANY,
-                          "evaluationConfig": {"automated": {**request["evaluationConfig"]["automated"],
-                                                             "datasetMetricConfigs": [{**request["evaluationConfig"][
-                                                                 "automated"]["datasetMetricConfigs"][0],
-                                                                 "dataset": {"name": "cases", "datasetLocation": {
-                                                                     "s3Uri": ANY}}}]}},
-                          "outputDataConfig": {"s3Uri": ANY}}  # fmt: skip
-    responses = [
+        request = job_request(
+            kind,
+            "name",
+            ROLE,
+            "s3://x/d",
+            "s3://x/r/",
+            "KB12345678",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-6",
+            judge_settings,
+        )
+        expected[kind] = {
+            **request,
+            "jobName": ANY,
+            "jobDescription": ANY,
+            "evaluationConfig": {
+                "automated": {
+                    **request["evaluationConfig"]["automated"],
+                    "datasetMetricConfigs": [
+                        {
+                            **request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0],
+                            "dataset": {"name": "cases", "datasetLocation": {"s3Uri": ANY}},
+                        }
+                    ],
+                }
+            },
+            "outputDataConfig": {"s3Uri": ANY},
+        }
+    responses: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
         ("create_evaluation_job", {"jobArn": arn.format("aaaaaaaaaaa1")}, expected["retrieveAndGenerate"]),
         ("create_evaluation_job", {"jobArn": arn.format("aaaaaaaaaaa2")}, expected["retrieveOnly"]),
     ]
-    for status in ("InProgress", "Completed"):
+    for state in ("InProgress", "Completed"):
         for number in (1, 2):
             job = arn.format(f"aaaaaaaaaaa{number}")
-            responses.append(("get_evaluation_job", job_status(job, status), {"jobIdentifier": job}))
+            responses.append(("get_evaluation_job", job_status(job, state), {"jobIdentifier": job}))
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
@@ -329,18 +407,33 @@ def test_the_judge_jobs_match_the_botocore_model_and_merge_into_the_report(tmp_p
             if not params["Key"].startswith("datasets/"):
                 return
             run_id = params["Key"].split("/")[1]
-            for suffix, metrics, value in (("rag", RETRIEVE_AND_GENERATE_METRICS, 0.8),
-                                           ("retrieve", RETRIEVE_ONLY_METRICS, 0.6)):  # fmt: skip
-                lines = [json.dumps({"automatedEvaluationResult": {"scores": [
-                    {"metricName": name, "result": value + offset} for name in metrics]}}) for offset in (0.1, -0.1)]  # fmt: skip
-                s3.put_object(Bucket=BUCKET, Key=f"results/{run_id}/kbstream-{run_id}-{suffix}/0a1b/models/m/"
-                              "taskTypes/QuestionAndAnswer/datasets/cases/out_output.jsonl", Body="\n".join(lines))  # fmt: skip
+            for suffix, metrics, value in (
+                ("rag", RETRIEVE_AND_GENERATE_METRICS, 0.8),
+                ("retrieve", RETRIEVE_ONLY_METRICS, 0.6),
+            ):
+                lines = [
+                    json.dumps(
+                        {
+                            "automatedEvaluationResult": {
+                                "scores": [{"metricName": name, "result": value + offset} for name in metrics]
+                            }
+                        }
+                    )
+                    for offset in (0.1, -0.1)
+                ]
+                s3.put_object(
+                    Bucket=BUCKET,
+                    Key=f"results/{run_id}/kbstream-{run_id}-{suffix}/0a1b/models/m/"
+                    "taskTypes/QuestionAndAnswer/datasets/cases/out_output.jsonl",
+                    Body="\n".join(lines),
+                )
 
         s3.meta.events.register("provide-client-params.s3.PutObject", bedrock_writes_results)
         operator, cloudformation, bedrock = judged_operator(responses)
         with local_operator() as (local, _), cloudformation, bedrock:
-            local.clients.update({"cloudformation": operator.client("cloudformation"),
-                                  "bedrock": operator.client("bedrock"), "s3": s3})  # fmt: skip
+            local.clients.update(
+                {"cloudformation": operator.client("cloudformation"), "bedrock": operator.client("bedrock"), "s3": s3}
+            )
             status, result = run(local, tmp_path, "--judge", "--judge-poll-seconds", "0")
         (dataset_object,) = s3.list_objects_v2(Bucket=BUCKET, Prefix="datasets/")["Contents"]
         lines = s3.get_object(Bucket=BUCKET, Key=dataset_object["Key"])["Body"].read().decode().splitlines()
@@ -360,16 +453,20 @@ def test_a_failed_judge_job_fails_the_run_with_bedrocks_reason(tmp_path: Path, c
     responses: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
         ("create_evaluation_job", {"jobArn": arn}, None),
         ("create_evaluation_job", {"jobArn": arn.replace("a1", "a2")}, None),
-        ("get_evaluation_job", job_status(arn, "Failed", "The role cannot read s3://bucket/datasets/"),
-         {"jobIdentifier": arn}),
-    ]  # fmt: skip
+        (
+            "get_evaluation_job",
+            job_status(arn, "Failed", "The role cannot read s3://bucket/datasets/"),
+            {"jobIdentifier": arn},
+        ),
+    ]
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         operator, cloudformation, bedrock = judged_operator(responses)
         with local_operator() as (local, _), cloudformation, bedrock:
-            local.clients.update({"cloudformation": operator.client("cloudformation"),
-                                  "bedrock": operator.client("bedrock"), "s3": s3})  # fmt: skip
+            local.clients.update(
+                {"cloudformation": operator.client("cloudformation"), "bedrock": operator.client("bedrock"), "s3": s3}
+            )
             status = evaluate.main(["--output", str(tmp_path), "--judge", "--judge-poll-seconds", "0"], operator=local)
     assert status == EXIT_PROBLEM
     assert "ended Failed: The role cannot read s3://bucket/datasets/" in capsys.readouterr().err

@@ -59,7 +59,8 @@ def markdown(document: Mapping[str, Any], chart_name: str = CHART) -> str:
         f"({summary['skipped']} skipped) through {context.get('via', 'Lambda')}, on "
         f"{context.get('when', 'an unrecorded date')}."
     )
-    lines += [""] + [f"- {reason}" for reason in document["failures"]]
+    if document["failures"]:
+        lines += [""] + [f"- {reason}" for reason in document["failures"]]
     lines += [
         "",
         f"![The run's scores]({chart_name})",
