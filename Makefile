@@ -13,7 +13,7 @@ CDK := cdk --no-notices
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
+.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor chat-build chat-local chat-benchmark evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create .venv (Python + Node 24), .venv-checkov, and install the pinned CDK CLI
 
-synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth; ARGS="-c app:key=value")
+synth: setup chat-build ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth; ARGS="-c app:key=value")
 	$(CDK) synth --quiet $(ENV_CONTEXT) $(ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
@@ -80,6 +80,15 @@ doctor: setup ## Check the deployed pipeline end to end and print a table with f
 
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--as partners"]
 	python -m scripts.ask "$(Q)" $(ENV_CONTEXT) $(ARGS)
+
+chat-build: setup ## Build the chat page into build/chat (esbuild from npm; no CDN)
+	node web/chat/build.mjs
+
+chat-local: chat-build ## Serve the chat page with local sign-in, API and knowledge base at http://127.0.0.1:8765 (PORT overrides; no AWS)
+	python -m scripts.chat_local --port $(or $(PORT),8765)
+
+chat-benchmark: chat-build ## Measure the chat page's weight and the time from Enter to the answer on screen (headless Chromium; ARGS="--screenshot docs/chat.png")
+	python -m benchmarks.chat_page $(ARGS)
 
 evaluate: setup ## Measure the deployed app's answers: sample_data/evaluation/cases.jsonl through each audience's entry point, report in build/evaluation/ (ARGS="--judge", "--cases mine.jsonl", "--min-hit-rate 0.9")
 	python -m scripts.evaluate $(ENV_CONTEXT) $(ARGS)

@@ -205,6 +205,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     """Answers as an AWS JSON REST service does: a JSON body, the error type in ``x-amzn-ErrorType``."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave together, not after an ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -221,9 +222,9 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serve ``handler`` on 127.0.0.1 (a free port) until the block ends; yields the endpoint URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serve(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (``port``, or a free one) until the block ends; yields the endpoint URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -111,24 +111,38 @@ def _lambda_handler(local: LocalQuery, lock: threading.Lock) -> type[BaseHTTPReq
 
 
 def _http_api_handler(
-    local: LocalQuery, lock: threading.Lock, authorizer: JwtAuthorizer
+    local: LocalQuery, lock: threading.Lock, authorizer: JwtAuthorizer, cors_origin: str | None
 ) -> type[BaseHTTPRequestHandler]:
     from query.contract import HTTP_API_ENTRY_POINT
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave together, not after an ACK
 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
+        def _cors(self) -> dict[str, str]:
+            """API Gateway's CORS answer: only the page's origin is admitted (cors_origin)."""
+            if cors_origin is None or self.headers.get("Origin") != cors_origin:
+                return {}
+            return {"Access-Control-Allow-Origin": cors_origin, "Vary": "Origin"}
+
         def _reply(self, status: int, body: str, headers: Mapping[str, str] | None = None) -> None:
             data = body.encode()
             self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            for name, value in {"Content-Type": "application/json", **self._cors(), **(headers or {})}.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_OPTIONS(self) -> None:  # a preflight: answered by API Gateway, the function never runs
+            allowed = self._cors()
+            if allowed:
+                allowed |= {"Access-Control-Allow-Methods": "POST", "Access-Control-Max-Age": "600",
+                            "Access-Control-Allow-Headers": "authorization,content-type"}  # fmt: skip
+            self._reply(204 if allowed else 403, "", allowed)
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -158,11 +172,13 @@ def local_query_function(
     *,
     function_name: str = "kbstream-query-Function",
     authorizer: JwtAuthorizer | None = None,
+    cors_origin: str | None = None,
 ) -> Iterator[LocalQuery]:
     """Serve the query function (and, with an authorizer, its HTTP API) until the block ends.
 
     ``endpoints`` are the AWS endpoint variables the function's own clients use, for example
-    ``{"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": <fake knowledge base URL>}``.
+    ``{"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": <fake knowledge base URL>}``. ``cors_origin`` is the one
+    browser origin the HTTP API admits, as the deployed API's CORS configuration does.
     """
     local = LocalQuery(function_name=function_name, invocations=[])
     lock = threading.Lock()
@@ -171,6 +187,6 @@ def local_query_function(
         if authorizer is None:
             yield local
             return
-        with serve(_http_api_handler(local, lock, authorizer)) as http_url:
+        with serve(_http_api_handler(local, lock, authorizer, cors_origin)) as http_url:
             local.http_url = http_url
             yield local

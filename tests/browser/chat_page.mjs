@@ -1,0 +1,96 @@
+// Drives the chat page in Debian's headless Chromium (playwright-core, no browser download) and prints what it
+// saw as JSON: sign-in, a question and its cited answer, a follow-up, a refused filter, CSP violations, and the
+// accessibility violations axe-core finds. Run by tests/test_chat_page.py against make chat-local's servers.
+import { chromium } from "playwright-core";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+
+const [url, screenshot] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const seen = { violations: [], steps: {} };
+
+// Times, inside the page, from the Enter key to the next answer appearing in the conversation.
+function armTimer(page) {
+  return page.evaluate(() => {
+    const answers = () => document.querySelectorAll(".answer-turn").length;
+    const before = answers();
+    window.__answerMs = new Promise((resolve) => {
+      let pressed = 0;
+      document.getElementById("question").addEventListener("keydown", (event) => {
+        if (event.key === "Enter") pressed = performance.now();
+      }, { once: true });
+      new MutationObserver((_, observer) => {
+        if (answers() > before) { observer.disconnect(); resolve(Math.round(performance.now() - pressed)); }
+      }).observe(document.getElementById("conversation"), { childList: true });
+    });
+  });
+}
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => window.__cspViolations.push(event.violatedDirective));
+  });
+  await page.goto(url);
+  await page.locator("#notice").filter({ hasText: "Sign in" }).waitFor();
+  seen.steps.signedOutNotice = await page.locator("#notice").innerText();
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Group").selectOption("staff");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#ask").waitFor({ state: "visible" });
+  await page.locator("#who").filter({ hasText: "staff" }).waitFor();
+  seen.steps.who = await page.locator("#who").innerText();
+  seen.steps.sessionStorage = await page.evaluate(() => Object.keys(sessionStorage));
+  seen.steps.localStorage = await page.evaluate(() => Object.keys(localStorage));
+
+  const question = page.getByLabel("Your question");
+  await question.fill("What new practice did Aurora Dynamics announce?");
+  await armTimer(page);
+  await question.press("Enter");
+  const first = page.locator(".answer-turn").nth(0);
+  await first.waitFor();
+  seen.steps.firstAnswerMs = await page.evaluate(() => window.__answerMs);
+
+  seen.steps.firstAnswer = await first.locator(".answer").innerText({ timeout: 2000 });
+  seen.steps.firstSources = await first.locator(".sources .title").allInnerTexts();
+
+  await question.fill("Where is that practice staffed from?");
+  await armTimer(page);
+  await question.press("Enter");
+  const second = page.locator(".answer-turn").nth(1);
+  await second.waitFor();
+  seen.steps.followUpMs = await page.evaluate(() => window.__answerMs);
+  seen.steps.followUp = await second.locator(".answer").innerText();
+
+  await page.getByLabel("Metadata").selectOption("published_at");
+  await page.getByLabel("Operator").selectOption(">");
+  await page.getByLabel("Value").fill("soon");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  seen.steps.chips = await page.locator(".chip").allInnerTexts();
+  await question.fill("What did Aurora Dynamics publish recently?");
+  await question.press("Enter");
+  const refused = page.locator(".answer-turn").nth(2);
+  await refused.waitFor();
+  seen.steps.refused = await refused.innerText();
+  seen.steps.refusedIsAlert = (await refused.getAttribute("role")) === "alert";
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  seen.cspViolations = await page.evaluate(() => window.__cspViolations);
+
+  // axe-core is injected as a script, which the page's CSP rightly refuses: a second context bypasses it.
+  const audit = await browser.newContext({ bypassCSP: true, viewport: { width: 1100, height: 900 } });
+  const auditPage = await audit.newPage();
+  await auditPage.goto(url);
+  await auditPage.addScriptTag({ content: await readFile(require.resolve("axe-core/axe.min.js"), "utf8") });
+  const results = await auditPage.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  seen.violations = results.violations.map((violation) => ({ id: violation.id, impact: violation.impact,
+                                                             nodes: violation.nodes.length }));
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
