@@ -26,6 +26,7 @@ from stacks.streaming_stack import StreamingStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCUMENTS = REPO_ROOT / "sample_data" / "documents"
+CHAT_PAGE = REPO_ROOT / "build" / "chat"  # make chat-build (part of make synth)
 LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layers_dir=REPO_ROOT / "lambdas" / "layers")
 
 
@@ -144,6 +145,7 @@ def build_app(scope: Construct, settings: Settings) -> Stacks:
         lambda_sources=LAMBDA_SOURCES,
         functions=settings.functions,
         lifecycle=settings.lifecycle,
+        chat_page=CHAT_PAGE,
     )
 
     monitoring = MonitoringStack(

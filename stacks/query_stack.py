@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.constructs.chat_site import ChatSite
 from stacks.constructs.evaluation import EvaluationBucketRef, EvaluationRole
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.query_api import QueryHttpApi
@@ -12,6 +15,17 @@ from stacks.constructs.query_function import QueryFunction
 from stacks.foundation.encryption import imported_key
 from stacks.settings import FunctionSettings, KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
 from stream_ingest.mapping import DocumentMapping
+
+
+def chat_filters(query: QuerySettings, stream_mapping: DocumentMapping) -> list[dict[str, str]]:
+    """The metadata the chat page offers to filter on: what the stream's documents carry, and the attributes the
+    implicit filters describe."""
+    found = {attribute.key: {"key": attribute.key, "type": attribute.type, "description": attribute.description}
+             for attribute in query.implicit_filter_attributes}  # fmt: skip
+    for field in stream_mapping.metadata:
+        found.setdefault(field.name, {"key": field.name, "type": field.type.bedrock if field.type else "STRING",
+                                      "description": "stream documents"})  # fmt: skip
+    return list(found.values())
 
 
 class QueryStack(Stack):
@@ -31,6 +45,7 @@ class QueryStack(Stack):
         lifecycle: Lifecycle,
         name_prefix: str,
         data_key_arn: str | None = None,
+        chat_page: Path | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -73,3 +88,8 @@ class QueryStack(Stack):
             if self.http_api.users is not None:
                 CfnOutput(self, "QueryUserPoolId", value=self.http_api.users.pool.user_pool_id)
                 CfnOutput(self, "QueryUserPoolClientId", value=self.http_api.users.client.user_pool_client_id)
+            if query_api.web_chat == "on" and chat_page is not None:
+                chat = ChatSite(self, "Chat", page=chat_page, api=self.http_api, api_settings=query_api,
+                                filters=chat_filters(query, stream_mapping), name_prefix=name_prefix,
+                                lifecycle=lifecycle)  # fmt: skip
+                CfnOutput(self, "ChatPageUrl", value=chat.url, description="The chat page: sign in and ask")

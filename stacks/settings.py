@@ -697,6 +697,8 @@ class QueryApiSettings(SettingsGroup):
     """with `queryHttpApi=oidc`: accepted audiences (`aud` or `client_id`), comma-separated"""
     group_claim: ClaimName = Field("cognito:groups", alias="queryGroupClaim")
     """the token claim that names the caller's groups"""
+    web_chat: Literal["off", "on"] = Field("off", alias="webChat")
+    """`on`: a chat page (CloudFront, sign-in with PKCE) for the HTTPS endpoint's users; needs `queryHttpApi` `cognito` or `oidc`"""  # noqa: E501
 
     @model_validator(mode="after")
     def _issuer_given(self) -> Self:
@@ -706,6 +708,9 @@ class QueryApiSettings(SettingsGroup):
             )
         if self.mode != "oidc" and (self.issuer or self.audience):
             raise SettingsError("queryHttpApiIssuer", "the issuer and audience apply to queryHttpApi=oidc only")
+        if self.web_chat == "on" and self.mode == "off":
+            raise SettingsError("webChat", "the chat page signs people in and asks over HTTPS: set queryHttpApi to "
+                                "cognito or oidc as well")  # fmt: skip
         return self
 
     @property

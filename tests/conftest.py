@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
+import subprocess
 
 # Handler modules create Powertools objects at import, as in Lambda; give them the function's settings.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "kbstream")
@@ -58,6 +61,7 @@ QUERY_FEATURES: dict[str, Any] = {
     "guardrail": "create",
     "guardrailDeniedTopics": {"Investment advice": "Recommendations to buy, sell or hold securities."},
     "queryHttpApi": "cognito",
+    "webChat": "on",
 }
 # Customer-managed encryption, with the query features on so every store the app can create exists.
 CUSTOMER_MANAGED: dict[str, Any] = {"encryption": "customer-managed", **QUERY_FEATURES}
@@ -72,6 +76,7 @@ OIDC_API: dict[str, Any] = {
     "guardrail": "existing",
     "guardrailId": "abcd1234efgh",
     "guardrailVersion": "3",
+    "webChat": "on",
 }
 
 
@@ -95,7 +100,19 @@ class Synthesized:
         return {stack.stack_name: self.templates[stack.node.id] for stack in assembly_stacks(self.stacks)}
 
 
+@functools.cache
+def built_chat_page() -> Path:
+    """The chat page, built once per session as make chat-build builds it (the webChat variants upload it)."""
+    from stacks.application import CHAT_PAGE
+
+    subprocess.run([shutil.which("node") or "node", str(CHAT_PAGE.parent.parent / "web" / "chat" / "build.mjs"),
+                    str(CHAT_PAGE)], check=True, capture_output=True, timeout=120)  # fmt: skip
+    return CHAT_PAGE
+
+
 def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Synthesized:
+    if (overrides or {}).get("app:webChat") == "on":
+        built_chat_page()
     context = {
         **CDK_CONTEXT,
         **(overrides or {}),

@@ -87,6 +87,17 @@ def the_key(app: Synthesized) -> str:
                                                               keys))  # fmt: skip
 
 
+def page_buckets(template: dict[str, Any]) -> set[str]:
+    """Buckets a CloudFront distribution serves: the chat page's public files (NOT_UNDER_THE_KEY)."""
+    found: set[str] = set()
+    for resource in resources_of_type(template, "AWS::CloudFront::Distribution").values():
+        for origin in resource["Properties"]["DistributionConfig"]["Origins"]:
+            name = origin.get("DomainName")
+            if isinstance(name, dict) and "Fn::GetAtt" in name:
+                found.add(name["Fn::GetAtt"][0])
+    return found
+
+
 def access_log_buckets(template: dict[str, Any]) -> set[str]:
     return {resource["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
             for resource in resources_of_type(template, "AWS::S3::Bucket").values()
@@ -105,7 +116,7 @@ def test_every_data_store_names_the_key(synth: Callable[..., Synthesized], exist
     key, samples = the_key(app), AppSamples(app.templates_by_stack_name)
     checked: dict[str, int] = {}
     for stack_id, template in app.templates.items():
-        excused = access_log_buckets(template)
+        excused = access_log_buckets(template) | page_buckets(template)
         for logical_id, resource in template["Resources"].items():
             path = KEY_PROPERTIES.get(resource["Type"])
             if path is None or logical_id in excused:

@@ -71,6 +71,8 @@ NOT_UNDER_THE_KEY: dict[str, str] = {
     "knowledge base keeps its data in the index and data sources, which are under the key.",
     "AWS::EC2::VPC": "VPC encryption controls concern traffic in transit, not data at rest.",
     "access-log bucket": "S3 delivers server access logs only to buckets encrypted with SSE-S3.",
+    "chat page bucket": "It holds the chat page's public files (HTML, JavaScript, CSS and its config), which "
+    "CloudFront serves to anyone; SSE-S3 keeps them encrypted at rest without giving CloudFront a key grant.",
     "vector bucket": "Each index takes its own key when it is created; the bucket keeps the SSE-S3 default it was "
     "created with, so switching the setting never replaces it.",
 }

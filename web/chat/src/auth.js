@@ -34,6 +34,14 @@ export function session() {
   return tokens;
 }
 
+/** Cognito's endpoints are in the config; an OIDC issuer's come from its discovery document. */
+export async function endpoints(auth) {
+  if (!auth.issuer) return auth;
+  const discovery = await (await fetch(`${auth.issuer}/.well-known/openid-configuration`)).json();
+  return { ...auth, authorizeUrl: discovery.authorization_endpoint, tokenUrl: discovery.token_endpoint,
+           logoutUrl: discovery.end_session_endpoint || auth.redirectUri };
+}
+
 export async function signIn(auth) {
   const verifier = randomText(48);
   const state = randomText(16);

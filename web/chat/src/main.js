@@ -1,5 +1,5 @@
 // The chat page: sign in, ask, read the answer with its numbered sources, follow up, filter by metadata.
-import { completeSignIn, session, signIn, signOut } from "./auth.js";
+import { completeSignIn, endpoints, session, signIn, signOut } from "./auth.js";
 import "./app.css";
 
 const $ = (id) => document.getElementById(id);
@@ -140,6 +140,7 @@ function showSession(tokens) {
 
 async function start() {
   state.config = await (await fetch("config.json", { cache: "no-store" })).json();
+  state.config.auth = await endpoints(state.config.auth);
   for (const attribute of state.config.filters || []) {
     $("filter-key").append(element("option", { value: attribute.key, textContent: attribute.description ? `${attribute.key} (${attribute.description})` : attribute.key }));
   }
