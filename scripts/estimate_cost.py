@@ -43,6 +43,10 @@ PRICES: dict[str, float] = {
     "guardrail_topics_per_1k_text_units": 0.15,
     "guardrail_pii_per_1k_text_units": 0.10,
     "amazon_rerank_per_1k_queries": 1.00,
+    # The chat page (webChat): CloudFront HTTPS requests and data out, and S3 GETs behind them.
+    "cloudfront_per_10k_https_requests": 0.0100,
+    "cloudfront_per_gb_out": 0.085,
+    "s3_per_1k_get_requests": 0.0004,
     "cohere_rerank_per_1k_queries": 2.00,
     # encryption=customer-managed
     "kms_key_month": 1.00,
@@ -183,6 +187,12 @@ def feature_lines(load: Load) -> list[Line]:
     extra_call = (load.extra_call_input_tokens * PRICES["claude_sonnet_input_per_1m_tokens"]
                   + load.extra_call_output_tokens * PRICES["claude_sonnet_output_per_1m_tokens"]) / 1e6  # fmt: skip
     requests = questions * PRICES["http_api_per_1m_requests"] / 1e6
+    page_loads = questions // 5  # a visit asks about five questions
+    file_gets = page_loads * 4  # index.html, app.js, app.css, config.json
+    transferred_gb = (questions * 5_000 + page_loads * 15_000) / 1e9  # about 5 KB an answer, 15 KB a visit
+    chat_page = ((questions + file_gets) / 10_000 * PRICES["cloudfront_per_10k_https_requests"]
+                 + transferred_gb * PRICES["cloudfront_per_gb_out"]
+                 + file_gets / 1000 * PRICES["s3_per_1k_get_requests"])  # fmt: skip
     return [
         Line("HTTP API (`queryHttpApi`)", f"{questions:,} requests", requests),
         Line("Cognito user pool (`cognito`)", "Essentials: the first 10,000 monthly active users", 0.0),
@@ -195,6 +205,8 @@ def feature_lines(load: Load) -> list[Line]:
         Line("Query decomposition", "about one more Claude Sonnet call per question", questions * extra_call),
         Line("Conversation key (`groupFilters`)", "1 KMS HMAC key; a MAC made and checked per question",
              PRICES["kms_key_month"] + questions * 2 / 10_000 * PRICES["kms_per_10k_requests"]),
+        Line("Chat page (`webChat`)", f"CloudFront and S3 per request: {questions:,} answers, {page_loads:,} page "
+             "loads of 4 files", chat_page),
     ]  # fmt: skip
 
 
