@@ -470,3 +470,21 @@ def test_a_failed_judge_job_fails_the_run_with_bedrocks_reason(tmp_path: Path, c
             status = evaluate.main(["--output", str(tmp_path), "--judge", "--judge-poll-seconds", "0"], operator=local)
     assert status == EXIT_PROBLEM
     assert "ended Failed: The role cannot read s3://bucket/datasets/" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["retrieveAndGenerate", "retrieveOnly"])
+@pytest.mark.parametrize("audience", ["public", "staff"])
+def test_each_job_request_is_valid_by_the_botocore_model_enums_and_patterns_included(kind: str, audience: str) -> None:
+    from devtools.sdk_model import validate_request
+
+    settings = load_settings({"app:groupFilters": GROUP_FILTERS, "app:promptTemplate": "Answer from $search_results$"})
+    judge_settings = JudgeSettings.of(settings, audience, 3600)
+    run_id = "20261201t120000"
+    request = job_request(
+        kind, f"kbstream-{run_id}-rag", ROLE, f"s3://{BUCKET}/datasets/{run_id}/cases.jsonl",
+        f"s3://{BUCKET}/results/{run_id}/", "KB12345678",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-6", judge_settings,
+    )  # fmt: skip
+    assert validate_request("bedrock", "CreateEvaluationJob", request) == []
+    search = json.dumps(request["inferenceConfig"])
+    assert ("is_internal" in search) is (audience == "public"), "the audience's enforced filter, and only it"
