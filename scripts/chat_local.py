@@ -36,7 +36,7 @@ from devtools.fake_knowledge_base import fake_knowledge_base
 from devtools.jwt_authorizer import JwtAuthorizer, TokenIssuer
 from devtools.local_query import local_query_function
 from devtools.settings_docs import REPO_ROOT
-from scripts.evaluation.sample import GROUP_FILTERS, query_config, sample_state
+from scripts.evaluation.sample import GROUP_FILTERS, SAMPLE_BUCKET, query_config, sample_state
 from stacks.foundation.web_headers import security_headers
 
 PAGE = REPO_ROOT / "build" / "chat"
@@ -222,7 +222,10 @@ def chat_local(port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: flo
         origins: list[str] = []
         url = stack.enter_context(serve(_handler(page, config, issuer, chat, origins, codes, threading.Lock()), port))
         chat.url = url
-        function_config = dataclasses.replace(query_config(), group_claim="cognito:groups")
+        # As deployed with the page: cited documents of the sample bucket get short-lived links.
+        function_config = dataclasses.replace(
+            query_config(), group_claim="cognito:groups", document_bucket=SAMPLE_BUCKET
+        )
         local = stack.enter_context(
             local_query_function(
                 function_config,

@@ -146,6 +146,7 @@ def build_app(scope: Construct, settings: Settings) -> Stacks:
         functions=settings.functions,
         lifecycle=settings.lifecycle,
         chat_page=CHAT_PAGE,
+        documents=storage.documents,
     )
 
     monitoring = MonitoringStack(

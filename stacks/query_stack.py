@@ -7,6 +7,7 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.chat_site import ChatSite
 from stacks.constructs.evaluation import EvaluationBucketRef, EvaluationRole
 from stacks.constructs.functions import FunctionCode, LambdaSources
@@ -46,6 +47,7 @@ class QueryStack(Stack):
         name_prefix: str,
         data_key_arn: str | None = None,
         chat_page: Path | None = None,
+        documents: DocumentBucketRef | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -62,6 +64,7 @@ class QueryStack(Stack):
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
             key=key,
+            document_links=documents if query_api.web_chat == "on" else None,
         )
         evaluation = EvaluationRole(
             self,

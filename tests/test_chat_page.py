@@ -64,6 +64,8 @@ def test_an_answer_shows_its_numbered_sources_and_a_follow_up_continues(browsed:
     steps = browsed["steps"]
     assert steps["firstAnswer"].startswith("A dedicated climate-tech practice") and steps["firstAnswer"].endswith("[1]")
     assert steps["firstSources"] == ["Aurora Dynamics launches a climate-tech practice"]
+    (link,) = steps["firstLinks"]
+    assert link.startswith("https://") and "aurora_press_announcement.txt" in link and "X-Amz-Expires=300" in link
     assert steps["followUp"].startswith("From Seattle and the Dublin, Singapore and Toronto delivery centres.")
 
 

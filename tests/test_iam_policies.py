@@ -17,7 +17,6 @@ from devtools.sdk_model import iam_action
 from tests.conftest import (
     CUSTOMER_MANAGED,
     EXISTING_CLUSTER,
-    GROUP_FILTERS,
     OIDC_API,
     PER_KEY_TICKERS,
     QUERY_FEATURES,
@@ -265,12 +264,14 @@ HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
         # With groups: conversations sealed to their audience (query.sessions).
         ("kms", "GenerateMac", "seal-key"),
         ("kms", "VerifyMac", "seal-key"),
+        # With the chat page: a cited document's short-lived link is a GetObject signed by this role.
+        ("s3", "GetObject", "document"),
     ],
 }
 # The settings under which a function makes every call above: tombstones delete only with key-based IDs.
 VARIANT_OF_HANDLER: dict[str, dict[str, Any]] = {
     "stream_ingest.handler.handler": {"streamDocument": PER_KEY_TICKERS},
-    "query.handler.handler": {"groupFilters": GROUP_FILTERS},
+    "query.handler.handler": QUERY_FEATURES,
 }
 # The field of ``Stacks`` that holds each function.
 STACK_OF_HANDLER = {"stream_ingest.handler.handler": "streaming", "kb_sync.handler.handler": "knowledge_base",
@@ -300,7 +301,8 @@ def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(
         app.template("KnowledgeBase"),
     )
     targets = {"knowledge-base": knowledge_base, "queue": queue, "check-queue": check_queue, "profile": profile,
-               "model": model, "seal-key": environment.get("SESSION_SEAL_KEY_ARN", "")}  # fmt: skip
+               "model": model, "seal-key": environment.get("SESSION_SEAL_KEY_ARN", ""),
+               "document": f"arn:aws:s3:::{environment.get('DOCUMENT_BUCKET', '')}/documents/handbook.pdf"}  # fmt: skip
     # KMS honours the role's grants only where the key policy trusts the account: evaluate with it.
     keys = list(resources_of_type(template, "AWS::KMS::Key").values())
     key_policies = {"seal-key": samples.render(keys[0]["Properties"]["KeyPolicy"], template)} if keys else {}

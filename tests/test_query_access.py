@@ -397,3 +397,23 @@ def test_conversations_are_sealed_with_an_hmac_key_only_when_groups_are_configur
     (key,) = resources_of_type(grouped_app.template("Query"), "AWS::KMS::Key").values()
     assert (key["Properties"]["KeySpec"], key["Properties"]["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
     assert resources_of_type(plain.template("Query"), "AWS::KMS::Key") == {}
+
+
+def test_the_chat_pages_links_open_only_the_cited_documents_of_the_bucket_for_five_minutes(
+    lambda_env: LambdaEnvironment,
+) -> None:
+    from function_runtime import aws_clients
+    from query.links import LINK_SECONDS, add_document_links
+
+    s3 = aws_clients.client("s3")  # the function's own client: Signature Version 4
+    bucket = "kbstream-documents-123456789012-us-east-1"
+    response: dict[str, Any] = {"answer": "...", "citations": [
+        {"uri": f"s3://{bucket}/documents/aurora_security_brief.pdf", "excerpt": "..."},
+        {"uri": "s3://another-bucket/documents/x.pdf", "excerpt": "..."},
+        {"uri": "ticker-prices/0/17", "excerpt": "..."},
+        {"uri": f"s3://{bucket}/documents/blocked.pdf", "excerpt": "Blocked.", "guardrail": "BLOCKED"},
+    ]}  # fmt: skip
+    assert add_document_links(s3, response, bucket) == 1
+    linked = [citation for citation in response["citations"] if "link" in citation]
+    assert len(linked) == 1 and f"X-Amz-Expires={LINK_SECONDS}" in linked[0]["link"]
+    assert f"{bucket}" in linked[0]["link"] and "aurora_security_brief.pdf" in linked[0]["link"]

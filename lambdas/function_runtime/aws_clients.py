@@ -25,4 +25,6 @@ def client(service: str) -> Any:
     """
     from botocore.config import Config
 
-    return _session().create_client(service, config=Config(connect_timeout=5, read_timeout=60))
+    # S3 presigns with Signature Version 4 (the chat page's document links): the only one every Region accepts.
+    signing = {"signature_version": "s3v4"} if service == "s3" else {}
+    return _session().create_client(service, config=Config(connect_timeout=5, read_timeout=60, **signing))

@@ -52,3 +52,5 @@ class QueryConfig:
     session_seal_key_arn: str | None = variable("SESSION_SEAL_KEY_ARN", default=None)
     # The HTTP API entry point: the verified token claim that names the caller's groups.
     group_claim: str | None = variable("GROUP_CLAIM", default=None)
+    # With the chat page: the document bucket whose cited objects get short-lived links (query.links).
+    document_bucket: str | None = variable("DOCUMENT_BUCKET", default=None)

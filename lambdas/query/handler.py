@@ -23,6 +23,7 @@ from query.audience import entry_point, entry_point_groups
 from query.contract import HTTP_API_ENTRY_POINT, QueryConfig, QueryMetric
 from query.guardrail import Guardrail, guard_passages
 from query.http_api import http_request, http_response, public_error
+from query.links import add_document_links
 from query.model_access import FIX as MODEL_ACCESS_FIX
 from query.model_access import needs_model_access
 from query.request import Mode, RequestError, parse_request
@@ -62,6 +63,8 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             logger.warning("The token's group claim names groups the app does not know; it asks as the default "
                            "group", claim=config.group_claim, groups=list(reading.groups))  # fmt: skip
         result = answer(body, reading.groups, config, access)
+        if config.document_bucket and "error" not in result:
+            add_document_links(client("s3"), result, config.document_bucket)
         if "error" in result and result["error"].get("type") != "ValidationError":
             # Bedrock's text names the account, the role and the knowledge base: it stays in the log.
             logger.warning("Query failed; the HTTP caller gets a generic message", error=result["error"],

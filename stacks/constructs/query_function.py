@@ -12,6 +12,7 @@ from constructs import Construct
 
 from custom_resources.console_test_events import ConsoleTestEvents
 from query import contract as query_contract
+from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.data_key import MINIMUM_PENDING_WINDOW_DAYS
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.knowledge_base import foundation_model_arn
@@ -143,6 +144,7 @@ class QueryFunction(Construct):
         code: FunctionCode,
         lifecycle: Lifecycle,
         key: kms.IKey | None = None,
+        document_links: DocumentBucketRef | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -185,6 +187,7 @@ class QueryFunction(Construct):
                 group_claim=query_api.group_claim if query_api.enabled else None,
                 session_key_arn=key.key_arn if key else None,
                 session_seal_key_arn=self.session_seal_key.key_arn if self.session_seal_key else None,
+                document_bucket=document_links.bucket_name(self) if document_links else None,
             ),
             timeout_seconds=120,
             # Aliases move to each new version; an old one serves nobody, so CloudFormation deletes it.
@@ -244,6 +247,15 @@ class QueryFunction(Construct):
                                                              resources=[key.key_arn]))  # fmt: skip
         if self.session_seal_key:
             self.session_seal_key.grant(role, "kms:GenerateMac", "kms:VerifyMac")
+        if document_links is not None:
+            # The chat page's links to cited documents are presigned with this role: it may read the documents.
+            documents = f"arn:{Aws.PARTITION}:s3:::{document_links.bucket_name(self)}/{document_links.document_prefix}*"
+            role.add_to_principal_policy(
+                iam.PolicyStatement(sid="LinkedDocuments", actions=["s3:GetObject"], resources=[documents])
+            )
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{document_links.nag_documents_arn(self)}]",
+                        "The documents under the knowledge base's prefix, which the chat page links to for "
+                        "five minutes when an answer cites them.")  # fmt: skip
         events = query_test_events(query, stream_mapping)
         ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=events, lifecycle=lifecycle)
         self.entry_points = QueryEntryPoints(self, "EntryPoints", function=self.function.function, query=query,

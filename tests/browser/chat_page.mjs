@@ -59,6 +59,7 @@ try {
 
   seen.steps.firstAnswer = await first.locator(".answer").innerText({ timeout: 2000 });
   seen.steps.firstSources = await first.locator(".sources .title").allInnerTexts();
+  seen.steps.firstLinks = await first.locator(".sources a.title").evaluateAll((links) => links.map((link) => link.href));
 
   await question.fill("Where is that practice staffed from?");
   await armTimer(page);

@@ -38,8 +38,12 @@ function renderSources(sources) {
     for (const [key, value] of Object.entries(source.metadata || {})) {
       if (key !== "title") metadata.append(element("li", { textContent: `${key}: ${Array.isArray(value) ? value.join(", ") : value}` }));
     }
+    const title = source.link
+      ? element("a", { className: "title", href: source.link, target: "_blank", rel: "noopener noreferrer",
+                       textContent: sourceTitle(source), title: "Open the document (the link works for five minutes)" })
+      : element("span", { className: "title", textContent: sourceTitle(source) });
     list.append(element("li", {},
-      element("span", { className: "title", textContent: sourceTitle(source) }),
+      title,
       element("blockquote", { textContent: (source.excerpt || "").slice(0, 400) }),
       metadata));
   }
