@@ -205,7 +205,6 @@ class JsonHandler(BaseHTTPRequestHandler):
     """Answers as an AWS JSON REST service does: a JSON body, the error type in ``x-amzn-ErrorType``."""
 
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body leave together, not after an ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         return

@@ -117,7 +117,6 @@ def _http_api_handler(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body leave together, not after an ACK
 
         def log_message(self, format: str, *args: Any) -> None:
             return

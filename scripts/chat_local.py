@@ -96,7 +96,6 @@ def _handler(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body leave together, not after an ACK
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -215,8 +214,7 @@ def chat_local(port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: flo
         state = sample_state()
         state.latency_seconds = latency_seconds
         kb_url, _ = stack.enter_context(fake_knowledge_base(state))
-        page_origin = f"http://127.0.0.1:{port}" if port else ""
-        chat = ChatLocal(url=page_origin, api_url="", tokens_issued=[])
+        chat = ChatLocal(url="", api_url="", tokens_issued=[])  # the URLs are known once the servers listen
         config: dict[str, Any] = {}
         codes: dict[str, dict[str, str]] = {}
         origins: list[str] = []

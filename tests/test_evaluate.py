@@ -28,13 +28,8 @@ from stacks.settings import load_settings
 
 
 @pytest.fixture(autouse=True)
-def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+def _credentials(credentials: None) -> None:
+    """Every test here runs with fake credentials and none of this machine's AWS configuration."""
 
 
 def run(operator: Operator, output: Path, *arguments: str) -> tuple[int, dict[str, Any]]:
@@ -201,7 +196,7 @@ def test_each_case_goes_through_its_audiences_entry_point(tmp_path: Path) -> Non
     assert follow_up["sessionId"], "a follow-up continues its conversation"
 
 
-def test_a_forbidden_source_shown_to_an_audience_fails_the_run(tmp_path: Path, capsys: Any) -> None:
+def test_a_forbidden_source_shown_to_an_audience_fails_the_run(tmp_path: Path) -> None:
     # A misconfigured app: the public audience is unrestricted.
     with local_operator(group_filters={"public": {}, "staff": {}}) as (operator, _):
         status, result = run(operator, tmp_path)
@@ -209,7 +204,6 @@ def test_a_forbidden_source_shown_to_an_audience_fails_the_run(tmp_path: Path, c
     leaked = case(result, "access-public-metrics")["leaks"]
     assert leaked and leaked[0].endswith("aurora_operational_metrics.xlsx")
     assert result["failures"][0].startswith("2 forbidden source(s) reached an audience")
-    assert "LEAK" not in capsys.readouterr().err
     assert "**leaked**" in (tmp_path / "latest" / "report.md").read_text()
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,18 +22,6 @@ from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Operator
 
 QUERY_STACK = "kbstream-query"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/kbstream-query/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-
-
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials and no AWS configuration files of this machine."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def stubbed_operator() -> tuple[Operator, Stubber, Stubber]:

@@ -20,11 +20,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from stacks.constructs.document_upload import acknowledge_bucket_deployment
 from stacks.constructs.query_api import ROUTE, QueryHttpApi
 from stacks.foundation.checkov import skip_check
 from stacks.foundation.handler_role import HandlerRole
 from stacks.foundation.lifecycle import log_group, removal_policy
-from stacks.foundation.nag import acknowledge, pseudo, token
+from stacks.foundation.nag import acknowledge
 from stacks.foundation.web_headers import HSTS_SECONDS, content_security_policy
 from stacks.settings import Lifecycle, QueryApiSettings
 
@@ -70,6 +71,8 @@ class ChatSite(Construct):
             api.users.pool.add_domain(
                 "SignIn", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
             )
+            # The managed login endpoints of a prefix domain: https://docs.aws.amazon.com/cognito/latest/developerguide/
+            # federation-endpoints.html (/oauth2/authorize, /oauth2/token, /logout).
             sign_in = f"https://{domain_prefix}.auth.{stack.region}.amazoncognito.com"
             auth: dict[str, Any] = {
                 "authorizeUrl": f"{sign_in}/oauth2/authorize",
@@ -180,26 +183,4 @@ class ChatSite(Construct):
             log_group=logs,
             role=role,
         )
-        # The handler function is a stack-level singleton created by aws-cdk-lib.
-        handler = next(child for child in stack.node.children
-                       if child.node.id.startswith("Custom::CDKBucketDeployment"))  # fmt: skip
-        acknowledge(
-            handler.node.find_child("Resource"),
-            "AwsSolutions-L1",
-            "aws-cdk-lib pins the runtime of its BucketDeployment handler; it runs only in deployments.",
-        )
-        partition, region, account = pseudo(self)
-        asset_bucket = f"arn:{partition}:s3:::cdk-hnb659fds-assets-{account}-{region}/*"
-        grant = ("CDK's BucketDeployment reads the page from the asset bucket and writes it to the page bucket; the "
-                 "wildcards are CDK's grant on those two.")  # fmt: skip
-        wildcards = [
-            "Action::s3:GetBucket*",
-            "Action::s3:GetObject*",
-            "Action::s3:List*",
-            "Action::s3:Abort*",
-            "Action::s3:DeleteObject*",
-            f"Resource::{asset_bucket}",
-            f"Resource::{token(self.bucket)}/*",
-        ]
-        for finding in wildcards:
-            acknowledge(role, f"AwsSolutions-IAM5[{finding}]", grant)
+        acknowledge_bucket_deployment(self, role, self.bucket)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
@@ -53,24 +54,30 @@ class DocumentUpload(Construct):
         )
         if bucket.encryption_key:
             acknowledge_key_grants(role)
-        partition, region, account = pseudo(self)
-        asset_bucket = f"arn:{partition}:s3:::cdk-hnb659fds-assets-{account}-{region}/*"
-        for finding in (
-            "Action::s3:GetBucket*",
-            "Action::s3:GetObject*",
-            "Action::s3:List*",
-            "Action::s3:Abort*",
-            "Action::s3:DeleteObject*",
-            f"Resource::{asset_bucket}",
-            f"Resource::{token(bucket)}/*",
-        ):
-            acknowledge(role, f"AwsSolutions-IAM5[{finding}]", _GRANT_REASON)
-        # The handler function is a stack-level singleton created by aws-cdk-lib.
-        handler = next(
-            child for child in Stack.of(self).node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
-        )
-        acknowledge(
-            handler.node.find_child("Resource"),
-            "AwsSolutions-L1",
-            "aws-cdk-lib pins the runtime of its BucketDeployment handler; it runs only during deployments.",
-        )
+        acknowledge_bucket_deployment(self, role, bucket)
+
+
+def acknowledge_bucket_deployment(scope: Construct, role: iam.IRole, bucket: s3.IBucket) -> None:
+    """What cdk-nag finds in any BucketDeployment: CDK's wildcard grants on the asset and destination buckets, and
+    the runtime aws-cdk-lib pins for its stack-level handler."""
+    partition, region, account = pseudo(scope)
+    asset_bucket = f"arn:{partition}:s3:::cdk-hnb659fds-assets-{account}-{region}/*"
+    for finding in (
+        "Action::s3:GetBucket*",
+        "Action::s3:GetObject*",
+        "Action::s3:List*",
+        "Action::s3:Abort*",
+        "Action::s3:DeleteObject*",
+        f"Resource::{asset_bucket}",
+        f"Resource::{token(bucket)}/*",
+    ):
+        acknowledge(role, f"AwsSolutions-IAM5[{finding}]", _GRANT_REASON)
+    # The handler function is a stack-level singleton created by aws-cdk-lib.
+    handler = next(
+        child for child in Stack.of(scope).node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
+    )
+    acknowledge(
+        handler.node.find_child("Resource"),
+        "AwsSolutions-L1",
+        "aws-cdk-lib pins the runtime of its BucketDeployment handler; it runs only during deployments.",
+    )

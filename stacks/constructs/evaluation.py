@@ -17,6 +17,7 @@ from constructs import Construct
 
 from stacks.foundation.nag import acknowledge, pseudo
 from stacks.foundation.operator_policy import evaluation_role_name
+from stacks.foundation.service_trust import bedrock_acting_for
 
 DATASETS_PREFIX = "datasets/"  # what the operator uploads: the cases as Bedrock's prompt dataset
 RESULTS_PREFIX = "results/"  # where the jobs write
@@ -72,17 +73,7 @@ class EvaluationRole(Construct):
             description="Bedrock RAG evaluation jobs of this app: read the datasets, write the results, query the "
             "knowledge base and invoke the generator and evaluator models",
             # Only Bedrock acting for an evaluation job of this account may assume the role.
-            assumed_by=iam.ServicePrincipal(
-                "bedrock.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="bedrock", resource="evaluation-job", resource_name="*"
-                        )
-                    },
-                },
-            ),
+            assumed_by=bedrock_acting_for(self, "evaluation-job"),
             inline_policies={
                 "Evaluation": iam.PolicyDocument(
                     statements=[

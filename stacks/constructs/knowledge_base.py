@@ -14,6 +14,7 @@ from custom_resources.vector_store import VectorIndexRef
 from stacks.constructs.buckets import DocumentBucketRef
 from stacks.foundation.lifecycle import removal_policy, retention
 from stacks.foundation.nag import acknowledge
+from stacks.foundation.service_trust import bedrock_acting_for
 from stacks.settings import Chunking, ChunkingStrategy, EmbeddingSettings, KnowledgeBaseIdentity, Lifecycle
 
 # What Bedrock does with an index when it ingests, queries and deletes documents.
@@ -91,17 +92,7 @@ class VectorKnowledgeBase(Construct):
             "ServiceRole",
             description=f"Bedrock knowledge base {name}: embeds the documents and manages their vectors",
             # Only Bedrock acting for a knowledge base of this account may assume the role.
-            assumed_by=iam.ServicePrincipal(
-                "bedrock.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="bedrock", resource="knowledge-base", resource_name="*"
-                        )
-                    },
-                },
-            ),
+            assumed_by=bedrock_acting_for(self, "knowledge-base"),
             # Inline policies exist as soon as the role does: Bedrock checks them at CreateKnowledgeBase.
             inline_policies={
                 "EmbeddingModel": iam.PolicyDocument(
