@@ -9,7 +9,10 @@ them, with the metadata their sidecars and the stream mapping give). What matter
 - passages are ranked by the words they share with the question (a deterministic stand-in for vector search), and
   a follow-up in a session is searched with the conversation's earlier questions, as Bedrock does;
 - RetrieveAndGenerate answers with a canned answer for a known question (or the best passage's text) and cites the
-  passages it found, in the response shape of the botocore model.
+  passages it found, in the response shape of the botocore model;
+- RetrieveAndGenerateStream sends the same answer as an event stream (``devtools.event_stream``): after
+  ``latency_seconds``, a few words per ``output`` event every ``chunk_seconds``, then the ``citation`` event; with
+  ``stream_failure`` set, an exception event of that member (``throttlingException``) ends the stream midway.
 
 Routes come from the botocore model; anything else is answered 404.
 """
@@ -29,6 +32,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
+from devtools import event_stream
 from devtools.fake_bedrock import JsonHandler, serve
 from devtools.sdk_model import service_model
 
@@ -161,7 +165,10 @@ def ticker_stream(topic: str = "ticker-prices", start: float = 1771151400.0) -> 
 class KnowledgeBaseState:
     passages: list[Passage] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)  # question (lower case) -> canned answer
-    latency_seconds: float = 0.0
+    latency_seconds: float = 0.0  # before any response; for the stream, before its first event
+    chunk_seconds: float = 0.02  # between a stream's events
+    words_per_chunk: int = 3
+    stream_failure: str | None = None  # an exception member of the stream, sent after its first event
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     sessions: dict[str, list[str]] = field(default_factory=dict)  # session -> its questions so far
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -229,14 +236,31 @@ class KnowledgeBaseState:
         )
         return {"output": {"text": answer}, "citations": citations, "sessionId": session}
 
+    def stream_events(self, body: dict[str, Any]) -> tuple[str, list[bytes]]:
+        """RetrieveAndGenerateStream: the session and the encoded events of the same answer."""
+        response = self.retrieve_and_generate(body)
+        text = response["output"]["text"]
+        pieces = re.findall(r"\S+\s*", text) or [text]
+        size = self.words_per_chunk
+        events = [
+            event_stream.event("output", {"text": "".join(pieces[start : start + size])})
+            for start in range(0, len(pieces), size)
+        ]
+        if self.stream_failure:
+            events[1:] = [event_stream.exception(self.stream_failure, "Rate exceeded (fake)")]
+            return response["sessionId"], events
+        events += [event_stream.event("citation", citation) for citation in response["citations"]]
+        return response["sessionId"], events
+
 
 _RESPONDERS = {"Retrieve": KnowledgeBaseState.retrieve, "RetrieveAndGenerate": KnowledgeBaseState.retrieve_and_generate}
+_STREAMING = "RetrieveAndGenerateStream"
 
 
 def _handler_class(state: KnowledgeBaseState) -> type[BaseHTTPRequestHandler]:
     model = service_model("bedrock-agent-runtime")
     routes = []
-    for name in _RESPONDERS:
+    for name in [*_RESPONDERS, _STREAMING]:
         http = model.operation_model(name).http
         pattern = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(http["requestUri"].split("?")[0]))
         routes.append((http["method"], re.compile(f"^{pattern}$"), name))
@@ -254,10 +278,34 @@ def _handler_class(state: KnowledgeBaseState) -> type[BaseHTTPRequestHandler]:
             time.sleep(state.latency_seconds)
             with state._lock:
                 state.requests.append((operation, body))
+            if operation == _STREAMING:
+                self._stream(body)
+                return
             try:
                 self._send(200, _RESPONDERS[operation](state, body))
             except (KeyError, ValueError) as problem:
                 self._send(400, {"message": f"fake: {problem}"}, "ValidationException")
+
+        def _stream(self, body: dict[str, Any]) -> None:
+            try:
+                session, events = state.stream_events(body)
+            except (KeyError, ValueError) as problem:
+                self._send(400, {"message": f"fake: {problem}"}, "ValidationException")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+            self.send_header("x-amzn-bedrock-knowledge-base-session-id", session)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for number, encoded in enumerate(events):
+                    if number:
+                        time.sleep(state.chunk_seconds)
+                    self.wfile.write(f"{len(encoded):X}\r\n".encode() + encoded + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):  # the caller stopped reading: it closed the stream
+                self.close_connection = True
 
     return Handler
 
