@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
+
+from devtools.fake_bedrock import JsonHandler, serve
 
 TEST_ISSUER = "https://issuer.example.com/tests"
 TEST_AUDIENCE = "query-client"
@@ -110,3 +113,23 @@ class JwtAuthorizer:
             "body": text,
             "isBase64Encoded": False,  # API Gateway passes text content types as they are
         }  # fmt: skip
+
+
+@contextmanager
+def serve_issuer(issuer: TokenIssuer) -> Iterator[TokenIssuer]:
+    """Publish the issuer's OpenID discovery document and key set on 127.0.0.1 until the block ends; the issuer
+    is renamed to that URL, as a real issuer's name is where its documents are."""
+
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            if path == "/.well-known/openid-configuration":
+                self._send(200, {"issuer": issuer.issuer, "jwks_uri": f"{issuer.issuer}/jwks.json"})
+            elif path == "/jwks.json":
+                self._send(200, dict(issuer.key_set.as_dict()))
+            else:
+                self._send(404, {"message": "not found"})
+
+    with serve(Handler) as url:
+        issuer.issuer = url
+        yield issuer

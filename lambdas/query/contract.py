@@ -14,6 +14,16 @@ HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, fun
 # The alias API Gateway invokes. Its callers' audience comes from their verified token, so no IAM principal is
 # ever granted it; every other alias is a group, and the plain function name is the default group.
 HTTP_API_ENTRY_POINT = "http-api"
+# The alias the chat page's WebSocket API invokes: the connection's audience comes from the token its
+# authorizer (chat_authorizer) verified when it connected. No IAM principal is granted it either.
+STREAM_ENTRY_POINT = "chat-stream"
+# The WebSocket subprotocol the page asks for; it sends its token as the second one it offers (a browser can set
+# no other header), and the $connect integration answers with this one.
+STREAM_SUBPROTOCOL = "kb-answer-stream"
+# What the authorizer hands the integration under requestContext.authorizer (strings, numbers or booleans only).
+STREAM_ASK_ACTION = "ask"  # the route of a question: the WebSocket API selects routes by $request.body.action
+AUTHORIZED_GROUPS = "groups"  # the verified token's group claim, as JSON text
+AUTHORIZED_UNTIL = "expiresAt"  # the token's exp: later questions on the connection are refused
 
 
 class QueryMetric(StrEnum):
@@ -54,3 +64,6 @@ class QueryConfig:
     group_claim: str | None = variable("GROUP_CLAIM", default=None)
     # With the chat page: the document bucket whose cited objects get short-lived links (query.links).
     document_bucket: str | None = variable("DOCUMENT_BUCKET", default=None)
+    # With the chat page: the WebSocket API's connection endpoint (https://<api>.execute-api.../<stage>), which the
+    # function posts the answer's text to as Bedrock generates it (query.answer_stream).
+    stream_connections_url: str | None = variable("STREAM_CONNECTIONS_URL", default=None)
