@@ -5,7 +5,9 @@
 environment and the qualifier the caller named in its invoked ARN, so aliases decide the audience exactly as in
 Lambda. With an issuer, ``POST /query`` is also served as API Gateway would: the token is checked by
 ``devtools.jwt_authorizer`` and the function is invoked through its ``http-api`` alias with payload format 2.0.
-Point the function at ``devtools.fake_knowledge_base`` to run without AWS.
+With a chat authorizer's configuration, the chat page's WebSocket API is served too (``devtools.local_stream_api``):
+its authorizer's code admits the connection, and the function answers through its ``chat-stream`` alias. Point the
+function at ``devtools.fake_knowledge_base`` to run without AWS.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from devtools.fake_bedrock import JsonHandler, serve
 from devtools.jwt_authorizer import JwtAuthorizer, Unauthorized
 from devtools.lambda_events import FakeLambdaContext
+from devtools.local_stream_api import LocalStreamApi, local_stream_api
 from function_runtime.environment import DataclassInstance, as_environment
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -37,6 +40,7 @@ class LocalQuery:
     invocations: list[tuple[str, Any]]  # (qualifier, event) of every invocation
     lambda_url: str = ""
     http_url: str = ""  # POST <http_url>/query, when an authorizer is given
+    stream: LocalStreamApi | None = None  # the chat page's WebSocket API, when a chat authorizer is configured
 
 
 @contextmanager
@@ -68,6 +72,16 @@ def function_environment(config: DataclassInstance, endpoints: Mapping[str, str]
             else:
                 os.environ[name] = value
         aws_clients.client.cache_clear()
+
+
+def _authorize(event: dict[str, Any]) -> dict[str, Any]:
+    from chat_authorizer import handler as authorizer
+
+    name = "kbstream-query-ChatAuthorizer"
+    context = FakeLambdaContext(invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+                                function_name=name, aws_request_id=str(uuid.uuid4()))  # fmt: skip
+    decision: dict[str, Any] = cast(Any, authorizer.handler)(event, context)  # a stand-in for LambdaContext
+    return decision
 
 
 def _invoke(function_name: str, qualifier: str | None, event: Any, record: list[tuple[str, Any]]) -> Any:
@@ -172,20 +186,32 @@ def local_query_function(
     function_name: str = "kbstream-query-Function",
     authorizer: JwtAuthorizer | None = None,
     cors_origin: str | None = None,
+    chat_authorizer: DataclassInstance | None = None,
 ) -> Iterator[LocalQuery]:
     """Serve the query function (and, with an authorizer, its HTTP API) until the block ends.
 
     ``endpoints`` are the AWS endpoint variables the function's own clients use, for example
     ``{"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": <fake knowledge base URL>}``. ``cors_origin`` is the one
-    browser origin the HTTP API admits, as the deployed API's CORS configuration does.
+    browser origin the HTTP API admits, as the deployed API's CORS configuration does. ``chat_authorizer`` (a
+    ``chat_authorizer.contract.ChatAuthorizerConfig``) serves the WebSocket API with that authorizer.
     """
+    from query.contract import STREAM_ENTRY_POINT
+
     local = LocalQuery(function_name=function_name, invocations=[])
     lock = threading.Lock()
-    with function_environment(config, endpoints), serve(_lambda_handler(local, lock)) as lambda_url:
-        local.lambda_url = lambda_url
-        if authorizer is None:
-            yield local
-            return
-        with serve(_http_api_handler(local, lock, authorizer, cors_origin)) as http_url:
-            local.http_url = http_url
-            yield local
+
+    def stream_integration(event: dict[str, Any]) -> Any:
+        with lock:
+            return _invoke(local.function_name, STREAM_ENTRY_POINT, event, local.invocations)
+
+    with ExitStack() as stack:
+        environment: dict[str, str] = {}
+        if chat_authorizer is not None:
+            local.stream = stack.enter_context(local_stream_api(_authorize, stream_integration))
+            config = replace(config, stream_connections_url=local.stream.connections_url)
+            environment = as_environment(chat_authorizer)
+        stack.enter_context(function_environment(config, {**endpoints, **environment}))
+        local.lambda_url = stack.enter_context(serve(_lambda_handler(local, lock)))
+        if authorizer is not None:
+            local.http_url = stack.enter_context(serve(_http_api_handler(local, lock, authorizer, cors_origin)))
+        yield local

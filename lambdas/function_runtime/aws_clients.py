@@ -16,8 +16,9 @@ def _session() -> Any:
 
 
 @cache
-def client(service: str) -> Any:
-    """One client per service and execution environment (created on first use, then reused).
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    """One client per service (and endpoint, for a service that has one per resource, such as a WebSocket API's
+    connections) and execution environment (created on first use, then reused).
 
     The retry mode and attempts come from AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, which every function
     gets (``function_runtime.contract.RuntimeConfig``): adaptive mode retries throttling with backoff
@@ -27,4 +28,7 @@ def client(service: str) -> Any:
 
     # S3 presigns with Signature Version 4 (the chat page's document links): the only one every Region accepts.
     signing = {"signature_version": "s3v4"} if service == "s3" else {}
-    return _session().create_client(service, config=Config(connect_timeout=5, read_timeout=60, **signing))
+    config = Config(connect_timeout=5, read_timeout=60, **signing)
+    if endpoint_url is None:
+        return _session().create_client(service, config=config)
+    return _session().create_client(service, endpoint_url=endpoint_url, config=config)

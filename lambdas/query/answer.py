@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,10 +161,41 @@ def shape_retrieval(response: dict[str, Any]) -> dict[str, Any]:
 
 def ask(
     runtime: Any, request: QueryRequest, search_filter: dict[str, Any] | None, knowledge_base_id: str,
-    generation: Generation, retrieval: Retrieval,
+    generation: Generation, retrieval: Retrieval, on_text: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """Retrieve, or RetrieveAndGenerate; with ``on_text``, RetrieveAndGenerateStream, its text given to ``on_text``
+    piece by piece. Either way the result has the same shape."""
     if request.mode is Mode.RETRIEVE:
         parameters = retrieve_request(request, search_filter, knowledge_base_id, retrieval)
         return shape_retrieval(runtime.retrieve(**parameters))
     parameters = retrieve_and_generate_request(request, search_filter, knowledge_base_id, generation, retrieval)
-    return shape_generation(runtime.retrieve_and_generate(**parameters))
+    if on_text is None:
+        return shape_generation(runtime.retrieve_and_generate(**parameters))
+    return shape_generation(streamed(runtime.retrieve_and_generate_stream(**parameters), on_text))
+
+
+def streamed(response: dict[str, Any], on_text: Callable[[str], None]) -> dict[str, Any]:
+    """RetrieveAndGenerateStream's events as RetrieveAndGenerate's response; each piece of text goes to ``on_text``
+    as it arrives. A failure in the middle of the stream (an exception event) raises botocore's EventStreamError."""
+    text: list[str] = []
+    citations: list[dict[str, Any]] = []
+    assembled: dict[str, Any] = {"sessionId": response.get("sessionId", "")}
+    stream = response["stream"]
+    try:
+        for event in stream:
+            if "output" in event:
+                piece = str(event["output"].get("text", ""))
+                text.append(piece)
+                if piece:
+                    on_text(piece)
+            elif "citation" in event:
+                cited = event["citation"]
+                legacy = cited.get("citation") or {}  # the deprecated member, with the same two fields
+                part = cited.get("generatedResponsePart") or legacy.get("generatedResponsePart", {})
+                references = cited.get("retrievedReferences") or legacy.get("retrievedReferences", [])
+                citations.append({"generatedResponsePart": part, "retrievedReferences": references})
+            elif "guardrail" in event:
+                assembled["guardrailAction"] = event["guardrail"].get("action")
+    finally:
+        stream.close()  # also when on_text stops the answer: the caller has gone
+    return {**assembled, "output": {"text": "".join(text)}, "citations": citations}
