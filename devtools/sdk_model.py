@@ -63,6 +63,12 @@ _IAM_ACTION_OF = {
     ("lambda", "Invoke"): "InvokeFunction",
     # Listing a bucket's objects is authorized as s3:ListBucket (Amazon S3 API reference, ListObjectsV2).
     ("s3", "ListObjectsV2"): "ListBucket",
+    # "This operation requires permission for the bedrock:RetrieveAndGenerate action" (Bedrock API reference,
+    # RetrieveAndGenerateStream).
+    ("bedrock-agent-runtime", "RetrieveAndGenerateStream"): "RetrieveAndGenerate",
+    # Posting to, reading and closing a WebSocket connection are execute-api:ManageConnections (API Gateway developer
+    # guide, apigateway-websocket-control-access-iam).
+    ("apigatewaymanagementapi", "PostToConnection"): "ManageConnections",
 }
 # Services whose IAM prefix differs from their signing name.
 _IAM_PREFIX_OF = {"monitoring": "cloudwatch"}

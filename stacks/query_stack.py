@@ -7,6 +7,7 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.constructs.answer_stream import AnswerStreamApi
 from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.chat_site import ChatSite
 from stacks.constructs.evaluation import EvaluationBucketRef, EvaluationRole
@@ -52,6 +53,12 @@ class QueryStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         key = imported_key(self, data_key_arn)
+        chat_on = query_api.web_chat == "on" and chat_page is not None
+        # The chat page's answers as they are generated; the function's configuration names its endpoint.
+        stream = None
+        if chat_on:
+            stream = AnswerStreamApi(self, "AnswerStream", name_prefix=name_prefix, lifecycle=lifecycle)
+        code = FunctionCode.for_stack(self, lambda_sources, functions)
         self.query = QueryFunction(
             self,
             "QueryFunction",
@@ -61,10 +68,11 @@ class QueryStack(Stack):
             identity=identity,
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,
-            code=FunctionCode.for_stack(self, lambda_sources, functions),
+            code=code,
             lifecycle=lifecycle,
             key=key,
             document_links=documents if query_api.web_chat == "on" else None,
+            stream_connections_url=stream.connections_url if stream else None,
         )
         evaluation = EvaluationRole(
             self,
@@ -91,8 +99,14 @@ class QueryStack(Stack):
             if self.http_api.users is not None:
                 CfnOutput(self, "QueryUserPoolId", value=self.http_api.users.pool.user_pool_id)
                 CfnOutput(self, "QueryUserPoolClientId", value=self.http_api.users.client.user_pool_client_id)
-            if query_api.web_chat == "on" and chat_page is not None:
-                chat = ChatSite(self, "Chat", page=chat_page, api=self.http_api, api_settings=query_api,
-                                filters=chat_filters(query, stream_mapping), name_prefix=name_prefix,
-                                lifecycle=lifecycle)  # fmt: skip
+            if stream is not None and chat_page is not None:
+                assert self.query.entry_points.answer_stream is not None
+                stream.connect(code=code, entry_point=self.query.entry_points.answer_stream,
+                               sender=self.query.function.role, issuer=self.http_api.issuer,
+                               audiences=self.http_api.audiences, group_claim=query_api.group_claim)  # fmt: skip
+                chat = ChatSite(self, "Chat", page=chat_page, api=self.http_api, stream=stream,
+                                api_settings=query_api, filters=chat_filters(query, stream_mapping),
+                                name_prefix=name_prefix, lifecycle=lifecycle)  # fmt: skip
                 CfnOutput(self, "ChatPageUrl", value=chat.url, description="The chat page: sign in and ask")
+                CfnOutput(self, "AnswerStreamUrl", value=stream.url,
+                          description="The chat page's WebSocket API (a connection needs a token)")  # fmt: skip

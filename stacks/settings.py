@@ -35,7 +35,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 
-from query.contract import HTTP_API_ENTRY_POINT
+from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, batch_share
 from stream_ingest.formats import check_mapping
@@ -634,8 +634,9 @@ class QuerySettings(SettingsGroup):
             raise SettingsError("promptTemplate", "must contain $search_results$, where Bedrock puts retrieved text")
         if self.group_filters and self.default_group not in self.group_filters:
             raise SettingsError("defaultGroup", f"{self.default_group!r} must be one of the groups in groupFilters")
-        if HTTP_API_ENTRY_POINT in self.group_filters:
-            raise SettingsError("groupFilters", f"{HTTP_API_ENTRY_POINT!r} is the HTTP API's entry point, not a group")
+        for entry_point in (HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT):
+            if entry_point in self.group_filters:
+                raise SettingsError("groupFilters", f"{entry_point!r} is an API's entry point, not a group")
         if self.reranking_model_id and self.reranking_candidates <= self.number_of_results:
             raise SettingsError("rerankingCandidates", f"must exceed queryNumberOfResults ({self.number_of_results}): "
                                 "reranking picks the best of more candidates than it returns")  # fmt: skip

@@ -15,6 +15,9 @@ from tests.conftest import OIDC_API, QUERY_FEATURES, Synthesized
 from tests.support.sample_values import AppSamples
 from tests.support.templates import one, resources_of_type
 
+# The WebSocket API the answers stream over, as the sample values render its ID.
+ANSWER_STREAM_ORIGIN = "wss://kbstream-answer-stream.execute-api.us-east-1.amazonaws.com"
+
 
 @pytest.fixture(scope="module")
 def chat(synth: Callable[..., Synthesized]) -> Synthesized:
@@ -69,7 +72,7 @@ def test_every_response_carries_the_strict_headers(chat: Synthesized) -> None:
     security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     sign_in = "https://kbstream-123456789012.auth.us-east-1.amazoncognito.com"
     assert rendered(chat, security["ContentSecurityPolicy"]["ContentSecurityPolicy"]) == content_security_policy(
-        [sign_in]
+        [sign_in, ANSWER_STREAM_ORIGIN]
     )
     assert "script-src 'self';" in content_security_policy([sign_in]) and "unsafe" not in content_security_policy([])
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == HSTS_SECONDS
@@ -101,4 +104,6 @@ def test_an_oidc_issuer_signs_people_in_instead(synth: Callable[..., Synthesized
     assert not resources_of_type(template, "AWS::Cognito::UserPoolDomain")
     _, policy = one(template, "AWS::CloudFront::ResponseHeadersPolicy")
     csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
-    assert rendered(oidc, csp["ContentSecurityPolicy"]) == content_security_policy(["https://login.example.com"])
+    assert rendered(oidc, csp["ContentSecurityPolicy"]) == content_security_policy(
+        ["https://login.example.com", ANSWER_STREAM_ORIGIN]
+    )

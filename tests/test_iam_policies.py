@@ -8,6 +8,7 @@ documentation lists (tests/support/documented_permissions.py, each with its page
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -266,6 +267,11 @@ HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
         ("kms", "VerifyMac", "seal-key"),
         # With the chat page: a cited document's short-lived link is a GetObject signed by this role.
         ("s3", "GetObject", "document"),
+        # With the chat page: answers streamed to the page's WebSocket connection (query.answer_stream).
+        ("bedrock-agent-runtime", "RetrieveAndGenerateStream", "knowledge-base"),
+        ("bedrock-runtime", "InvokeModelWithResponseStream", "profile"),
+        ("bedrock-runtime", "InvokeModelWithResponseStream", "model"),
+        ("apigatewaymanagementapi", "PostToConnection", "connection"),
     ],
 }
 # The settings under which a function makes every call above: tombstones delete only with key-based IDs.
@@ -276,6 +282,13 @@ VARIANT_OF_HANDLER: dict[str, dict[str, Any]] = {
 # The field of ``Stacks`` that holds each function.
 STACK_OF_HANDLER = {"stream_ingest.handler.handler": "streaming", "kb_sync.handler.handler": "knowledge_base",
                     "query.handler.handler": "query", "index_check.handler.handler": "streaming"}  # fmt: skip
+
+
+def connection_arn(connections_url: str) -> str:
+    """https://<api>.execute-api.<region>.amazonaws.com/<stage> -> the ARN PostToConnection is authorized on."""
+    match = re.fullmatch(r"https://([a-z0-9-]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/(.+)", connections_url)
+    assert match, connections_url
+    return f"arn:aws:execute-api:{match[2]}:123456789012:{match[1]}/{match[3]}/POST/@connections/conn-1"
 
 
 @pytest.mark.parametrize("handler", HANDLER_CALLS)
@@ -302,7 +315,9 @@ def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(
     )
     targets = {"knowledge-base": knowledge_base, "queue": queue, "check-queue": check_queue, "profile": profile,
                "model": model, "seal-key": environment.get("SESSION_SEAL_KEY_ARN", ""),
-               "document": f"arn:aws:s3:::{environment.get('DOCUMENT_BUCKET', '')}/documents/handbook.pdf"}  # fmt: skip
+               "document": f"arn:aws:s3:::{environment.get('DOCUMENT_BUCKET', '')}/documents/handbook.pdf",
+               "connection": connection_arn(str(environment["STREAM_CONNECTIONS_URL"]))
+               if "STREAM_CONNECTIONS_URL" in environment else "not-configured"}  # fmt: skip
     # KMS honours the role's grants only where the key policy trusts the account: evaluate with it.
     keys = list(resources_of_type(template, "AWS::KMS::Key").values())
     key_policies = {"seal-key": samples.render(keys[0]["Properties"]["KeyPolicy"], template)} if keys else {}

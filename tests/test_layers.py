@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from devtools.lambda_platform import LAYERS_DIR, RUNTIME_PLATFORM, RUNTIME_PROVIDED_DISTRIBUTIONS
-from tests.conftest import Synthesized
+from tests.conftest import QUERY_FEATURES, Synthesized
 from tests.support.templates import resources_of_type
 
 LAYERS = sorted(path.name for path in LAYERS_DIR.iterdir() if (path / "requirements.txt").is_file())
@@ -30,8 +31,8 @@ def pinned(layer: str) -> dict[str, str]:
     return pins
 
 
-def test_there_are_the_shared_the_record_formats_and_the_kafka_layer() -> None:
-    assert LAYERS == ["formats", "kafka", "powertools"]
+def test_there_are_the_shared_the_record_formats_the_kafka_and_the_tokens_layer() -> None:
+    assert LAYERS == ["formats", "kafka", "powertools", "tokens"]
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -67,3 +68,12 @@ def test_layer_sources_are_not_shipped_as_function_code() -> None:
     from stacks.constructs.functions import CODE_EXCLUDES
 
     assert Path(LAYERS_DIR).name in CODE_EXCLUDES
+
+
+def test_only_the_chat_authorizer_carries_the_token_libraries(synth: Callable[..., Synthesized]) -> None:
+    template = synth(**QUERY_FEATURES).template("Query")
+    functions = resources_of_type(template, "AWS::Lambda::Function").values()
+    layers = {str(function["Properties"]["Handler"]): len(function["Properties"].get("Layers", []))
+              for function in functions if str(function["Properties"].get("Handler", "")).split(".")[0]
+              in {"query", "chat_authorizer"}}  # fmt: skip
+    assert layers == {"query.handler.handler": 1, "chat_authorizer.handler.handler": 2}

@@ -16,7 +16,7 @@ from devtools.jwt_authorizer import TEST_AUDIENCE, JwtAuthorizer, TokenIssuer, U
 from devtools.lambda_events import FakeLambdaContext
 from query import handler as query_handler
 from query.audience import claimed_groups, entry_point
-from query.contract import HTTP_API_ENTRY_POINT
+from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT
 from query.request import GROUPS_REFUSED
 from stacks.constructs.query_function import FORGED_GROUPS_EVENT, REFUSED_TEST_EVENTS
 from tests.conftest import GROUP_FILTERS, QUERY_FEATURES, LambdaEnvironment, Synthesized
@@ -296,7 +296,7 @@ def test_each_groups_managed_policy_invokes_its_entry_point_only(featured: Synth
     samples = AppSamples(featured.templates_by_stack_name)
     aliases = {resource["Properties"]["Name"]: samples.render({"Ref": logical_id}, template)
                for logical_id, resource in resources_of_type(template, "AWS::Lambda::Alias").items()}  # fmt: skip
-    assert set(aliases) == {*GROUP_FILTERS, HTTP_API_ENTRY_POINT}
+    assert set(aliases) == {*GROUP_FILTERS, HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT}
     plain = aliases["staff"].rsplit(":", 1)[0]
     policies = {
         resource["Properties"]["Description"].split("'")[1]: samples.render(resource["Properties"]["PolicyDocument"],
@@ -319,16 +319,19 @@ def test_only_this_api_may_invoke_the_http_entry_point(featured: Synthesized) ->
     samples = AppSamples(featured.templates_by_stack_name)
     permissions = [samples.render(resource["Properties"], template)
                    for resource in resources_of_type(template, "AWS::Lambda::Permission").values()]  # fmt: skip
-    (permission,) = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"]
-    assert str(permission["FunctionName"]).endswith(f":{HTTP_API_ENTRY_POINT}")
-    (api_id,) = resources_of_type(template, "AWS::ApiGatewayV2::Api")
+    (permission,) = [p for p in permissions if p["Principal"] == "apigateway.amazonaws.com"
+                     and str(p["FunctionName"]).endswith(f":{HTTP_API_ENTRY_POINT}")]  # fmt: skip
+    (api_id,) = [key for key, api in resources_of_type(template, "AWS::ApiGatewayV2::Api").items()
+                 if api["Properties"]["ProtocolType"] == "HTTP"]  # fmt: skip
     assert permission["SourceArn"].startswith("arn:aws:execute-api:us-east-1:123456789012:")
     assert permission["SourceArn"].endswith("/*/*/query")
     raw = next(r for r in resources_of_type(template, "AWS::Lambda::Permission").values()
-               if r["Properties"]["Principal"] == "apigateway.amazonaws.com")  # fmt: skip
-    assert {"Ref": api_id} in raw["Properties"]["SourceArn"]["Fn::Join"][1]
-    # Every route needs a verified token.
-    routes = resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+               if r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+               and {"Ref": api_id} in r["Properties"]["SourceArn"]["Fn::Join"][1])  # fmt: skip
+    assert str(samples.render(raw["Properties"]["FunctionName"], template)).endswith(f":{HTTP_API_ENTRY_POINT}")
+    # Every route of the HTTP API needs a verified token (the WebSocket API's: tests/test_answer_stream_api.py).
+    routes = [route for route in resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+              if route["Properties"]["ApiId"] == {"Ref": api_id}]  # fmt: skip
     assert routes and all(route["Properties"]["AuthorizationType"] == "JWT" for route in routes)
 
 

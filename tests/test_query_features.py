@@ -371,7 +371,8 @@ def test_an_existing_guardrail_and_issuer_are_used_as_given(synth: Callable[...,
     template = app.template("Query")
     assert resources_of_type(template, "AWS::Bedrock::Guardrail") == {}
     assert resources_of_type(template, "AWS::Cognito::UserPool") == {}
-    _, authorizer = one(template, "AWS::ApiGatewayV2::Authorizer")
+    (authorizer,) = [resource for resource in resources_of_type(template, "AWS::ApiGatewayV2::Authorizer").values()
+                     if resource["Properties"]["AuthorizerType"] == "JWT"]  # fmt: skip
     assert authorizer["Properties"]["JwtConfiguration"] == {"Audience": ["kb-query"],
                                                             "Issuer": "https://login.example.com/tenant"}  # fmt: skip
     _, function = function_with_handler(template, "query.handler.handler")

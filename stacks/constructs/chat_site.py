@@ -1,6 +1,7 @@
 """The chat page (``webChat=on``): a private bucket read by CloudFront through an origin access control, the HTTP
-API behind the same distribution (so the page calls its own origin and the API needs no CORS), and sign-in with
-the authorization code flow and PKCE: Cognito's managed login, or the configured OIDC issuer.
+API behind the same distribution (so the page calls its own origin and the API needs no CORS), the WebSocket API
+its answers stream over (``stacks.constructs.answer_stream``), and sign-in with the authorization code flow and
+PKCE: Cognito's managed login, or the configured OIDC issuer.
 
 The page is built by ``make chat-build`` (esbuild, from ``web/chat``) and uploaded with its ``config.json`` at
 deploy time. Every response carries the security headers of ``stacks.foundation.web_headers``.
@@ -20,6 +21,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from query.contract import STREAM_SUBPROTOCOL
+from stacks.constructs.answer_stream import AnswerStreamApi
 from stacks.constructs.document_upload import acknowledge_bucket_deployment
 from stacks.constructs.query_api import ROUTE, QueryHttpApi
 from stacks.foundation.checkov import skip_check
@@ -40,6 +43,7 @@ class ChatSite(Construct):
         *,
         page: Path,
         api: QueryHttpApi,
+        stream: AnswerStreamApi,
         api_settings: QueryApiSettings,
         filters: list[dict[str, str]],
         name_prefix: str,
@@ -91,7 +95,7 @@ class ChatSite(Construct):
             comment="The chat page: own scripts and styles only, requests to itself and the sign-in only",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy([sign_in]), override=True),
+                    content_security_policy=content_security_policy([sign_in, stream.origin]), override=True),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.seconds(HSTS_SECONDS), include_subdomains=True, override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
@@ -168,8 +172,18 @@ class ChatSite(Construct):
             client.logout_ur_ls = [self.url]
             client.supported_identity_providers = ["COGNITO"]
 
-        config = {"apiUrl": ROUTE, "auth": {**auth, "redirectUri": self.url, "groupClaim": api_settings.group_claim,
-                                            "scopes": " ".join(SCOPES)}, "filters": filters}  # fmt: skip
+        config = {
+            "apiUrl": ROUTE,
+            "streamUrl": stream.url,
+            "streamProtocol": STREAM_SUBPROTOCOL,
+            "auth": {
+                **auth,
+                "redirectUri": self.url,
+                "groupClaim": api_settings.group_claim,
+                "scopes": " ".join(SCOPES),
+            },
+            "filters": filters,
+        }
         logs = log_group(self, "UploadLogs", lifecycle)
         role = HandlerRole(self, "UploadRole", log_group=logs, description="Uploads the chat page").role
         s3_deployment.BucketDeployment(

@@ -52,6 +52,7 @@ UNRESERVED_CONCURRENCY = (
 POWERTOOLS_LAYER = "powertools"  # every function: Powertools and the X-Ray SDK
 KAFKA_LAYER = "kafka"  # the producer's Kafka client
 FORMATS_LAYER = "formats"  # JSON Schema and Avro: the stream function and the producer
+TOKENS_LAYER = "tokens"  # JWT verification: the chat page's WebSocket authorizer
 
 
 @dataclass(frozen=True)

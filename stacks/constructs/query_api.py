@@ -93,6 +93,7 @@ class QueryHttpApi(Construct):
             issuer, audience = self.users.issuer, [self.users.client.user_pool_client_id]
         else:
             issuer, audience = api.issuer, list(api.audience)
+        self.issuer, self.audiences = issuer, audience  # the chat page's WebSocket authorizer applies the same rules
         authorizer = authorizers.HttpJwtAuthorizer("Tokens", issuer, jwt_audience=audience)
         self.api = apigateway.HttpApi(
             self,

@@ -145,6 +145,7 @@ class QueryFunction(Construct):
         lifecycle: Lifecycle,
         key: kms.IKey | None = None,
         document_links: DocumentBucketRef | None = None,
+        stream_connections_url: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -188,13 +189,14 @@ class QueryFunction(Construct):
                 session_key_arn=key.key_arn if key else None,
                 session_seal_key_arn=self.session_seal_key.key_arn if self.session_seal_key else None,
                 document_bucket=document_links.bucket_name(self) if document_links else None,
+                stream_connections_url=stream_connections_url,
             ),
             timeout_seconds=120,
             # Aliases move to each new version; an old one serves nobody, so CloudFormation deletes it.
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         self.function.invoked_without_async_events(
-            "the console, the SDK, make ask and the HTTP API invoke it synchronously; errors return to the caller."
+            "the console, the SDK, make ask and the APIs invoke it synchronously; errors return to the caller."
         )
         role = self.function.role
         # Retrieve names this knowledge base; RetrieveAndGenerate supports no resource types (Service
@@ -218,14 +220,17 @@ class QueryFunction(Construct):
         for profile_id in sorted({query.inference_profile_id} | ({query.implicit_filter_profile_id}
                                                                  if implicit_filters else set())):  # fmt: skip
             model_id = profile_id.split(".", 1)[1]
+            # With the chat page, answers are generated as a stream. AWS's reference names only
+            # bedrock:RetrieveAndGenerate for RetrieveAndGenerateStream; Bedrock invokes the model with the caller's
+            # permissions, so the streaming invocation is allowed on the same model, in case it is what is checked.
+            invoke = ["bedrock:InvokeModel"] + (["bedrock:InvokeModelWithResponseStream"] if stream_connections_url
+                                                else [])  # fmt: skip
             role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["bedrock:InvokeModel", "bedrock:GetInferenceProfile"], resources=[profile_arn(profile_id)]
+                    actions=[*invoke, "bedrock:GetInferenceProfile"], resources=[profile_arn(profile_id)]
                 )
             )
-            role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[_model_arns(model_id)])
-            )
+            role.add_to_principal_policy(iam.PolicyStatement(actions=invoke, resources=[_model_arns(model_id)]))
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{model_id}]",
@@ -259,7 +264,8 @@ class QueryFunction(Construct):
         events = query_test_events(query, stream_mapping)
         ConsoleTestEvents(self, "TestEvents", function=self.function.function, events=events, lifecycle=lifecycle)
         self.entry_points = QueryEntryPoints(self, "EntryPoints", function=self.function.function, query=query,
-                                             http_api=query_api.enabled)  # fmt: skip
+                                             http_api=query_api.enabled,
+                                             answer_stream=stream_connections_url is not None)  # fmt: skip
 
     def _session_seal_key(self) -> kms.Key:
         key = kms.Key(
@@ -286,7 +292,7 @@ class QueryEntryPoints(Construct):
     function name asks as the default group. Each group has a managed policy to attach to people and roles."""
 
     def __init__(self, scope: Construct, construct_id: str, *, function: lambda_.Function, query: QuerySettings,
-                 http_api: bool) -> None:  # fmt: skip
+                 http_api: bool, answer_stream: bool = False) -> None:  # fmt: skip
         super().__init__(scope, construct_id)
         # A new version on every change of code or configuration; the aliases move to it, and the old one goes.
         version = function.current_version
@@ -300,6 +306,12 @@ class QueryEntryPoints(Construct):
             self.http_api = lambda_.Alias(
                 self, "HttpApi", alias_name=query_contract.HTTP_API_ENTRY_POINT, version=version,
                 description="Invoked by the HTTP API only: its callers' groups come from their verified tokens",
+            )  # fmt: skip
+        self.answer_stream: lambda_.Alias | None = None
+        if answer_stream:
+            self.answer_stream = lambda_.Alias(
+                self, "AnswerStream", alias_name=query_contract.STREAM_ENTRY_POINT, version=version,
+                description="Invoked by the chat page's WebSocket API only: the groups of the connection's token",
             )  # fmt: skip
         self.policies: dict[str, iam.ManagedPolicy] = {}
         for group, resources in self._invocable(function, query).items():

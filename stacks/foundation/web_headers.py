@@ -10,7 +10,7 @@ HSTS_SECONDS = 2 * 365 * 24 * 3600  # two years, as the HSTS preload list asks
 
 def content_security_policy(connect_origins: Sequence[str]) -> str:
     """Scripts and styles from the page's own origin only; requests only to itself, the API and the sign-in."""
-    connect = " ".join(["'self'", *sorted(set(connect_origins))])
+    connect = " ".join(["'self'", *dict.fromkeys(connect_origins)])  # in the order given: tokens do not sort
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
