@@ -5,9 +5,12 @@
 The built page (``build/chat``, from ``make chat-build``) is served with the security headers CloudFront sends.
 Behind it, everything the deployed page talks to has a local stand-in:
 - sign-in: an authorization endpoint that lets you pick a group and a token endpoint that checks the PKCE
-  verifier and issues a signed test token with that group in ``cognito:groups``;
+  verifier and issues a signed test token with that group in ``cognito:groups``; the issuer publishes its keys
+  (OpenID discovery) for the WebSocket authorizer;
 - the HTTPS API: the query function's own code behind API Gateway's JWT authorizer and CORS rule
   (``devtools.local_query``);
+- the WebSocket API the answers stream over: the authorizer's own code admits each connection, and the query
+  function streams the answer back through the connection endpoint (``devtools.local_stream_api``);
 - the knowledge base: the fake over the sample documents and stream, with canned answers
   (``scripts.evaluation.sample``).
 """
@@ -31,11 +34,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from chat_authorizer.contract import ChatAuthorizerConfig
 from devtools.fake_bedrock import serve
 from devtools.fake_knowledge_base import fake_knowledge_base
-from devtools.jwt_authorizer import JwtAuthorizer, TokenIssuer
+from devtools.jwt_authorizer import JwtAuthorizer, TokenIssuer, serve_issuer
 from devtools.local_query import local_query_function
 from devtools.settings_docs import REPO_ROOT
+from query.contract import STREAM_SUBPROTOCOL
 from scripts.evaluation.sample import GROUP_FILTERS, SAMPLE_BUCKET, query_config, sample_state
 from stacks.foundation.web_headers import security_headers
 
@@ -63,6 +68,7 @@ class ChatLocal:
     url: str  # the page
     api_url: str
     tokens_issued: list[str]  # the group of each token issued
+    stream_url: str = ""  # the WebSocket API the answers stream over
 
 
 def _challenge(verifier: str) -> str:
@@ -208,9 +214,9 @@ def chat_local(port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: flo
     """The page and its local stand-ins, until the block ends."""
     if not (page / "index.html").exists():
         raise SystemExit(f"{page} has no built page: run make chat-build first")
-    issuer = TokenIssuer(issuer="http://127.0.0.1/local-auth")
-    authorizer = JwtAuthorizer(issuer=issuer.issuer, audiences=(CLIENT_ID,), key_set=issuer.key_set)
     with ExitStack() as stack:
+        issuer = stack.enter_context(serve_issuer(TokenIssuer()))
+        authorizer = JwtAuthorizer(issuer=issuer.issuer, audiences=(CLIENT_ID,), key_set=issuer.key_set)
         state = sample_state()
         state.latency_seconds = latency_seconds
         kb_url, _ = stack.enter_context(fake_knowledge_base(state))
@@ -230,13 +236,20 @@ def chat_local(port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: flo
                 {"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": kb_url},
                 authorizer=authorizer,
                 cors_origin=url,
+                chat_authorizer=ChatAuthorizerConfig(
+                    issuer=issuer.issuer, audiences=[CLIENT_ID], group_claim="cognito:groups"
+                ),
             )
         )
+        assert local.stream is not None
         chat.api_url = f"{local.http_url}/query"
-        origins.append(local.http_url)
+        chat.stream_url = local.stream.url
+        origins.extend([local.http_url, local.stream.url.rsplit("/", 1)[0]])
         config.update(
             {
                 "apiUrl": chat.api_url,
+                "streamUrl": local.stream.url,
+                "streamProtocol": STREAM_SUBPROTOCOL,
                 "auth": {
                     "authorizeUrl": f"{url}/local-auth/authorize",
                     "tokenUrl": f"{url}/local-auth/token",

@@ -1,6 +1,6 @@
 """The chat page in a real browser: Debian's headless Chromium, driven by playwright-core, against make chat-local's
-stand-ins (local sign-in with PKCE, the query function behind the JWT authorizer and CORS, the fake knowledge base),
-under the security headers CloudFront sends."""
+stand-ins (local sign-in with PKCE, the query function behind the JWT authorizer and the WebSocket API with its
+token authorizer, the fake knowledge base streaming its answers), under the security headers CloudFront sends."""
 
 from __future__ import annotations
 
@@ -60,8 +60,10 @@ def test_a_person_signs_in_with_pkce_and_sees_their_group(browsed: dict[str, Any
     assert steps["sessionStorage"] == ["kb-chat"] and steps["localStorage"] == [], "tokens never in localStorage"
 
 
-def test_an_answer_shows_its_numbered_sources_and_a_follow_up_continues(browsed: dict[str, Any]) -> None:
+def test_an_answer_appears_as_it_is_generated_then_shows_its_numbered_sources(browsed: dict[str, Any]) -> None:
     steps = browsed["steps"]
+    # The page showed the answer growing, piece by piece, over the WebSocket API, before the whole of it.
+    assert steps["first"]["streamedTexts"] >= 2 and steps["followUpTiming"]["streamedTexts"] >= 1
     assert steps["firstAnswer"].startswith("A dedicated climate-tech practice") and steps["firstAnswer"].endswith("[1]")
     assert steps["firstSources"] == ["Aurora Dynamics launches a climate-tech practice"]
     (link,) = steps["firstLinks"]

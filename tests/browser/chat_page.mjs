@@ -1,6 +1,6 @@
 // Drives the chat page in Debian's headless Chromium (playwright-core, no browser download) and prints what it
-// saw as JSON: sign-in, a question and its cited answer, a follow-up, a refused filter, CSP violations, and the
-// accessibility violations axe-core finds. Run by tests/test_chat_page.py against make chat-local's servers.
+// saw as JSON: sign-in, a question answered as it is generated and then cited, a follow-up, a refused filter, CSP
+// violations, and the accessibility violations axe-core finds. Run by tests/test_chat_page.py against make chat-local's servers.
 import { chromium } from "playwright-core";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -14,19 +14,33 @@ const browser = await chromium.launch({
 });
 const seen = { violations: [], steps: {} };
 
-// Times, inside the page, from the Enter key to the next answer appearing in the conversation.
+// Times, inside the page, from the Enter key to the first words of the next answer and to the whole answer with its
+// sources, and counts the distinct texts the answer showed while it was being generated.
 function armTimer(page) {
   return page.evaluate(() => {
-    const answers = () => document.querySelectorAll(".answer-turn").length;
-    const before = answers();
-    window.__answerMs = new Promise((resolve) => {
+    const turns = () => document.querySelectorAll(".answer-turn");
+    const before = turns().length;
+    window.__timing = new Promise((resolve) => {
       let pressed = 0;
+      let firstWordsMs = null;
+      const texts = new Set();
       document.getElementById("question").addEventListener("keydown", (event) => {
         if (event.key === "Enter") pressed = performance.now();
       }, { once: true });
       new MutationObserver((_, observer) => {
-        if (answers() > before) { observer.disconnect(); resolve(Math.round(performance.now() - pressed)); }
-      }).observe(document.getElementById("conversation"), { childList: true });
+        const turn = turns()[before];
+        if (!turn) return;
+        const text = turn.querySelector(".answer")?.textContent || "";
+        if (turn.classList.contains("streaming") && text) {
+          texts.add(text);
+          if (firstWordsMs === null) firstWordsMs = Math.round(performance.now() - pressed);
+        }
+        if (turn.classList.contains("complete")) {
+          observer.disconnect();
+          const answerMs = Math.round(performance.now() - pressed);
+          resolve({ firstWordsMs: firstWordsMs ?? answerMs, answerMs, streamedTexts: texts.size });
+        }
+      }).observe(document.getElementById("conversation"), { childList: true, subtree: true, characterData: true });
     });
   });
 }
@@ -53,9 +67,9 @@ try {
   await question.fill("What new practice did Aurora Dynamics announce?");
   await armTimer(page);
   await question.press("Enter");
-  const first = page.locator(".answer-turn").nth(0);
+  const first = page.locator(".answer-turn.complete").nth(0);
   await first.waitFor();
-  seen.steps.firstAnswerMs = await page.evaluate(() => window.__answerMs);
+  seen.steps.first = await page.evaluate(() => window.__timing);
 
   seen.steps.firstAnswer = await first.locator(".answer").innerText({ timeout: 2000 });
   seen.steps.firstSources = await first.locator(".sources .title").allInnerTexts();
@@ -64,9 +78,9 @@ try {
   await question.fill("Where is that practice staffed from?");
   await armTimer(page);
   await question.press("Enter");
-  const second = page.locator(".answer-turn").nth(1);
+  const second = page.locator(".answer-turn.complete").nth(1);
   await second.waitFor();
-  seen.steps.followUpMs = await page.evaluate(() => window.__answerMs);
+  seen.steps.followUpTiming = await page.evaluate(() => window.__timing);
   seen.steps.followUp = await second.locator(".answer").innerText();
 
   await page.getByLabel("Metadata").selectOption("published_at");
@@ -76,7 +90,7 @@ try {
   seen.steps.chips = await page.locator(".chip").allInnerTexts();
   await question.fill("What did Aurora Dynamics publish recently?");
   await question.press("Enter");
-  const refused = page.locator(".answer-turn").nth(2);
+  const refused = page.locator(".answer-turn.complete").nth(2);
   await refused.waitFor();
   seen.steps.refused = await refused.innerText();
   seen.steps.refusedIsAlert = (await refused.getAttribute("role")) === "alert";

@@ -1,14 +1,18 @@
-// The chat page: sign in, ask, read the answer with its numbered sources, follow up, filter by metadata.
+// The chat page: sign in, ask, read the answer as it is generated and then its numbered sources, follow up,
+// filter by metadata.
 import { completeSignIn, endpoints, session, signIn, signOut } from "./auth.js";
+import { AnswerStream } from "./stream.js";
 import "./app.css";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, sessionId: null, where: {} };
+const state = { config: null, sessionId: null, where: {}, stream: null };
 
 const ERRORS = {
   ValidationError: (message) => `The question or its filter was refused: ${message}`,
   ModelAccessRequired: () => "The answer model is not enabled in this AWS account yet. Ask an administrator to enable it (README, Deploy, step 2).",
   Throttled: () => "Too many questions right now. Wait a few seconds and ask again.",
+  ThrottlingException: () => ERRORS.Throttled(),
+  ServiceQuotaExceededException: () => ERRORS.Throttled(),
   Unauthorized: () => "Your sign-in has expired. Sign in again.",
 };
 
@@ -53,26 +57,31 @@ function renderSources(sources) {
 function renderAnswer(body) {
   if (body.error) {
     const explain = ERRORS[body.error.type] || ((message) => `${body.error.type}: ${message || "the question could not be answered"}`);
-    return element("article", { className: "turn answer-turn error", role: "alert" }, element("p", { textContent: explain(body.error.message || "") }));
+    return element("article", { className: "turn answer-turn complete error", role: "alert" }, element("p", { textContent: explain(body.error.message || "") }));
   }
   if (Array.isArray(body.results)) {
-    const turn = element("article", { className: "turn answer-turn" },
+    const turn = element("article", { className: "turn answer-turn complete" },
       element("p", { className: "answer", textContent: body.results.length ? `${body.results.length} passages found:` : "No passage matches." }));
     turn.append(renderSources(body.results));
     return turn;
   }
   const numbers = body.citations.length ? ` ${body.citations.map((_, index) => `[${index + 1}]`).join("")}` : "";
-  const turn = element("article", { className: "turn answer-turn" }, element("p", { className: "answer", textContent: body.answer + numbers }));
+  const turn = element("article", { className: "turn answer-turn complete" }, element("p", { className: "answer", textContent: body.answer + numbers }));
   if (body.citations.length) turn.append(renderSources(body.citations));
   return turn;
 }
 
-async function ask(question) {
+async function ask(question, onText) {
   const tokens = session();
   if (!tokens) return { error: { type: "Unauthorized" } };
   const request = { question, mode: $("retrieve-mode").checked ? "retrieve" : "generate" };
   if (Object.keys(state.where).length) request.where = state.where;
   if (state.sessionId && request.mode === "generate") request.sessionId = state.sessionId;
+  if (state.stream) {
+    const body = await state.stream.ask(tokens.idToken, request, onText);
+    if (body.sessionId) state.sessionId = body.sessionId;
+    return body;
+  }
   const response = await fetch(state.config.apiUrl, {
     method: "POST",
     headers: { Authorization: `Bearer ${tokens.idToken}`, "Content-Type": "application/json" },
@@ -124,10 +133,15 @@ async function submit(event) {
   $("question").value = "";
   $("send").disabled = true;
   $("conversation").append(element("p", { className: "turn question", textContent: question }));
+  // The answer's place, filled as the text arrives; aria-busy keeps screen readers from reading every piece.
+  const text = element("p", { className: "answer" });
+  const turn = element("article", { className: "turn answer-turn streaming" }, text);
+  turn.setAttribute("aria-busy", "true");
+  $("conversation").append(turn);
   try {
-    $("conversation").append(renderAnswer(await ask(question)));
+    turn.replaceWith(renderAnswer(await ask(question, (piece) => { text.textContent += piece; })));
   } catch (error) {
-    $("conversation").append(renderAnswer({ error: { type: "NetworkError", message: String(error.message || error) } }));
+    turn.replaceWith(renderAnswer({ error: { type: "NetworkError", message: String(error.message || error) } }));
   } finally {
     $("send").disabled = false;
     $("question").focus();
@@ -145,11 +159,12 @@ function showSession(tokens) {
 async function start() {
   state.config = await (await fetch("config.json", { cache: "no-store" })).json();
   state.config.auth = await endpoints(state.config.auth);
+  if (state.config.streamUrl) state.stream = new AnswerStream(state.config.streamUrl, state.config.streamProtocol);
   for (const attribute of state.config.filters || []) {
     $("filter-key").append(element("option", { value: attribute.key, textContent: attribute.description ? `${attribute.key} (${attribute.description})` : attribute.key }));
   }
   $("sign-in").addEventListener("click", () => signIn(state.config.auth));
-  $("sign-out").addEventListener("click", () => signOut(state.config.auth));
+  $("sign-out").addEventListener("click", () => { state.stream?.close(); signOut(state.config.auth); });
   $("ask").addEventListener("submit", submit);
   $("add-filter").addEventListener("click", addFilter);
   $("new-conversation").addEventListener("click", () => { state.sessionId = null; $("conversation").replaceChildren(); });
@@ -160,6 +175,9 @@ async function start() {
     const signedIn = (await completeSignIn(state.config.auth)) || session();
     showSession(signedIn);
     if (signedIn) notice("");
+    // Open the answer stream now, so that the first question does not wait for the connection; a refusal shows
+    // when a question is asked.
+    if (signedIn && state.stream) state.stream.connect(signedIn.idToken).catch(() => {});
   } catch (error) {
     showSession(null);
     notice(String(error.message || error), true);
