@@ -47,6 +47,9 @@ PRICES: dict[str, float] = {
     "cloudfront_per_10k_https_requests": 0.0100,
     "cloudfront_per_gb_out": 0.085,
     "s3_per_1k_get_requests": 0.0004,
+    # Its answers stream over an API Gateway WebSocket API: messages (in 32 KB units) and connection minutes.
+    "websocket_per_1m_messages": 1.00,
+    "websocket_per_1m_connection_minutes": 0.25,
     "cohere_rerank_per_1k_queries": 2.00,
     # encryption=customer-managed
     "kms_key_month": 1.00,
@@ -189,10 +192,17 @@ def feature_lines(load: Load) -> list[Line]:
     requests = questions * PRICES["http_api_per_1m_requests"] / 1e6
     page_loads = questions // 5  # a visit asks about five questions
     file_gets = page_loads * 4  # index.html, app.js, app.css, config.json
-    transferred_gb = (questions * 5_000 + page_loads * 15_000) / 1e9  # about 5 KB an answer, 15 KB a visit
-    chat_page = ((questions + file_gets) / 10_000 * PRICES["cloudfront_per_10k_https_requests"]
+    transferred_gb = page_loads * 15_000 / 1e9  # about 15 KB a visit
+    chat_page = (file_gets / 10_000 * PRICES["cloudfront_per_10k_https_requests"]
                  + transferred_gb * PRICES["cloudfront_per_gb_out"]
                  + file_gets / 1000 * PRICES["s3_per_1k_get_requests"])  # fmt: skip
+    # Per answer: the question, about ten pieces of text (sent at most every 50 ms), and the result.
+    messages = questions * 12
+    connection_minutes = page_loads * 10  # a visit keeps its connection about ten minutes
+    # Each connection runs the authorizer once (0.2 s at 256 MB) and the query function's $connect (0.05 s).
+    connect_compute = page_loads * (2 * PRICES["lambda_request"] + 0.25 * 0.25 * PRICES["lambda_arm_gb_second"])
+    answer_stream = (messages / 1e6 * PRICES["websocket_per_1m_messages"] + connect_compute
+                     + connection_minutes / 1e6 * PRICES["websocket_per_1m_connection_minutes"])  # fmt: skip
     return [
         Line("HTTP API (`queryHttpApi`)", f"{questions:,} requests", requests),
         Line("Cognito user pool (`cognito`)", "Essentials: the first 10,000 monthly active users", 0.0),
@@ -205,8 +215,10 @@ def feature_lines(load: Load) -> list[Line]:
         Line("Query decomposition", "about one more Claude Sonnet call per question", questions * extra_call),
         Line("Conversation key (`groupFilters`)", "1 KMS HMAC key; a MAC made and checked per question",
              PRICES["kms_key_month"] + questions * 2 / 10_000 * PRICES["kms_per_10k_requests"]),
-        Line("Chat page (`webChat`)", f"CloudFront and S3 per request: {questions:,} answers, {page_loads:,} page "
-             "loads of 4 files", chat_page),
+        Line("Chat page (`webChat`)", f"CloudFront and S3 per request: {page_loads:,} page loads of 4 files",
+             chat_page),
+        Line("Answer stream (`webChat`)", f"WebSocket API: {messages:,} messages, {connection_minutes:,} connection "
+             f"minutes; {page_loads:,} connections authorized", answer_stream),
     ]  # fmt: skip
 
 

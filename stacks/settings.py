@@ -699,7 +699,7 @@ class QueryApiSettings(SettingsGroup):
     group_claim: ClaimName = Field("cognito:groups", alias="queryGroupClaim")
     """the token claim that names the caller's groups"""
     web_chat: Literal["off", "on"] = Field("off", alias="webChat")
-    """`on`: a chat page (CloudFront, sign-in with PKCE) for the HTTPS endpoint's users; needs `queryHttpApi` `cognito` or `oidc`"""  # noqa: E501
+    """`on`: a chat page (CloudFront, sign-in with PKCE, answers streamed over a WebSocket API) for the HTTPS endpoint's users; needs `queryHttpApi` `cognito` or `oidc`"""  # noqa: E501
 
     @model_validator(mode="after")
     def _issuer_given(self) -> Self:
