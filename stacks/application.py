@@ -167,6 +167,7 @@ def build_app(scope: Construct, settings: Settings) -> Stacks:
             # By name, not by reference: the monitoring stack changes (and follows) when the knowledge base does.
             knowledge_base_log_group_name=settings.knowledge_base_identity.application_log_group_name,
             freshness_alarm_seconds=settings.stream.freshness_alarm_seconds,
+            chat_authorizer=query.answer_stream.authorizer.function if query.answer_stream else None,
         ),
         alarm_email=settings.alarm_email,
         data_key_arn=data_key_arn,

@@ -91,6 +91,7 @@ class QueryStack(Stack):
             CfnOutput(self, f"AskAs-{group}-Policy", value=policy.managed_policy_arn,
                       description=f"Managed policy to attach to people and roles who ask as '{group}'")  # fmt: skip
         self.http_api: QueryHttpApi | None = None
+        self.answer_stream = stream
         if self.query.entry_points.http_api is not None:
             self.http_api = QueryHttpApi(self, "HttpApi", api=query_api, groups=list(query.group_filters),
                                          entry_point=self.query.entry_points.http_api, name_prefix=name_prefix,

@@ -56,8 +56,8 @@ class IssuerKeys:
     _fetched_at: float = field(default=float("-inf"), init=False)
 
     def _refresh(self) -> None:
+        self._fetched_at = self.clock()  # a failed fetch also waits a minute: an unreachable issuer is not hammered
         discovery = self.fetch(f"{self.issuer.rstrip('/')}/.well-known/openid-configuration")
-        self._fetched_at = self.clock()
         self._keys = KeySet.import_key_set(self.fetch(str(discovery["jwks_uri"])))
 
     def for_key_id(self, key_id: str) -> KeySet:

@@ -47,6 +47,7 @@ class MonitoredResources:
     query_function: lambda_.IFunction
     knowledge_base_log_group_name: str
     freshness_alarm_seconds: int  # p95 from a record's Kafka timestamp to its confirmed indexing
+    chat_authorizer: lambda_.IFunction | None = None  # with the chat page: its WebSocket connections' token check
 
 
 class Monitoring(Construct):
@@ -124,6 +125,11 @@ class Monitoring(Construct):
         self._alarm("DocumentsNotIndexed", self._check_metric(CheckMetric.DOCUMENTS_NOT_INDEXED), 1,
                     "Stream documents failed to index, or not in time (see the dead-letter queue)")  # fmt: skip
         self._alarm("QueryErrors", query.metric_errors(period=FIVE_MINUTES), 1, "Query invocations failed")
+        if resources.chat_authorizer is not None:
+            # A refused token is a Deny, not an error: errors mean the check could not run, so nobody can connect.
+            self._alarm("ChatAuthorizerErrors", resources.chat_authorizer.metric_errors(period=FIVE_MINUTES), 1,
+                        "The chat page's token check failed to run (for example, the issuer's keys could not be "
+                        "fetched): connections are refused")  # fmt: skip
         self._alarm(
             "QueryFailures",
             self._query_metric(QueryMetric.FAILED_QUERIES),
