@@ -164,3 +164,25 @@ def test_the_token_is_the_second_subprotocol() -> None:
     assert offered_token(f"{STREAM_SUBPROTOCOL},abc", STREAM_SUBPROTOCOL) == "abc"
     assert offered_token("abc, " + STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL) is None
     assert offered_token(None, STREAM_SUBPROTOCOL) is None
+
+
+def test_an_unreachable_issuer_is_an_error_once_then_asked_again_after_a_minute(issuer: TokenIssuer) -> None:
+    attempts: list[str] = []
+    now = [0.0]
+
+    def unreachable(url: str) -> Any:
+        attempts.append(url)
+        raise OSError("connection refused")
+
+    keys = IssuerKeys(issuer.issuer, fetch=unreachable, clock=lambda: now[0])
+    rules = TokenRules(issuer.issuer, (TEST_AUDIENCE,))
+    with pytest.raises(OSError, match="refused"):  # the function fails: the errors alarm tells the operator
+        verify(issuer.token(), rules, keys, time.time())
+    for _ in range(3):
+        with pytest.raises(TokenRejected, match="no key"):
+            verify(issuer.token(), rules, keys, time.time())
+    assert len(attempts) == 1
+    now[0] += 61
+    with pytest.raises(OSError, match="refused"):
+        verify(issuer.token(), rules, keys, time.time())
+    assert len(attempts) == 2
