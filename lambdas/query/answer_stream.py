@@ -86,9 +86,17 @@ def connect_response(socket: SocketEvent) -> dict[str, Any]:
     return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": STREAM_SUBPROTOCOL}}
 
 
+class ExpiredSignIn(RequestError):
+    """A question on a connection whose token has expired since it was opened."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__("the sign-in this connection was opened with has expired")
+        self.message_id = message_id
+
+
 @dataclass(frozen=True)
 class Question:
-    message_id: str | None
+    message_id: str
     request: dict[str, Any]  # the fields of the query function's request (query.request)
 
 
@@ -111,12 +119,6 @@ def question(socket: SocketEvent, now: float) -> Question:
     if socket.expires_at is not None and now >= socket.expires_at:
         raise ExpiredSignIn(message_id)
     return Question(message_id, message)
-
-
-class ExpiredSignIn(RequestError):
-    def __init__(self, message_id: str) -> None:
-        super().__init__("the sign-in this connection was opened with has expired")
-        self.message_id = message_id
 
 
 def message_id_of(body: str | None) -> str | None:

@@ -32,7 +32,7 @@ from query.answer_stream import (
     question,
     socket_event,
 )
-from query.audience import claimed_groups, entry_point, entry_point_groups
+from query.audience import ClaimReading, claimed_groups, entry_point, entry_point_groups
 from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT, QueryConfig, QueryMetric
 from query.guardrail import Guardrail, guard_passages
 from query.http_api import http_request, http_response, public_error
@@ -72,13 +72,17 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             body, reading = http_request(event, config.group_claim, access.filters.keys())
         except RequestError as problem:
             return http_response(invalid(problem))
-        if reading.ambiguous and access.configured:
-            logger.warning("The token's group claim names groups the app does not know; it asks as the default "
-                           "group", claim=config.group_claim, groups=list(reading.groups))  # fmt: skip
+        warn_if_ambiguous(reading, config, access)
         return http_response(for_token_holder(answer(body, reading.groups, config, access), config, context))
     if qualifier == STREAM_ENTRY_POINT:
         return answer_over_socket(event, context, config, access)
     return answer(event, entry_point_groups(qualifier, access), config, access)
+
+
+def warn_if_ambiguous(reading: ClaimReading, config: QueryConfig, access: AccessPolicy) -> None:
+    if reading.ambiguous and access.configured:
+        logger.warning("The token's group claim names groups the app does not know; it asks as the default group",
+                       claim=config.group_claim, groups=list(reading.groups))  # fmt: skip
 
 
 def for_token_holder(result: dict[str, Any], config: QueryConfig, context: LambdaContext) -> dict[str, Any]:
@@ -124,6 +128,7 @@ def _answer_message(socket: SocketEvent, connection: Connection, context: Lambda
         connection.send({"type": "error", "id": message_id_of(socket.body), **invalid(problem)})
         return
     reading = claimed_groups({"groups": socket.groups_claim}, "groups", access.filters.keys())
+    warn_if_ambiguous(reading, config, access)
     text = TextSender(connection, asked.message_id)
     result = answer(asked.request, reading.groups, config, access, on_text=text)
     text.flush()
