@@ -97,10 +97,12 @@ BOXES: tuple[Box, ...] = (
         resources=("Streaming/StreamIngest/IndexingChecks/Resource",)),
     Box("index_check", "Index check", "AWS Lambda", Kind.COMPUTE, COLUMNS[3], CHECK_ROW,
         resources=("Streaming/StreamIngest/IndexCheck/Function/Resource",)),
-    # Questions: people -> HTTPS API or the console -> query function -> knowledge base, and back.
+    # Questions: people -> the HTTPS APIs (the chat page's answers stream over WebSocket) or the console -> query
+    # function -> knowledge base, and back.
     Box("people", "People", "and their apps", Kind.OUTSIDE, COLUMNS[0], QUERY_ROW),
-    Box("http_api", "HTTPS API", "API Gateway, JWT", Kind.SERVICE, COLUMNS[1], QUERY_ROW + 0.38, height=0.56,
-        resources=("Query/HttpApi/Api/Resource",), needs={"queryHttpApi": "cognito"}),
+    Box("http_api", "HTTPS APIs", "HTTP, WebSocket", Kind.SERVICE, COLUMNS[1], QUERY_ROW + 0.38, height=0.56,
+        resources=("Query/HttpApi/Api/Resource", "Query/AnswerStream/Api/Resource"),
+        needs={"queryHttpApi": "cognito", "webChat": "on"}),
     Box("console", "Lambda console", "or make ask", Kind.OUTSIDE, COLUMNS[1], QUERY_ROW - 0.38, height=0.56),
     Box("query", "Query function", "AWS Lambda", Kind.COMPUTE, COLUMNS[2], QUERY_ROW,
         resources=("Query/QueryFunction/Query/Function/Resource",)),
