@@ -20,6 +20,7 @@ import argparse
 import compileall
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -124,6 +125,10 @@ def read_only_copy(source: Path, into: Path) -> Path:
     return target
 
 
+class ForeignArchitecture(RuntimeError):
+    """A layer holds compiled code for Lambda's arm64, which this machine cannot load."""
+
+
 def cold_start_seconds(
     function: ShippedFunction, search_path: list[Path], function_name: str, trace_aws_calls: bool
 ) -> tuple[float, float]:
@@ -150,6 +155,8 @@ def cold_start_seconds(
         text=True,
         check=False,
     )
+    if result.returncode != 0 and "cannot open shared object file" in result.stderr and platform.machine() != "aarch64":
+        raise ForeignArchitecture(function.handler)
     if result.returncode != 0:
         raise RuntimeError(f"importing {function.handler} failed:\n{result.stderr}")
     imported, first_client = result.stdout.strip().splitlines()[-1].split()
@@ -183,8 +190,13 @@ def main() -> None:
             code = read_only_copy(function.code, root / "code")
             layers = [read_only_copy(layer, root / "layers") / "python" for layer in function.layers]
             search_path = [code, *layers, sdk]
-            runs = [cold_start_seconds(function, search_path, function.logical_id, arguments.trace_aws_calls)
-                    for _ in range(arguments.repeat)]  # fmt: skip
+            try:
+                runs = [cold_start_seconds(function, search_path, function.logical_id, arguments.trace_aws_calls)
+                        for _ in range(arguments.repeat)]  # fmt: skip
+            except ForeignArchitecture:
+                print(f"| `{function.handler}` | {function.stack} | not measured: its layer's compiled code is for "
+                      f"Lambda's arm64, this machine is {platform.machine()} | | |")  # fmt: skip
+                continue
             imports, clients = [run[0] for run in runs], [run[1] for run in runs]
             print(f"| `{function.handler}` | {function.stack} | {statistics.median(imports):.3f} | "
                   f"{min(imports):.3f} | {statistics.median(clients):.3f} |")  # fmt: skip
