@@ -164,6 +164,9 @@ def nested(depth: int) -> str:
             "must be a number",
         ),
         (json.dumps([1, 2, 3]), None, "JSON object"),
+        ('{"action": "ask", "id": "m8", "question": "q", "where": {"\\ud800": 1}}', "m8", "lone surrogate"),
+        ('{"action": "ask", "id": "m10", "question": "\\ud83d?"}', "m10", "lone surrogate"),
+        ('{"action": "ask", "id": "m9", "question": "q", "groups": ["staff"], "x": "\\udfff"}', "m9", "groups"),
     ],
 )
 def test_every_bad_message_gets_its_own_clear_error_and_the_next_question_is_answered(

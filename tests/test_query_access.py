@@ -164,6 +164,8 @@ def test_the_http_entry_point_answers_with_http_responses(
     assert bad_body["statusCode"] == 400 and "JSON object" in json.loads(bad_body["body"])["error"]["message"]
     not_http = ask_through(API_ARN, {"question": "q"})  # the alias invoked directly, without API Gateway's event
     assert not_http["statusCode"] == 400
+    surrogate = ask_through(API_ARN, authorizer.event(token, '{"question": "\\ud800?"}'))
+    assert surrogate["statusCode"] == 400 and "lone surrogate" in json.loads(surrogate["body"])["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -140,14 +140,18 @@ class Connection:
 
     def send(self, message: dict[str, Any]) -> None:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        data = text.encode()
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate, from a hostile question: escape it instead
+            text = json.dumps(message, separators=(",", ":"))
+            data = text.encode()
         if len(data) <= MAX_MESSAGE_BYTES:
             self._post(data)
             return
         slices = [text[start : start + _PART_CHARACTERS] for start in range(0, len(text), _PART_CHARACTERS)]
         for number, piece in enumerate(slices):
             part = {"type": "part", "id": message.get("id"), "part": number, "parts": len(slices), "data": piece}
-            self._post(json.dumps(part, ensure_ascii=False, separators=(",", ":")).encode())
+            self._post(json.dumps(part, separators=(",", ":")).encode())  # escaped: a slice may split a pair
 
     def _post(self, data: bytes) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -44,6 +45,7 @@ def parse_request(event: Any, default_number_of_results: int) -> QueryRequest:
         raise RequestError(f"the request must be a JSON object, got {type(event).__name__}")
     if "groups" in event:
         raise RequestError(GROUPS_REFUSED)
+    _refuse_invalid_text(event)
     unknown = sorted(set(event) - set(FIELDS))
     if unknown:
         raise RequestError(f"unknown field(s) {', '.join(map(repr, unknown))}; known fields are {', '.join(FIELDS)}")
@@ -61,6 +63,17 @@ def parse_request(event: Any, default_number_of_results: int) -> QueryRequest:
         mode=mode,
         session_id=session_id,
     )
+
+
+def _refuse_invalid_text(event: dict[str, Any]) -> None:
+    """JSON can carry a lone surrogate (\\ud800), which is no character: Bedrock could not read it, and an answer
+    quoting it could not be encoded."""
+    try:
+        json.dumps(event, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise RequestError("the request holds text that is not valid Unicode (a lone surrogate escape)") from None
+    except (TypeError, ValueError, RecursionError):
+        return  # not JSON data: the field checks below say what is wrong
 
 
 def _question(value: Any) -> str:
