@@ -313,3 +313,11 @@ def test_the_fakes_event_stream_is_what_botocore_decodes() -> None:
     first, second = list(buffer)
     assert first.headers[":event-type"] == "output" and json.loads(first.payload) == {"text": "héllo"}
     assert second.headers[":message-type"] == "exception" and second.headers[":exception-type"] == "throttlingException"
+
+
+def test_retrieve_mode_answers_with_passages_and_no_text(stack: Stack) -> None:
+    with stack.open("staff") as socket:
+        texts, final = ask(socket, question="zero-trust reference architecture", mode="retrieve", numberOfResults=3)
+    assert texts == [] and final["type"] == "answer"
+    results = final["result"]["results"]
+    assert 1 <= len(results) <= 3 and all({"uri", "excerpt", "score", "metadata"} <= set(result) for result in results)
