@@ -207,6 +207,7 @@ def test_a_connection_without_a_valid_token_is_refused_before_the_function_runs(
 
 def test_a_long_answer_is_split_into_parts_that_fit_post_to_connection(stack: Stack) -> None:
     long_answer = "climate " * 30_000  # 240 KB of text
+    canned = stack.state.answers[ANNOUNCED.lower()]
     stack.state.answers[ANNOUNCED.lower()] = long_answer
     stack.state.chunk_seconds, stack.state.words_per_chunk = 0.0, 5_000
     assert stack.local.stream is not None
@@ -225,7 +226,7 @@ def test_a_long_answer_is_split_into_parts_that_fit_post_to_connection(stack: St
                 if len(parts) == message["parts"]:
                     break
     finally:
-        del stack.state.answers[ANNOUNCED.lower()]
+        stack.state.answers[ANNOUNCED.lower()] = canned
         stack.state.chunk_seconds, stack.state.words_per_chunk = 0.02, 3
     whole = json.loads("".join(part["data"] for part in sorted(parts, key=lambda part: part["part"])))
     assert whole["type"] == "answer" and whole["result"]["answer"] == long_answer == "".join(texts)
@@ -321,3 +322,15 @@ def test_retrieve_mode_answers_with_passages_and_no_text(stack: Stack) -> None:
     assert texts == [] and final["type"] == "answer"
     results = final["result"]["results"]
     assert 1 <= len(results) <= 3 and all({"uri", "excerpt", "score", "metadata"} <= set(result) for result in results)
+
+
+def test_the_query_pages_client_example_streams_an_answer(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    from devtools.settings_docs import REPO_ROOT
+
+    page = (REPO_ROOT / "docs" / "query.md").read_text()
+    block = page.split("<!-- stream client -->")[1].split("```python\n", 1)[1].split("```", 1)[0]
+    token = stack.issuer.token({"aud": CLIENT, "cognito:groups": ["staff"]})
+    exec(compile(block, "docs/query.md", "exec"), {"URL": stack.url, "ID_TOKEN": token})  # the block of our own page
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("A dedicated climate-tech practice")
+    assert printed[1].startswith("answer [") and "aurora_press_announcement" in printed[1]
