@@ -27,7 +27,7 @@ from constructs import Construct
 from chat_authorizer import contract as authorizer_contract
 from query.contract import STREAM_ASK_ACTION
 from stacks.constructs.functions import POWERTOOLS_LAYER, TOKENS_LAYER, AppFunction, FunctionCode
-from stacks.foundation.lifecycle import log_group
+from stacks.foundation.api_stage import log_access
 from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle
 
@@ -57,7 +57,6 @@ class AnswerStreamApi(Construct):
             description="The chat page's answers, sent as they are generated; connections need a verified token",
             route_selection_expression="$request.body.action",
         )
-        access_logs = log_group(self, "AccessLogs", lifecycle)
         self.stage = apigateway.WebSocketStage(
             self,
             "Stage",
@@ -66,11 +65,7 @@ class AnswerStreamApi(Construct):
             auto_deploy=True,
             throttle=apigateway.ThrottleSettings(rate_limit=THROTTLE_RATE, burst_limit=THROTTLE_BURST),
         )
-        stage = self.stage.node.default_child
-        assert isinstance(stage, apigateway.CfnStage)
-        stage.access_log_settings = apigateway.CfnStage.AccessLogSettingsProperty(
-            destination_arn=access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
-        )
+        log_access(self, self.stage, ACCESS_LOG_FORMAT, lifecycle)
         self.url = self.stage.url  # wss://<api>.execute-api.<region>.amazonaws.com/live
         self.connections_url = self.stage.callback_url  # https://... : where the function posts to connections
         self.origin = Fn.join("", ["wss://", self.api.api_id, f".execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"])

@@ -17,7 +17,8 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.foundation.lifecycle import log_group, removal_policy
+from stacks.foundation.api_stage import log_access
+from stacks.foundation.lifecycle import removal_policy
 from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle, QueryApiSettings
 
@@ -102,7 +103,6 @@ class QueryHttpApi(Construct):
             description="Asks the knowledge base; the caller's groups come from the verified token",
             create_default_stage=False,
         )
-        access_logs = log_group(self, "AccessLogs", lifecycle)
         self.stage = apigateway.HttpStage(
             self,
             "Stage",
@@ -111,11 +111,7 @@ class QueryHttpApi(Construct):
             auto_deploy=True,
             throttle=apigateway.ThrottleSettings(rate_limit=THROTTLE_RATE, burst_limit=THROTTLE_BURST),
         )
-        stage = self.stage.node.default_child
-        assert isinstance(stage, apigateway.CfnStage)
-        stage.access_log_settings = apigateway.CfnStage.AccessLogSettingsProperty(
-            destination_arn=access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
-        )
+        log_access(self, self.stage, ACCESS_LOG_FORMAT, lifecycle)
         # The integration adds the entry point's resource policy: this API, this route, nothing else.
         self.api.add_routes(
             path=ROUTE,
