@@ -24,6 +24,7 @@ import hashlib
 import html
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -209,9 +210,19 @@ def _handler(
     return Handler
 
 
+def _unreachable_stream_url() -> str:
+    """A ws:// URL of a port that was free a moment ago: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"ws://127.0.0.1:{probe.getsockname()[1]}/local"
+
+
 @contextmanager
-def chat_local(port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: float = 0.0) -> Iterator[ChatLocal]:
-    """The page and its local stand-ins, until the block ends."""
+def chat_local(
+    port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: float = 0.0, websockets_blocked: bool = False
+) -> Iterator[ChatLocal]:
+    """The page and its local stand-ins, until the block ends. ``websockets_blocked``: the page's answer stream
+    points where nothing listens, as on a network that blocks WebSockets."""
     if not (page / "index.html").exists():
         raise SystemExit(f"{page} has no built page: run make chat-build first")
     with ExitStack() as stack:
@@ -243,12 +254,12 @@ def chat_local(port: int = DEFAULT_PORT, page: Path = PAGE, latency_seconds: flo
         )
         assert local.stream is not None
         chat.api_url = f"{local.http_url}/query"
-        chat.stream_url = local.stream.url
-        origins.extend([local.http_url, local.stream.url.rsplit("/", 1)[0]])
+        chat.stream_url = _unreachable_stream_url() if websockets_blocked else local.stream.url
+        origins.extend([local.http_url, chat.stream_url.rsplit("/", 1)[0]])
         config.update(
             {
                 "apiUrl": chat.api_url,
-                "streamUrl": local.stream.url,
+                "streamUrl": chat.stream_url,
                 "streamProtocol": STREAM_SUBPROTOCOL,
                 "auth": {
                     "authorizeUrl": f"{url}/local-auth/authorize",

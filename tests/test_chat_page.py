@@ -93,3 +93,19 @@ def test_the_page_is_small_and_has_no_third_party_assets(page: Path) -> None:
     compressed = sum(len(gzip.compress(shipped[name])) for name in ("app.js", "app.css"))
     assert compressed < 150 * 1024
     assert b"http://" not in shipped["index.html"] and b"https://" not in shipped["index.html"]
+
+
+def test_where_websockets_are_blocked_the_page_asks_over_https_and_answers_whole(page: Path) -> None:
+    with chat_local(port=0, page=page, websockets_blocked=True) as chat:
+        done = subprocess.run(
+            ["node", str(REPO_ROOT / "tests" / "browser" / "chat_page.mjs"), f"{chat.url}/", "", "first-answer-only"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO_ROOT,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = json.loads(done.stdout.strip().splitlines()[-1])["steps"]
+    assert steps["first"]["streamedTexts"] == 0, "nothing streamed: the answer came whole, over HTTPS"
+    assert steps["firstAnswer"].startswith("A dedicated climate-tech practice") and steps["firstAnswer"].endswith("[1]")
+    assert steps["firstSources"] == ["Aurora Dynamics launches a climate-tech practice"]

@@ -5,7 +5,7 @@ import { chromium } from "playwright-core";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 
-const [url, screenshot] = process.argv.slice(2);
+const [url, screenshot, mode] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -74,6 +74,12 @@ try {
   seen.steps.firstAnswer = await first.locator(".answer").innerText({ timeout: 2000 });
   seen.steps.firstSources = await first.locator(".sources .title").allInnerTexts();
   seen.steps.firstLinks = await first.locator(".sources a.title").evaluateAll((links) => links.map((link) => link.href));
+  if (mode === "first-answer-only") {
+    seen.cspViolations = await page.evaluate(() => window.__cspViolations);
+    await browser.close();
+    console.log(JSON.stringify(seen));
+    process.exit(0);
+  }
 
   await question.fill("Where is that practice staffed from?");
   await armTimer(page);

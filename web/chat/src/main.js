@@ -77,11 +77,12 @@ async function ask(question, onText) {
   const request = { question, mode: $("retrieve-mode").checked ? "retrieve" : "generate" };
   if (Object.keys(state.where).length) request.where = state.where;
   if (state.sessionId && request.mode === "generate") request.sessionId = state.sessionId;
-  if (state.stream) {
-    const body = await state.stream.ask(tokens.idToken, request, onText);
-    if (body.sessionId) state.sessionId = body.sessionId;
-    return body;
+  const streamed = state.stream ? await state.stream.ask(tokens.idToken, request, onText) : null;
+  if (streamed) {
+    if (streamed.sessionId) state.sessionId = streamed.sessionId;
+    return streamed;
   }
+  // No answer stream (some networks block WebSockets): the same question over HTTPS, answered whole.
   const response = await fetch(state.config.apiUrl, {
     method: "POST",
     headers: { Authorization: `Bearer ${tokens.idToken}`, "Content-Type": "application/json" },

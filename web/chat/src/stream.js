@@ -36,12 +36,14 @@ export class AnswerStream {
     this.socket = null;
   }
 
-  /** The result the HTTP API would return; onText gets the answer's text piece by piece before it. */
+  /** The result the HTTP API would return; onText gets the answer's text piece by piece before it. Null when no
+   * connection opens: a browser cannot tell a refused token from a network that blocks WebSockets, so the caller
+   * asks over HTTPS instead, whose answer says which it was. */
   async ask(token, request, onText) {
     try {
       await this.connect(token);
     } catch {
-      return { error: { type: "Unauthorized" } }; // the authorizer refused the token, or the network is down
+      return null;
     }
     const id = `q${++this.counter}`;
     return new Promise((resolve) => {
