@@ -192,7 +192,8 @@ def local_query_function(
 
     ``endpoints`` are the AWS endpoint variables the function's own clients use, for example
     ``{"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": <fake knowledge base URL>}``. ``cors_origin`` is the one
-    browser origin the HTTP API admits, as the deployed API's CORS configuration does. ``chat_authorizer`` (a
+    browser origin the HTTP API admits: locally the page and the API listen on different ports, while the deployed
+    page reaches the API on its own origin, through CloudFront, and needs no CORS. ``chat_authorizer`` (a
     ``chat_authorizer.contract.ChatAuthorizerConfig``) serves the WebSocket API with that authorizer.
     """
     from query.contract import STREAM_ENTRY_POINT

@@ -7,8 +7,8 @@ Behind it, everything the deployed page talks to has a local stand-in:
 - sign-in: an authorization endpoint that lets you pick a group and a token endpoint that checks the PKCE
   verifier and issues a signed test token with that group in ``cognito:groups``; the issuer publishes its keys
   (OpenID discovery) for the WebSocket authorizer;
-- the HTTPS API: the query function's own code behind API Gateway's JWT authorizer and CORS rule
-  (``devtools.local_query``);
+- the HTTPS API (which the page uses where no WebSocket connection opens): the query function's own code behind
+  API Gateway's JWT authorizer, admitting the page's origin, which here is another port (``devtools.local_query``);
 - the WebSocket API the answers stream over: the authorizer's own code admits each connection, and the query
   function streams the answer back through the connection endpoint (``devtools.local_stream_api``);
 - the knowledge base: the fake over the sample documents and stream, with canned answers
