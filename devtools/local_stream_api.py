@@ -7,9 +7,9 @@
   over HTTP like the deployed one) with the ``Sec-WebSocket-Protocol`` header; a Deny policy answers 403 and
   nothing else runs. Then the ``$connect`` integration (the query function through its ``chat-stream`` alias)
   runs, and the subprotocol it returns is the one the handshake selects;
-- each message is routed by ``$request.body.action`` (``ask``, else ``$default``) to the same integration, with the
-  authorizer's context under ``requestContext.authorizer``; a function error reaches the client as API Gateway's
-  ``{"message": "Internal server error"}``;
+- each message is routed by ``$request.body.action`` (``ask``, else ``$default``; a binary frame, base64-encoded,
+  to ``$default``) to the same integration, with the authorizer's context under ``requestContext.authorizer``;
+  a function error reaches the client as API Gateway's ``{"message": "Internal server error"}``;
 - the connection endpoint (``POST /local/@connections/{id}``, the management API's route in the botocore model)
   sends the posted data to that connection, or answers 410 GoneException once it has closed.
 """
@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import uuid
@@ -148,9 +149,12 @@ def local_stream_api(authorize: Callable[[dict[str, Any]], dict[str, Any]], inte
         api._sockets[connection_id] = connection
         try:
             async for body in connection:
-                text = body if isinstance(body, str) else body.decode()
-                task = asyncio.create_task(deliver(connection, _integration_event(_route(text), connection_id,
-                                                                                  context, body=text)))  # fmt: skip
+                if isinstance(body, str):
+                    event = _integration_event(_route(body), connection_id, context, body=body)
+                else:  # a binary frame reaches $default, base64-encoded
+                    event = _integration_event("$default", connection_id, context, isBase64Encoded=True,
+                                               body=base64.b64encode(body).decode())  # fmt: skip
+                task = asyncio.create_task(deliver(connection, event))
                 answering.add(task)
                 task.add_done_callback(answering.discard)
         finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -84,8 +85,6 @@ def ask(socket: ClientConnection, message_id: str = "q1", **request: Any) -> tup
 
 
 def http_answer(stack: Stack, group: str, **request: Any) -> dict[str, Any]:
-    import urllib.request
-
     token = stack.issuer.token({"aud": CLIENT, "cognito:groups": [group]})
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     sent = urllib.request.Request(f"{stack.local.http_url}/query", json.dumps(request).encode(), headers, method="POST")
@@ -181,6 +180,16 @@ def test_every_bad_message_gets_its_own_clear_error_and_the_next_question_is_ans
     assert good["type"] == "answer"
 
 
+def test_a_binary_frame_is_read_as_text_when_it_is_and_refused_when_it_is_not(stack: Stack) -> None:
+    with stack.open("staff") as socket:
+        socket.send(json.dumps({"action": "ask", "id": "b1", "question": ANNOUNCED}).encode())
+        _, answered_binary = answered(socket, "b1")
+        socket.send(b"\xff\xfe\x00 not text")
+        _, refused = answered(socket)
+    assert answered_binary["type"] == "answer"
+    assert refused["type"] == "error" and refused["error"]["type"] == "ValidationError" and refused["id"] is None
+
+
 def test_throttling_in_the_middle_of_the_stream_is_reported_without_details(stack: Stack) -> None:
     stack.state.stream_failure = "throttlingException"
     try:
@@ -237,7 +246,7 @@ def test_a_long_answer_is_split_into_parts_that_fit_post_to_connection(stack: St
 
 def socket_event(route: str, body: str | None = None, **authorizer: Any) -> dict[str, Any]:
     event: dict[str, Any] = {"requestContext": {"routeKey": route, "connectionId": "conn-1", "eventType": "MESSAGE",
-                                                "authorizer": authorizer}}  # fmt: skip
+                                                "authorizer": authorizer}, "isBase64Encoded": False}  # fmt: skip
     if body is not None:
         event["body"] = body
     return event

@@ -1,6 +1,9 @@
 """The chat page's WebSocket API authorizer ($connect): admits a connection whose token verifies, and hands the
 integration the token's groups and expiry. A refused connection gets a Deny policy: API Gateway answers 403 and
-the integration never runs.
+the integration never runs. The policy and context are Lambda authorizer output, whose context values are strings,
+numbers or booleans (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html);
+a WebSocket API runs the authorizer on $connect only and passes its context to every route of the connection
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html).
 """
 
 from __future__ import annotations

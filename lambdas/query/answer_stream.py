@@ -2,7 +2,9 @@
 over the same connection as Bedrock generates it (RetrieveAndGenerateStream), posted with PostToConnection.
 
 Lambda's Python runtime cannot stream a function's response, so the function answers API Gateway at once
-(``{"statusCode": 200}``) and sends everything else through the connection endpoint. Messages to the page, all
+(``{"statusCode": 200}``) and sends everything else through the connection endpoint. API Gateway waits at most 29
+seconds for a WebSocket integration (quotas: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html);
+the function goes on posting after that. Messages to the page, all
 JSON with the ``id`` the question carried:
 
 - ``{"type": "text", "id", "text"}``: the next piece of the answer, as generated;
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import APIGatewayWebSocketEvent
 from botocore.exceptions import ClientError
 
 from query.contract import AUTHORIZED_GROUPS, AUTHORIZED_UNTIL, STREAM_ASK_ACTION, STREAM_SUBPROTOCOL
@@ -57,30 +60,37 @@ class SocketEvent:
 
 
 def socket_event(event: Any) -> SocketEvent:
-    """API Gateway's WebSocket proxy event; RequestError when it is not one."""
+    """API Gateway's WebSocket proxy event (read with Powertools' data class); RequestError when it is not one."""
     context = event.get("requestContext") if isinstance(event, dict) else None
-    if not isinstance(context, dict) or not isinstance(context.get("connectionId"), str):
+    if not isinstance(context, dict) or not all(
+        isinstance(context.get(key), str) for key in ("connectionId", "routeKey")
+    ):
         raise RequestError("the chat stream entry point takes API Gateway WebSocket events")
-    authorizer = context.get("authorizer") or {}
+    request = APIGatewayWebSocketEvent(event)
+    authorizer = context.get("authorizer") or {}  # the data class has no accessor for the authorizer's context
     try:
         claim = json.loads(authorizer[AUTHORIZED_GROUPS]) if AUTHORIZED_GROUPS in authorizer else None
     except (TypeError, ValueError, RecursionError):
         claim = None
     until = authorizer.get(AUTHORIZED_UNTIL)
-    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
-    offered = tuple(item.strip() for item in headers.get("sec-websocket-protocol", "").split(",") if item.strip())
+    offered = request.headers.get("sec-websocket-protocol") or ""
+    try:
+        body = request.decoded_body if event.get("isBase64Encoded") is not None else request.body
+    except (ValueError, UnicodeDecodeError):  # a binary frame that is not UTF-8 text: no question in it
+        body = None
     return SocketEvent(
-        route=str(context.get("routeKey", "")),
-        connection_id=context["connectionId"],
-        offered_protocols=offered,
+        route=request.request_context.route_key,
+        connection_id=request.request_context.connection_id,
+        offered_protocols=tuple(item.strip() for item in offered.split(",") if item.strip()),
         groups_claim=claim,
         expires_at=float(until) if isinstance(until, int | float | str) and str(until).isdigit() else None,
-        body=event.get("body") if isinstance(event.get("body"), str) else None,
+        body=body if isinstance(body, str) else None,
     )
 
 
 def connect_response(socket: SocketEvent) -> dict[str, Any]:
-    """$connect: the subprotocol the page asked for, without which a browser drops the connection."""
+    """$connect: the subprotocol the page asked for, without which a browser drops the connection
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html)."""
     if STREAM_SUBPROTOCOL not in socket.offered_protocols:
         return {"statusCode": 400}
     return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": STREAM_SUBPROTOCOL}}

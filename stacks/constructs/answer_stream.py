@@ -32,8 +32,8 @@ from stacks.foundation.nag import acknowledge
 from stacks.settings import Lifecycle
 
 STAGE = "live"
-# Messages per second (and burst) the stage admits; each question is one message, RetrieveAndGenerateStream's own
-# quota is about 20 requests per second.
+# Messages per second (and burst) the stage admits; each question is one message, and RetrieveAndGenerateStream's
+# own quota is about 20 requests per second (https://docs.aws.amazon.com/bedrock/latest/userguide/quotas.html).
 THROTTLE_RATE, THROTTLE_BURST = 20, 40
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTime",'
@@ -107,13 +107,14 @@ class AnswerStreamApi(Construct):
             route = self.api.add_route(route_key, integration=answers)
             acknowledge(route, "AwsSolutions-APIG4", "A WebSocket API authorizes the connection ($connect, with the "
                         "token authorizer); its message routes take no authorizer of their own.")  # fmt: skip
-        # Posting to this stage's connections, nothing else of the management API (not reading or closing them).
+        # Posting to this stage's connections, nothing else of the management API (not reading or closing them):
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html
+        stack = Stack.of(self)
         connections = f"{self.api.api_id}/{STAGE}/POST/@connections"
         sender.add_to_principal_policy(iam.PolicyStatement(
             sid="AnswerStreamConnections", actions=["execute-api:ManageConnections"],
-            resources=[Stack.of(self).format_arn(service="execute-api", resource=f"{connections}/*")],
+            resources=[stack.format_arn(service="execute-api", resource=f"{connections}/*")],
         ))  # fmt: skip
-        stack = Stack.of(self)
         api_logical_id = stack.resolve(stack.get_logical_id(cast(CfnElement, self.api.node.default_child)))
         acknowledge(sender, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
                     f"<AWS::AccountId>:<{api_logical_id}>/{STAGE}/POST/@connections/*]",
