@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +101,46 @@ def check_sidecar(path: Path) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class FolderListing:
+    """The files of a folder that may be uploaded, and what was passed over (with why)."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def list_folder(folder: Path) -> FolderListing:
+    """Regular files under ``folder``, never outside it: symbolic links (to files or folders) and hidden paths
+    (``.git/``, ``.aws/credentials``, ``.env``) are skipped, since what lands in the document bucket can be read
+    back by anyone who may ask the knowledge base."""
+    listing = FolderListing()
+    root = folder.resolve()
+    for directory, folders, names in os.walk(root, followlinks=False):
+        here = Path(directory)
+        for name in sorted(folders):
+            path = here / name
+            if name.startswith("."):
+                listing.skipped.append((path, "hidden folder"))
+            elif path.is_symlink():
+                listing.skipped.append((path, "symbolic link"))
+        folders[:] = sorted(name for name in folders if not name.startswith(".") and not (here / name).is_symlink())
+        for name in sorted(names):
+            path = here / name
+            if name.startswith("."):
+                listing.skipped.append((path, "hidden file"))
+            elif path.is_symlink():
+                listing.skipped.append((path, "symbolic link"))
+            elif not path.is_file():
+                listing.skipped.append((path, "not a regular file"))
+            else:
+                listing.files.append(path)
+    return FolderListing(sorted(listing.files), sorted(listing.skipped))
+
+
 def sidecars_in(path: Path) -> list[Path]:
-    return [path] if path.is_file() else sorted(path.rglob(f"*{SIDECAR_SUFFIX}"))
+    if path.is_file():
+        return [path]
+    return [file for file in list_folder(path).files if file.name.endswith(SIDECAR_SUFFIX)]
 
 
 def check_folder(folder: Path) -> list[str]:

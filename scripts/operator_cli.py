@@ -82,10 +82,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--context", action="append", default=[], help="app:key=value, as with cdk -c")
 
 
-def connect(arguments: argparse.Namespace) -> Operator:
+def connect(arguments: argparse.Namespace, *, needs_region: bool = True) -> Operator:
     settings = settings_with(arguments.context)
     session = boto3.Session(profile_name=arguments.profile, region_name=arguments.region)
-    if not session.region_name:
+    if needs_region and not session.region_name:
         raise OperatorError("no AWS Region is configured",
                             "pass --region, set AWS_REGION, or set a region in your AWS profile")  # fmt: skip
     return Operator(settings=settings, session=session)
@@ -134,11 +134,13 @@ def run(
     command: Callable[[argparse.Namespace, Operator], int],
     argv: list[str] | None = None,
     operator: Operator | None = None,
+    offline: Callable[[argparse.Namespace], bool] = lambda _: False,
 ) -> int:
-    """Parse the arguments, run the command, and turn any failure into its message and exit status."""
+    """Parse the arguments, run the command, and turn any failure into its message and exit status. A command
+    that can work without AWS for some arguments (``offline``) gets its operator even with no Region."""
     arguments = parser.parse_args(argv)
     try:
-        return command(arguments, operator or connect(arguments))
+        return command(arguments, operator or connect(arguments, needs_region=not offline(arguments)))
     except Exception as error:  # every failure gets its message and status; --debug shows the rest
         explained = explain(error)
         if arguments.debug:  # the traceback, and still the documented status

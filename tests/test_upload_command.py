@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,56 @@ def test_the_readmes_sidecar_example_passes_the_check(tmp_path: Path) -> None:
     sidecar = tmp_path / "policy.pdf.metadata.json"
     sidecar.write_text(example)
     assert check_sidecar(sidecar) == []
+
+
+def test_nothing_outside_the_folder_and_nothing_hidden_is_uploaded(
+    operator: Operator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside"
+    (outside / "private").mkdir(parents=True)
+    (outside / "secret.txt").write_text("the root password")
+    (outside / "private" / "notes.txt").write_text("not for the knowledge base")
+    folder = tmp_path / "mine"
+    (folder / "guides").mkdir(parents=True)
+    (folder / "guides" / "setup.txt").write_text("How to set up the app.")
+    for hidden in (".git/config", ".aws/credentials", "guides/.env", ".notes.txt"):
+        (folder / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (folder / hidden).write_text("[default]\naws_secret_access_key = hidden")
+    (folder / "linked.txt").symlink_to(outside / "secret.txt")
+    (folder / "linked-folder").symlink_to(outside / "private", target_is_directory=True)
+    with outputs(operator):
+        assert main([str(folder)], operator) == 0
+    assert keys(operator) == ["documents/guides/setup.txt"]
+    out = capsys.readouterr().out
+    for skipped, why in ((".git", "hidden folder"), (".aws", "hidden folder"), ("guides/.env", "hidden file"),
+                         (".notes.txt", "hidden file"), ("linked.txt", "symbolic link"),
+                         ("linked-folder", "symbolic link")):  # fmt: skip
+        assert f"skipped {folder / skipped} ({why})" in out
+    assert "uploaded 1 file(s), 0 of them sidecars, skipped 6" in out
+
+
+def test_a_sidecar_behind_a_link_or_in_a_hidden_folder_is_not_checked(tmp_path: Path) -> None:
+    from scripts.check_sidecars import check_folder
+
+    (tmp_path / ".drafts").mkdir()
+    (tmp_path / ".drafts" / "a.txt.metadata.json").write_text("not even JSON")
+    (tmp_path / "b.txt.metadata.json").symlink_to(tmp_path / ".drafts" / "a.txt.metadata.json")
+    assert check_folder(tmp_path) == []
+
+
+def test_a_dry_run_checks_and_lists_offline(tmp_path: Path) -> None:
+    from tests.support.user_shell import run_as_user
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("Our refund policy is 30 days.")
+    (folder / ".env").write_text("TOKEN=x")
+    result = run_as_user([sys.executable, "-m", "scripts.upload_documents", str(folder), "--dry-run"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"would upload {folder / 'notes.txt'} -> documents/notes.txt" in result.stdout
+    assert f"skipped {folder / '.env'} (hidden file)" in result.stdout
+    assert "the bucket is not looked up (no AWS Region is configured)" in result.stdout
+    bad = folder / "notes.txt.metadata.json"
+    bad.write_text("{}")
+    refused = run_as_user([sys.executable, "-m", "scripts.upload_documents", str(folder), "--dry-run"], tmp_path)
+    assert refused.returncode == 2 and "sidecar problem(s), nothing uploaded" in refused.stderr
