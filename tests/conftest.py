@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from scripts.estimate_cost import EXISTING_CLUSTER_SETTINGS
 from stacks.application import Stacks, build_app
@@ -28,6 +30,13 @@ from tests.support.policies import policy_problems
 from tests.support.sdk_recorder import SdkCallRecorder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Property-based tests: no per-example deadline (a shared 2-core CI machine is no place for timing assertions),
+# and a fixed seed on CI so that a red run can be replayed exactly.
+hypothesis_settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("ci", parent=hypothesis_settings.get_profile("default"), derandomize=True,
+                                     database=None)  # fmt: skip
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 # cdk.json without its app: keys: CDK's feature flags as deployed, and the code's own defaults for every
 # setting, whatever values a team has put in its cdk.json (their own values are checked to load, below).
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from botocore.eventstream import EventStreamBuffer
 from botocore.stub import Stubber
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -343,3 +345,43 @@ def test_the_query_pages_client_example_streams_an_answer(stack: Stack, capsys: 
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("A dedicated climate-tech practice")
     assert printed[1].startswith("answer [") and "aurora_press_announcement" in printed[1]
+
+
+class RecordingEndpoint:
+    """The connection endpoint as the management client reaches it: keeps what PostToConnection sends."""
+
+    def __init__(self) -> None:
+        self.posted: list[bytes] = []
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> dict[str, Any]:
+        assert len(Data) <= MAX_MESSAGE_BYTES, len(Data)
+        self.posted.append(Data)
+        return {}
+
+
+def rejoined(posted: list[bytes]) -> Any:
+    messages = [json.loads(data) for data in posted]
+    if len(messages) == 1 and messages[0].get("type") != "part":
+        return messages[0]
+    assert [message["part"] for message in messages] == list(range(messages[0]["parts"]))
+    return json.loads("".join(message["data"] for message in messages))
+
+
+@pytest.mark.parametrize(
+    ("character", "count"),
+    [("😀", 40_000), ("\U0001d538", 70_000), ("中", 50_000), ('"', 100_000), ("\x01", 30_000), ("\ud83d", 30_000)],
+)
+def test_every_part_fits_post_to_connection_whatever_the_characters(character: str, count: int) -> None:
+    endpoint = RecordingEndpoint()
+    message = {"type": "answer", "id": "m1", "result": {"answer": character * count}}
+    Connection(endpoint, "conn-1").send(message)
+    assert len(endpoint.posted) >= 2
+    assert rejoined(endpoint.posted) == message
+
+
+@given(st.text(max_size=2_000), st.integers(min_value=1, max_value=120))
+def test_any_text_is_sent_whole_in_parts_within_the_limit(text: str, repeat: int) -> None:
+    endpoint = RecordingEndpoint()
+    message = {"type": "text", "id": "m2", "text": text * repeat}
+    Connection(endpoint, "conn-1").send(message)
+    assert rejoined(endpoint.posted) == message

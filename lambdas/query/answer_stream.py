@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +35,9 @@ from query.request import RequestError
 # PostToConnection takes at most 128 KiB of data (botocore's apigatewaymanagementapi model: Data max 131072;
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html, WebSocket message payload size).
 MAX_MESSAGE_BYTES = 131072
-# A slice of a long message: json.dumps may write each character as up to 6 bytes (\uXXXX), plus the envelope.
-_PART_CHARACTERS = (MAX_MESSAGE_BYTES - 512) // 6
+# What a part's envelope ({"type":"part","id":...,"part":N,"parts":N,"data":""}) may take of a message; the id is
+# at most 64 characters of [A-Za-z0-9_-].
+_PART_ENVELOPE_BYTES = 256
 # Pieces of text are sent together when they come faster than this (fewer messages, and no visible delay), up to
 # a size that never needs splitting.
 TEXT_INTERVAL_SECONDS = 0.05
@@ -140,6 +141,30 @@ def message_id_of(body: str | None) -> str | None:
     return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else None
 
 
+def _escaped_bytes(character: str) -> int:
+    """What one character takes inside an ASCII JSON string: a character outside the Basic Multilingual Plane is
+    a surrogate pair of two \\uXXXX escapes (12 bytes), so counting characters would undercount sixfold."""
+    code = ord(character)
+    if code < 0x20:
+        return 2 if character in "\b\f\n\r\t" else 6
+    if code < 0x80:
+        return 2 if character in '"\\' else 1
+    return 6 if code < 0x10000 else 12
+
+
+def _slices(text: str, budget: int) -> Iterator[str]:
+    """Consecutive slices of ``text`` each of which, written as an ASCII JSON string, takes at most ``budget``
+    bytes: the parts are cut by their encoded size, whatever characters the answer holds."""
+    start = size = 0
+    for index, character in enumerate(text):
+        width = _escaped_bytes(character)
+        if size + width > budget:
+            yield text[start:index]
+            start, size = index, 0
+        size += width
+    yield text[start:]
+
+
 @dataclass
 class Connection:
     """Posts messages to one connection with the WebSocket API's management client."""
@@ -158,7 +183,7 @@ class Connection:
         if len(data) <= MAX_MESSAGE_BYTES:
             self._post(data)
             return
-        slices = [text[start : start + _PART_CHARACTERS] for start in range(0, len(text), _PART_CHARACTERS)]
+        slices = list(_slices(text, MAX_MESSAGE_BYTES - _PART_ENVELOPE_BYTES))
         for number, piece in enumerate(slices):
             part = {"type": "part", "id": message.get("id"), "part": number, "parts": len(slices), "data": piece}
             self._post(json.dumps(part, separators=(",", ":")).encode())  # escaped: a slice may split a pair
