@@ -131,6 +131,24 @@ def test_the_connections_token_decides_the_audience(stack: Stack) -> None:
     assert public_sources == {source["uri"] for source in over_http["citations"]}
 
 
+def sources_seen(stack: Stack, claim: Any) -> set[str]:
+    token = stack.issuer.token({"aud": CLIENT, "cognito:groups": claim})
+    with connect(stack.url, subprotocols=[STREAM_SUBPROTOCOL, token], open_timeout=10) as socket:  # type: ignore[list-item]
+        _, final = ask(socket, question=METRICS)
+    return {source["uri"] for source in final["result"]["citations"]}
+
+
+@pytest.mark.parametrize("claim", ["[staff]", "[staff public]", "staff public", ["[staff]"], ["staff public"]])
+def test_a_single_group_is_one_name_over_the_websocket_api(stack: Stack, claim: Any) -> None:
+    # The authorizer passes the claim as JSON, so its type is known: a string is one group name, never a list.
+    assert not any("metrics" in uri for uri in sources_seen(stack, claim))
+
+
+def test_a_list_claim_over_the_websocket_api_is_read_item_by_item(stack: Stack) -> None:
+    assert any("metrics" in uri for uri in sources_seen(stack, ["public", "staff"]))
+    assert any("metrics" in uri for uri in sources_seen(stack, "staff"))
+
+
 def test_questions_on_several_connections_at_once_each_get_their_own_answer(stack: Stack) -> None:
     def one_person(number: int) -> tuple[str, str]:
         with stack.open("staff" if number % 2 else "public") as socket:

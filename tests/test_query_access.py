@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from devtools.jwt_authorizer import TEST_AUDIENCE, JwtAuthorizer, TokenIssuer, Unauthorized
 from devtools.lambda_events import FakeLambdaContext
 from query import handler as query_handler
-from query.audience import claimed_groups, entry_point
+from query.audience import claimed_groups, entry_point, typed_claim_groups
 from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT
 from query.request import GROUPS_REFUSED
 from stacks.constructs.query_function import FORGED_GROUPS_EVENT, REFUSED_TEST_EVENTS
@@ -195,6 +195,31 @@ def test_tokens_the_authorizer_rejects_never_reach_the_function(
 )  # fmt: skip
 def test_group_claims_are_read_as_api_gateway_passes_them(claim: Any, groups: tuple[str, ...]) -> None:
     assert claimed_groups({"cognito:groups": claim}, "cognito:groups", GROUP_FILTERS).groups == groups
+
+
+@pytest.mark.parametrize(
+    ("claim", "groups"),
+    [("[staff]", ()), ("[staff partners]", ()), (["staff", "partners"], ("staff", "partners")), ("staff", ("staff",)),
+     (["staff contractors"], ()), ([7, "staff"], ("staff",)), ({"staff": True}, ()), (None, ())],
+)  # fmt: skip
+def test_a_claim_of_known_json_type_is_read_exactly(claim: Any, groups: tuple[str, ...]) -> None:
+    """The WebSocket entry point's claim: no text rule, so a string is one name whatever brackets or spaces it holds."""
+    assert typed_claim_groups(claim, GROUP_FILTERS).groups == groups
+
+
+def test_over_the_http_api_a_single_group_named_with_a_space_is_read_as_two(
+    issuer: TokenIssuer, authorizer: JwtAuthorizer
+) -> None:
+    """API Gateway passes ["staff partners"] and ["staff", "partners"] as the same text, "[staff partners]": one
+    IdP group named with app group names joined by a space asks as those groups (docs/query.md says so)."""
+    for claim in (["staff partners"], ["staff", "partners"]):
+        event = authorizer.event(f"Bearer {issuer.token({'cognito:groups': claim})}", {"question": "q"})
+        passed = event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"]
+        assert passed == "[staff partners]"
+        assert claimed_groups({"cognito:groups": passed}, "cognito:groups", GROUP_FILTERS).groups == (
+            "staff",
+            "partners",
+        )
 
 
 @pytest.mark.parametrize("claim", ["[staff contractors]", "staff,readonly", "[staff readonly]"])

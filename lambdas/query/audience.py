@@ -63,3 +63,16 @@ def claimed_groups(claims: Mapping[str, Any], claim: str, known: Collection[str]
             return ClaimReading(tuple(dict.fromkeys(items)))
         return ClaimReading((), ambiguous=True)
     return ClaimReading((text,)) if text in known else ClaimReading((), ambiguous=True)
+
+
+def typed_claim_groups(value: Any, known: Collection[str]) -> ClaimReading:
+    """The app's groups in a claim whose JSON type is known (the WebSocket authorizer passes the claim as JSON):
+    a list is read item by item and a string is one group name, exactly. No text rule applies, so a single group
+    named ``"[staff partners]"`` or ``"staff partners"`` is that one name, never two groups."""
+    if isinstance(value, str):
+        value = [value] if value else []
+    if not isinstance(value, list):
+        return ClaimReading(())
+    items = [item for item in value if isinstance(item, str)]
+    return ClaimReading(tuple(item for item in dict.fromkeys(items) if item in known),
+                        ambiguous=any(item not in known for item in items) or len(items) != len(value))  # fmt: skip

@@ -32,7 +32,7 @@ from query.answer_stream import (
     question,
     socket_event,
 )
-from query.audience import ClaimReading, claimed_groups, entry_point, entry_point_groups
+from query.audience import ClaimReading, entry_point, entry_point_groups, typed_claim_groups
 from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT, QueryConfig, QueryMetric
 from query.guardrail import Guardrail, guard_passages
 from query.http_api import http_request, http_response, public_error
@@ -127,7 +127,7 @@ def _answer_message(socket: SocketEvent, connection: Connection, context: Lambda
     except RequestError as problem:
         connection.send({"type": "error", "id": message_id_of(socket.body), **invalid(problem)})
         return
-    reading = claimed_groups({"groups": socket.groups_claim}, "groups", access.filters.keys())
+    reading = typed_claim_groups(socket.groups_claim, access.filters.keys())
     warn_if_ambiguous(reading, config, access)
     text = TextSender(connection, asked.message_id)
     result = answer(asked.request, reading.groups, config, access, on_text=text)
