@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+from hypothesis import given
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from devtools.fake_knowledge_base import fake_knowledge_base, matches
@@ -482,3 +484,44 @@ def test_each_job_request_is_valid_by_the_botocore_model_enums_and_patterns_incl
     assert validate_request("bedrock", "CreateEvaluationJob", request) == []
     search = json.dumps(request["inferenceConfig"])
     assert ("is_internal" in search) is (audience == "public"), "the audience's enforced filter, and only it"
+
+
+def test_every_bad_line_of_a_file_gets_its_number_and_reason(tmp_path: Path) -> None:
+    good = '{"id": "a", "question": "What does the brief say\u2028about zero trust\u0085?"}'
+    lines = [
+        good.encode(),
+        b'{"id": "b", "question": "caf\xe9?"}',  # Latin-1, not UTF-8
+        b"[" * 100_000,
+        b'{"id": "c"}',
+        b"",
+        b'{"id": "d", "question": "q", "numberOfResults": ' + b"9" * 5_000 + b"}",
+        '{"id": "e", "question": "\u2028"}'.encode(),
+    ]
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(CasesError) as raised:
+        load_cases(path)
+    problems = raised.value.problems
+    assert [problem.split(": ", 1)[0] for problem in problems] == [f"{path}:{n}" for n in (2, 3, 4, 6)]
+    assert "not UTF-8 text (byte 29)" in problems[0]
+    assert "nested too deeply" in problems[1]
+    assert "'question' is a required property" in problems[2]
+    assert "not JSON" in problems[3]
+    assert str(raised.value).startswith(problems[0]) and "and 3 more" in str(raised.value)
+
+
+def test_a_line_separator_inside_a_question_is_text() -> None:
+    cases = parse_cases(['{"id": "a", "question": "one\u2028two\u0085three"}'])
+    assert cases[0].question == "one\u2028two\u0085three"
+
+
+@given(st.lists(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)), max_size=8))
+def test_any_bytes_are_cases_or_a_cases_error(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes]) -> None:
+    path = tmp_path_factory.mktemp("cases") / "cases.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    problems: list[str] = []
+    try:
+        assert load_cases(path)
+    except CasesError as error:
+        problems = error.problems
+    assert all(problem.startswith(f"{path}") for problem in problems)

@@ -55,7 +55,11 @@ CASE_SCHEMA: dict[str, Any] = {
 
 
 class CasesError(ValueError):
-    """The cases file cannot be used; the message names the line and the problem."""
+    """The cases file cannot be used; the message names the line and the problem, ``problems`` every bad line."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems) or [message]
 
 
 @dataclass(frozen=True)
@@ -87,55 +91,80 @@ class Case:
         return request
 
 
-def parse_cases(lines: Sequence[str], where: str = "cases.jsonl") -> list[Case]:
+def _line_source(line: str | bytes) -> Any:
+    """One line as JSON; CasesError saying why it is not (bytes are decoded here, so one bad line stays one)."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise CasesError(f"not UTF-8 text (byte {error.start + 1})") from None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise CasesError(f"not JSON ({error.msg} at column {error.pos + 1})") from None
+    except RecursionError:
+        raise CasesError("not a case: JSON nested too deeply") from None
+    except ValueError as error:  # an integer past Python's digit limit, for one
+        raise CasesError(f"not JSON ({error})") from None
+
+
+def parse_cases(lines: Sequence[str | bytes], where: str = "cases.jsonl") -> list[Case]:
+    """Every case of the file; CasesError naming every bad line with its number and reason (the first in the
+    message, all of them in ``problems``)."""
     validator = jsonschema.Draft202012Validator(CASE_SCHEMA)
     cases: list[Case] = []
     seen: dict[str, Case] = {}
+    problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            source = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise CasesError(f"{where}:{number}: not JSON ({error.msg})") from None
-        problem = next(iter(sorted(validator.iter_errors(source), key=lambda error: list(error.path))), None)
-        if problem is not None:
-            at = "/".join(str(part) for part in problem.absolute_path) or "the case"
-            raise CasesError(f"{where}:{number}: {at}: {problem.message}")
-        case = Case(
-            id=source["id"],
-            question=source["question"],
-            audience=source.get("audience"),
-            mode=source.get("mode", "generate"),
-            filter=source.get("filter"),
-            where=source.get("where"),
-            number_of_results=source.get("numberOfResults"),
-            follow_up=source.get("followUp"),
-            expected_sources=tuple(source.get("expectedSources", ())),
-            forbidden_sources=tuple(source.get("forbiddenSources", ())),
-            reference_answer=source.get("referenceAnswer"),
-            must_mention=tuple(source.get("mustMention", ())),
-        )
-        if case.id in seen:
-            raise CasesError(f"{where}:{number}: the id {case.id!r} is used twice")
-        if case.follow_up is not None:
-            earlier = seen.get(case.follow_up)
-            if earlier is None:
-                raise CasesError(f"{where}:{number}: followUp {case.follow_up!r} names no earlier case")
-            if earlier.audience != case.audience or earlier.mode != "generate" or case.mode != "generate":
-                raise CasesError(
-                    f"{where}:{number}: a follow-up continues a generate-mode conversation of the same audience"
-                )
-        seen[case.id] = case
-        cases.append(case)
+            cases.append(_case(_line_source(line), seen, validator))
+        except CasesError as problem:
+            problems.append(f"{where}:{number}: {problem}")
+    if problems:
+        more = f" (and {len(problems) - 1} more: {'; '.join(problems[1:4])}{'; ...' if len(problems) > 4 else ''})"
+        raise CasesError(problems[0] + (more if len(problems) > 1 else ""), problems)
     if not cases:
         raise CasesError(f"{where}: no cases")
     return cases
 
 
+def _case(source: Any, seen: dict[str, Case], validator: Any) -> Case:
+    problem = next(iter(sorted(validator.iter_errors(source), key=lambda error: list(error.path))), None)
+    if problem is not None:
+        at = "/".join(str(part) for part in problem.absolute_path) or "the case"
+        raise CasesError(f"{at}: {problem.message}")
+    case = Case(
+        id=source["id"],
+        question=source["question"],
+        audience=source.get("audience"),
+        mode=source.get("mode", "generate"),
+        filter=source.get("filter"),
+        where=source.get("where"),
+        number_of_results=source.get("numberOfResults"),
+        follow_up=source.get("followUp"),
+        expected_sources=tuple(source.get("expectedSources", ())),
+        forbidden_sources=tuple(source.get("forbiddenSources", ())),
+        reference_answer=source.get("referenceAnswer"),
+        must_mention=tuple(source.get("mustMention", ())),
+    )
+    if case.id in seen:
+        raise CasesError(f"the id {case.id!r} is used twice")
+    if case.follow_up is not None:
+        earlier = seen.get(case.follow_up)
+        if earlier is None:
+            raise CasesError(f"followUp {case.follow_up!r} names no earlier case")
+        if earlier.audience != case.audience or earlier.mode != "generate" or case.mode != "generate":
+            raise CasesError("a follow-up continues a generate-mode conversation of the same audience")
+    seen[case.id] = case
+    return case
+
+
 def load_cases(path: Path = SAMPLE_CASES) -> list[Case]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # JSON Lines ends a line at \n only: U+2028 or U+0085 inside a string is text, not a line break.
+        lines = path.read_bytes().removesuffix(b"\n").split(b"\n")
     except OSError as error:
         raise CasesError(f"{path}: {error.strerror or error}") from None
     return parse_cases(lines, str(path))
