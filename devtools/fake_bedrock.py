@@ -186,10 +186,13 @@ def _respond_delete_documents(state: FakeState, ids: list[str], body: dict[str, 
     details = []
     with state._lock:
         for document_id in _custom_ids(body):
-            state.documents.pop(document_id, None)
+            # A document the data source does not hold is reported NOT_FOUND (a DocumentStatus value): nothing is
+            # deleted, and the caller must not count it.
+            held = state.documents.pop(document_id, None) is not None
             state.accepted_at.pop(document_id, None)
-            state.deleted.append(document_id)
-            details.append(_detail(ids, document_id, "DELETING", None))
+            if held:
+                state.deleted.append(document_id)
+            details.append(_detail(ids, document_id, "DELETING" if held else "NOT_FOUND", None))
     return {"documentDetails": details}
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
+from function_runtime.sqs_limits import REFUSED_CHARACTERS
+
 DEPLOY_TIME_MARKER = "\u27e6"  # opens a placeholder such as "⟦Ref:MyBucket⟧"
 
 
@@ -92,7 +94,25 @@ def validate_request(service: str, operation: str, parameters: dict[str, Any]) -
             errors.append(f"{operation} takes no parameters")
         return errors
     validate_value(shape, parameters, operation, errors)
+    errors += _service_rules(service, operation, parameters)
     return errors
+
+
+def _service_rules(service: str, operation: str, parameters: dict[str, Any]) -> list[str]:
+    """Rules a service documents beyond its API model: the characters SQS accepts in a message."""
+    if service != "sqs" or operation not in ("SendMessage", "SendMessageBatch"):
+        return []
+    entries = parameters.get("Entries", []) if operation == "SendMessageBatch" else [parameters]
+    problems = []
+    for entry in entries:
+        texts = {"MessageBody": entry.get("MessageBody")}
+        for name, attribute in (entry.get("MessageAttributes") or {}).items():
+            texts[f"MessageAttributes.{name}"] = attribute.get("StringValue")
+        for where, text in texts.items():
+            found = REFUSED_CHARACTERS.search(text) if isinstance(text, str) else None
+            if found:
+                problems.append(f"{operation}.{where}: SQS refuses the character {found.group()!r}")
+    return problems
 
 
 def _validate_document(value: Any, path: str, errors: list[str]) -> None:

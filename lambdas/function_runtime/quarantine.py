@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from function_runtime.aws_clients import client
+from function_runtime.sqs_limits import acceptable_text
 
 
 def quarantine(queue_url: str, message_id: str, body: str, reason: str) -> None:
@@ -11,7 +12,7 @@ def quarantine(queue_url: str, message_id: str, body: str, reason: str) -> None:
         QueueUrl=queue_url,
         MessageBody=body or "(empty)",
         MessageAttributes={
-            "reason": {"DataType": "String", "StringValue": reason[:1024]},
+            "reason": {"DataType": "String", "StringValue": acceptable_text(reason[:1024])},
             "originalMessageId": {"DataType": "String", "StringValue": message_id},
         },
     )

@@ -7,7 +7,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from function_runtime.sqs_limits import ATTRIBUTES_BUDGET_BYTES, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
+from function_runtime.sqs_limits import (
+    ATTRIBUTES_BUDGET_BYTES,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ENTRIES,
+    MAX_MESSAGE_BYTES,
+    acceptable_text,
+)
 from index_check.contract import PendingCheck
 from stream_ingest.records import Coordinates
 
@@ -56,8 +62,10 @@ class DeadLetter:
             "Id": entry_id,
             "MessageBody": self.body(),
             "MessageAttributes": {
-                "reason": {"DataType": "String", "StringValue": self.reason[:256]},
-                "topic": {"DataType": "String", "StringValue": self.coordinates.topic},
+                # The reason may quote a document ID or a field: characters SQS refuses become U+FFFD here (the
+                # body keeps them, escaped as JSON does).
+                "reason": {"DataType": "String", "StringValue": acceptable_text(self.reason[:256])},
+                "topic": {"DataType": "String", "StringValue": acceptable_text(self.coordinates.topic)},
                 "partition": {"DataType": "Number", "StringValue": str(self.coordinates.partition)},
                 "offset": {"DataType": "Number", "StringValue": str(self.coordinates.offset)},
             },

@@ -16,6 +16,9 @@ from stream_ingest.documents import IngestRequest, StreamDocument, operation_tok
 
 # Statuses that mean Bedrock will not index the document as sent (the others are accepted or done).
 REJECTED_STATUSES = frozenset({"FAILED", "IGNORED", "METADATA_UPDATE_FAILED"})
+# A deletion counts only when Bedrock reports it under way (DocumentStatus in the botocore model); a document it
+# reports NOT_FOUND, or does not report, was not deleted by this request.
+DELETING_STATUSES = frozenset({"DELETING", "DELETE_IN_PROGRESS"})
 MAX_IN_FLIGHT = 10  # Bedrock allows 10 concurrent ingest/delete requests per account
 DOCUMENTS_PER_DELETE_REQUEST = 10  # DeleteKnowledgeBaseDocuments takes 1-10 identifiers (botocore model)
 # Errors that say the request itself is wrong, so sending it again cannot succeed. Bedrock answers them for
@@ -143,6 +146,7 @@ class Ingestor:
 class DeleteReport:
     requests: int = 0
     deleted: list[str] = field(default_factory=list)
+    not_deleted: list[tuple[str, str]] = field(default_factory=list)  # (ID, Bedrock's status): nothing was deleted
     failed: list[tuple[StreamDocument, str]] = field(default_factory=list)  # with the reason, after retries
 
 
@@ -156,7 +160,7 @@ def delete_documents(agent: Any, deletions: Sequence[StreamDocument], *, knowled
         pacer.wait()
         report.requests += 1
         try:
-            agent.delete_knowledge_base_documents(
+            response = agent.delete_knowledge_base_documents(
                 knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, documentIdentifiers=identifiers,
                 clientToken=operation_token("delete", knowledge_base_id, data_source_id, identifiers,
                                             [document.origin for document in chunk]),
@@ -164,7 +168,14 @@ def delete_documents(agent: Any, deletions: Sequence[StreamDocument], *, knowled
         except (ClientError, BotoCoreError) as error:  # after botocore's retries
             report.failed += [(document, f"{type(error).__name__}: {error}") for document in chunk]
             continue
-        report.deleted += [document.document_id for document in chunk]
+        statuses = {detail["identifier"].get("custom", {}).get("id"): detail.get("status")
+                    for detail in response.get("documentDetails", [])}  # fmt: skip
+        for document in chunk:
+            status = statuses.get(document.document_id)
+            if status in DELETING_STATUSES:
+                report.deleted.append(document.document_id)
+            else:
+                report.not_deleted.append((document.document_id, str(status or "not reported")))
     return report
 
 

@@ -27,7 +27,8 @@ class BatchOutcome:
     retries: int = 0
     ingested: int = 0
     rejected: int = 0
-    deleted: int = 0  # documents deleted by tombstones (key-based IDs)
+    deleted: int = 0  # documents deleted by tombstones (key-based IDs), as Bedrock reports them deleting
+    not_deleted: int = 0  # tombstones whose document Bedrock did not hold (NOT_FOUND): nothing to delete
     failed: list[tuple[StreamDocument, str]] = field(default_factory=list)
 
     @property
@@ -96,5 +97,6 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
         ingested=len(report.ingested),
         rejected=len(report.rejected),
         deleted=len(removed.deleted),
+        not_deleted=len(removed.not_deleted),
         failed=report.failed + removed.failed,
     )
