@@ -106,6 +106,7 @@ TICKETS: dict[str, Any] = {
 }  # fmt: skip
 READINGS: dict[str, Any] = {
     "format": "avro",
+    "framing": "confluent",
     "schema": {"type": "record", "name": "Reading", "fields": [
         {"name": "sensor", "type": "string"}, {"name": "site", "type": "string"}, {"name": "celsius", "type": "double"},
         {"name": "humidity", "type": "double"}, {"name": "at", "type": "double"}]},
@@ -129,13 +130,12 @@ def ticket_value(index: int, keys: int) -> tuple[str, bytes]:
 
 
 def reading_value(index: int, keys: int) -> tuple[str, bytes]:
-    from stream_ingest.formats import encode_avro
+    from stream_ingest.formats import encode_value
     from stream_ingest.mapping import parse_mapping
 
     value = {"sensor": f"s-{index % keys}", "site": "north", "celsius": 20 + index % 10 / 3, "humidity": 40.0,
              "at": 1771151400.0 + index}  # fmt: skip
-    framing = b"\x00\x00\x00\x00\x07"  # Confluent wire format: magic byte, schema ID 7
-    return str(value["sensor"]), framing + encode_avro(parse_mapping(READINGS), value)
+    return str(value["sensor"]), encode_value(parse_mapping(READINGS), value)  # in the Confluent wire format
 
 
 # Format name -> (mapping, value factory).

@@ -38,8 +38,8 @@ from pydantic_core import to_jsonable_python
 from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, batch_share
-from stream_ingest.formats import check_mapping
-from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, RecordFormat, parse_mapping
+from stream_ingest.formats import JSON, check_mapping
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, parse_mapping
 
 CONTEXT_PREFIX = "app:"
 
@@ -518,7 +518,7 @@ class StreamSettings(SettingsGroup):
     document: Annotated[dict[str, Any], BeforeValidator(_json_document)] = Field(
         default_factory=lambda: json.loads(json.dumps(TICKER_PRICES))
     )
-    """how a record becomes a document: `format` (`json`, `text`, `avro`), `schema`, `id` (`key`, `offset` or a template), `text` (a template), `metadata`, `example` (see docs/streaming.md); the default is the sample's ticker prices"""  # noqa: E501
+    """how a record becomes a document: `format`, `schema`, `framing`, `keyFormat`, `id` (`key`, `offset` or a template), `text` (a template), `metadata`, `example` (see docs/streaming.md); the default is the sample's ticker prices"""  # noqa: E501
     schema_registry_arn: GlueRegistryArn = ""
     """provisioned mode: an AWS Glue schema registry the event source mapping validates and decodes values with (Avro, Protobuf or JSON Schema), delivering them as JSON; `streamDocument` then uses `format` `json` (empty: off)"""  # noqa: E501
     chunking_strategy: ChunkingStrategy = ChunkingStrategy.NONE
@@ -552,7 +552,7 @@ class StreamSettings(SettingsGroup):
             if self.poller_mode is not PollerMode.PROVISIONED:
                 raise SettingsError("streamSchemaRegistryArn", "schema registries work with streamPollerMode="
                                     "provisioned only (Lambda's Kafka event source mappings)")  # fmt: skip
-            if self.mapping.format is not RecordFormat.JSON:
+            if self.mapping.format is not JSON:
                 raise SettingsError("streamSchemaRegistryArn", "the mapping delivers the records as JSON: give "
                                     'streamDocument "format": "json"')  # fmt: skip
         return self

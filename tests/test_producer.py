@@ -214,7 +214,7 @@ def test_a_delete_request_sends_tombstones_keyed_by_ticker() -> None:
 
 
 AVRO_READINGS = parse_mapping({
-    "format": "avro", "id": "key", "text": "{sensor}: {celsius} C",
+    "format": "avro", "framing": "confluent", "id": "key", "text": "{sensor}: {celsius} C",
     "schema": {"type": "record", "name": "Reading", "fields": [{"name": "sensor", "type": "string"},
                                                                {"name": "celsius", "type": "double"}]},
     "example": {"sensor": "t-7", "celsius": 21.5},

@@ -3,7 +3,9 @@ and moto's SQS for the dead-letter queue."""
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -95,7 +97,7 @@ def test_a_multi_partition_batch_is_ingested_in_requests_of_ten(
     env, state, queue_url = stream
     result = invoke(kafka_event(prices(45)))
     assert result == {"records": 45, "poison": 0, "documents": 45, "requests": 5, "retries": 0, "ingested": 45,
-                      "rejected": 0, "deleted": 0}  # fmt: skip
+                      "rejected": 0, "deleted": 0, "not_deleted": 0}  # fmt: skip
     assert sorted(state.documents) == sorted(f"{TOPIC}/{i % 3}/{i // 3}" for i in range(45))
     assert [len(body["documents"]) for _, body in state.requests] == [10, 10, 10, 10, 5]
     assert {(call["knowledgeBaseId"], call["dataSourceId"]) for service, _, call in env.recorder.calls
@@ -321,4 +323,42 @@ def test_a_ticket_topic_streams_through_the_same_function(
     assert len(document["content"]["custom"]["inlineContent"]["textContent"]["data"]) > 30_000
     (letter,) = dead_letters(queue_url)
     assert letter["reason"] == "priority: 'high' is not of type 'integer'"
+    assert env.recorder.problems == []
+
+
+ORDERS_BY_KEY: dict[str, Any] = {"format": "json", "id": "order/{key}", "keyFormat": "long",
+                                 "text": "Order {order_id:,}: {note}", "metadata": {"note": "note"}}  # fmt: skip
+
+
+def test_hostile_records_across_partitions_become_dead_letters_and_never_stall_the_batch(
+    stream: tuple[LambdaEnvironment, FakeState, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several partitions, a hot key, binary keys, and every content that used to fail the invocation, mixed with
+    good records: the invocation succeeds, the good records are documents, each bad one a dead letter with its
+    reason, and a tombstone for a document Bedrock never held is not counted as a deletion."""
+    env, state, queue_url = stream
+    use_config(monkeypatch, replace(from_environment(StreamConfig), document_mapping=ORDERS_BY_KEY))
+
+    def order(number: int, note: str = "ok") -> str:
+        return b64(json.dumps({"order_id": number, "note": note}))
+
+    huge = b64('{"order_id": 1, "note": ' + "9" * 5_000 + "}")
+    surrogate = b64('{"order_id": 2, "note": "\\ud800"}')
+    specs: list[tuple[str, int, int, str | None]] = [(TOPIC, 0, offset, order(1_000 + offset)) for offset in range(25)]
+    specs += [(TOPIC, 1, 0, huge), (TOPIC, 1, 1, surrogate), (TOPIC, 1, 2, order(12, "x" * 2_000)),
+              (TOPIC, 2, 0, order(7)), (TOPIC, 2, 1, None)]  # fmt: skip
+    event = kafka_event(specs)
+    keys = {(0, offset): 42 for offset in range(25)}  # a hot key: one document for 25 records
+    keys |= {(1, 0): 43, (1, 1): 44, (1, 2): 45, (2, 0): 46, (2, 1): 47}
+    for records in event["records"].values():
+        for record in records:
+            record["key"] = base64.b64encode(struct.pack(">q", keys[record["partition"], record["offset"]])).decode()
+    result = invoke(event)
+    assert (result["records"], result["poison"], result["ingested"]) == (30, 3, 2)
+    assert (result["deleted"], result["not_deleted"]) == (0, 1)  # order/47 was never written
+    assert sorted(state.documents) == ["order/42", "order/46"]
+    assert state.documents["order/42"]["content"]["custom"]["inlineContent"]["textContent"]["data"] == "Order 1,024: ok"
+    reasons = {(letter["partition"], letter["offset"]): letter["reason"] for letter in dead_letters(queue_url)}
+    assert set(reasons) == {(1, 0), (1, 1), (1, 2)}
+    assert "5,000 digits" in reasons[1, 0] and "lone surrogate" in reasons[1, 1] and "metadata" in reasons[1, 2]
     assert env.recorder.problems == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from devtools.lambda_events import b64
 from stacks.settings import SettingsError, load_settings
-from stream_ingest.formats import Decoder, check_mapping, encode_avro
+from stream_ingest.formats import FORMATS, Decoder, check_mapping, encode_value
 from stream_ingest.mapping import MAX_METADATA_KEYS, TICKER_PRICES, IdKind, MappingError, parse_mapping
 from stream_ingest.records import Coordinates, KafkaRecord, PoisonRecord, document_part
 from tests.conftest import REPO_ROOT, SCHEMA_REGISTRY_ARN, Synthesized
@@ -155,18 +156,41 @@ AVRO_SCHEMA = {
         {"name": "site", "type": ["null", "string"], "default": None},
     ],
 }  # fmt: skip
-READINGS = {"format": "avro", "schema": AVRO_SCHEMA, "id": "sensor/{sensor}", "text": "{sensor} reads {celsius:.1f} C",
-            "metadata": {"celsius": "celsius", "site": "site"},
+READINGS = {"format": "avro", "framing": "plain", "schema": AVRO_SCHEMA, "id": "sensor/{sensor}",
+            "text": "{sensor} reads {celsius:.1f} C", "metadata": {"celsius": "celsius", "site": "site"},
             "example": {"sensor": "t-7", "celsius": 21.5, "site": "north"}}  # fmt: skip
 
 
-def test_avro_values_decode_plain_and_in_the_confluent_wire_format() -> None:
-    readings = decoder(READINGS)
-    plain = encode_avro(readings.mapping, {"sensor": "t-7", "celsius": 21.54, "site": None})
+def test_avro_values_decode_in_the_framing_the_mapping_declares() -> None:
+    plain_mapping = decoder({**READINGS, "framing": "plain"})
+    framed_mapping = decoder({**READINGS, "framing": "confluent"})
+    plain = encode_value(plain_mapping.mapping, {"sensor": "t-7", "celsius": 21.54, "site": None})
     framed = bytes([0]) + struct.pack(">I", 42) + plain
-    for raw in (plain, framed):
+    for raw, readings in ((plain, plain_mapping), (framed, framed_mapping)):
         part = document_part(ticket_record(base64.b64encode(raw).decode()), readings)
         assert (part.document_id, part.text, part.metadata) == ("sensor/t-7", "t-7 reads 21.5 C", {"celsius": 21.54})
+    with pytest.raises(PoisonRecord, match="starts with byte 6; the mapping declares the Confluent wire format"):
+        document_part(ticket_record(base64.b64encode(plain).decode()), framed_mapping)
+
+
+def test_a_plain_avro_value_that_would_also_decode_as_framed_is_read_as_declared() -> None:
+    schema = {"type": "record", "name": "Series", "fields": [
+        {"name": "first", "type": "long"}, {"name": "rest", "type": {"type": "array", "items": "long"}}]}  # fmt: skip
+    mapping = {"format": "avro", "schema": schema, "id": "offset", "text": "{first} then {rest}"}
+    plain_mapping = decoder({**mapping, "framing": "plain"})
+    raw = encode_value(plain_mapping.mapping, {"first": 0, "rest": [0, 0, 0, 21, 1, 5]})
+    assert raw[0] == 0  # it starts as a Confluent header would, and what follows 5 bytes decodes too:
+    assert decoder({**mapping, "framing": "confluent"}).decode(raw) == {"first": 21, "rest": [5]}
+    assert plain_mapping.decode(raw) == {"first": 0, "rest": [0, 0, 0, 21, 1, 5]}
+
+
+@pytest.mark.parametrize("framing", [None, "guess"])
+def test_an_avro_mapping_declares_its_framing(framing: str | None) -> None:
+    mapping = {key: value for key, value in READINGS.items() if key != "framing"}
+    if framing is not None:
+        mapping["framing"] = framing
+    with pytest.raises(MappingError, match=r"framing: .*'plain' or 'confluent'"):
+        parse_mapping(mapping)
 
 
 def test_an_avro_value_of_another_schema_is_poison() -> None:
@@ -177,7 +201,7 @@ def test_an_avro_value_of_another_schema_is_poison() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"format": "xml"}, "format: 'xml' is not one of json, text, avro"),
+        ({"format": "xml"}, f"format: 'xml' is not one of {', '.join(FORMATS)}"),
         ({"schema": {"type": "objekt"}}, "schema: not a valid JSON Schema"),
         ({"text": "{subject} {sumary}"}, "text: 'sumary' is not a property the schema defines"),
         ({"metadata": {"p": "customer.level"}}, "metadata.p: 'customer.level' is not a property the schema defines"),
@@ -188,7 +212,10 @@ def test_an_avro_value_of_another_schema_is_poison() -> None:
         ({"text": "{subject!r}"}, "conversions are not supported"),
         ({"example": {**TICKET, "priority": 9}}, "example: priority: 9 is greater than the maximum of 5"),
         ({"colour": "blue"}, "colour: unknown part"),
-        ({"format": "avro", "schema": {"type": "record", "name": "R"}}, "schema: not a valid Avro schema"),
+        (
+            {"format": "avro", "framing": "plain", "schema": {"type": "record", "name": "R"}},
+            "schema: not a valid Avro schema",
+        ),
     ],
 )
 def test_a_mapping_that_cannot_work_fails_synthesis_naming_stream_document(
@@ -281,3 +308,14 @@ def test_format_specs_format_text_numbers_and_dates(value: Any, spec: str, text:
     from stream_ingest.mapping import format_value
 
     assert format_value(value, spec, "field") == text
+
+
+def test_the_streaming_guide_describes_exactly_the_registered_formats() -> None:
+    guide = (REPO_ROOT / "docs" / "streaming.md").read_text()
+    row = next(line for line in guide.splitlines() if line.startswith("| `format` |"))
+    section = guide.split("### Formats", 1)[1].split("\n**Keys.**", 1)[0]
+    documented = re.findall(r"^- \*\*[^*]+\*\* \(`([a-z0-9-]+)`\)", section, flags=re.MULTILINE)
+    assert documented == list(FORMATS)
+    assert re.findall(r"`([a-z0-9-]+)` \(", row) == list(FORMATS)
+    for name, record_format in FORMATS.items():
+        assert f"`{name}` ({record_format.summary}" in row

@@ -1,5 +1,5 @@
 """What the producer sends: the sample stream, or the records an invocation gives it, encoded as the
-stream's mapping says (JSON, text or Avro)."""
+stream's mapping says (its format and framing, from ``stream_ingest.formats``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stream_ingest.formats import UndecodableValue, encode_avro
-from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, RecordFormat
+from stream_ingest import formats
+from stream_ingest.formats import JSON, UndecodableValue
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping
 
 # A link to sample_data/TestData.csv, resolved into the code asset at synthesis.
 SAMPLE_STREAM = Path(__file__).with_name("sample_stream.csv")
@@ -36,7 +37,7 @@ class Message:
 
 def is_ticker_stream(mapping: DocumentMapping) -> bool:
     """The sample's ticker prices: the CSV sample and the {"ticker", "price"} shorthand apply."""
-    return mapping.format is RecordFormat.JSON and mapping.schema == TICKER_PRICES["schema"]
+    return mapping.format is JSON and mapping.schema == TICKER_PRICES["schema"]
 
 
 def ticker_price(ticker: str, price: str, timestamp: float) -> Message:
@@ -46,17 +47,11 @@ def ticker_price(ticker: str, price: str, timestamp: float) -> Message:
 
 
 def encode_value(mapping: DocumentMapping, value: Any, where: str) -> bytes:
-    """The value as the mapping's format carries it on the topic."""
-    if mapping.format is RecordFormat.TEXT:
-        if not isinstance(value, str):
-            raise RequestError(f"{where}.value must be a string (the stream's format is text)")
-        return value.encode()
-    if mapping.format is RecordFormat.AVRO:
-        try:
-            return encode_avro(mapping, value)
-        except UndecodableValue as error:
-            raise RequestError(f"{where}.value {error}") from None
-    return json.dumps(value, ensure_ascii=False).encode()
+    """The value as the mapping's format and framing carry it on the topic."""
+    try:
+        return formats.encode_value(mapping, value)
+    except UndecodableValue as error:
+        raise RequestError(f"{where}.value {error}") from None
 
 
 def sample_stream(now: Callable[[], float] = time.time) -> list[Message]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST
-from stream_ingest.mapping import AttributeValue
+from stream_ingest.mapping import AttributeValue, built_in_metadata
 from stream_ingest.records import Coordinates, DocumentPart
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # the API's payload limit
@@ -39,8 +39,7 @@ class StreamDocument:
 
     def as_request_item(self) -> dict[str, Any]:
         where = self.origin
-        attributes = {**self.metadata, "topic": where.topic, "partition": float(where.partition),
-                      "offset": float(where.offset)}  # fmt: skip
+        attributes = {**self.metadata, **built_in_metadata(where.topic, where.partition, where.offset)}
         return {
             "content": {
                 "dataSourceType": "CUSTOM",

@@ -4,8 +4,9 @@ The settings validate a mapping at synthesis with :func:`parse_mapping`; the str
 same JSON back from its environment and applies it to every record. Standard library only: the CDK app
 imports this module, and the decoders that need third-party libraries live in ``stream_ingest.formats``.
 
-A mapping says how to decode the value (``format``, ``schema``), which document a record is (``id``),
-what its text says (``text``) and which metadata it carries (``metadata``). Templates name fields of the
+A mapping says how to decode the value (``format``, ``schema``, ``framing``) and the key (``keyFormat``), which
+document a record is (``id``), what its text says (``text``) and which metadata it carries (``metadata``). The
+formats themselves live in ``stream_ingest.formats``, one class each. Templates name fields of the
 decoded value by dotted paths (``{customer.tier}``, ``{items.0.sku}``) and the record's Kafka
 coordinates by name (``{key}``, ``{topic}``, ``{partition}``, ``{offset}``, ``{timestamp}``); a value
 field with one of those five names is ``{value.<name>}``, and ``{value}`` is the whole value.
@@ -17,12 +18,17 @@ import json
 import math
 import re
 import string
+import struct
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stream_ingest.formats import RecordFormat
 
 
 class MappingError(ValueError):
@@ -37,10 +43,41 @@ class FieldError(ValueError):
     """One record does not fit the mapping (a missing field, a value of the wrong type): it is dead-lettered."""
 
 
-class RecordFormat(Enum):
-    JSON = "json"  # a UTF-8 JSON value, optionally checked against a JSON Schema
-    TEXT = "text"  # the UTF-8 value is the document's text
-    AVRO = "avro"  # Avro binary with the writer schema given, plain or in the Confluent wire format
+# How a value is framed on the topic: as it is, or in the Confluent wire format (byte 0, a 4-byte schema ID).
+PLAIN_FRAMING = "plain"
+CONFLUENT_FRAMING = "confluent"
+
+
+class KeyFormat(Enum):
+    """How the record key is written, by the producer's key serializer; read only where the mapping uses the key."""
+
+    TEXT = "text"  # UTF-8 text: Kafka's StringSerializer (and its UUIDSerializer, which writes the UUID's text)
+    LONG = "long"  # 8 bytes, big-endian two's complement: Kafka's LongSerializer
+    INTEGER = "integer"  # 4 bytes, big-endian two's complement: Kafka's IntegerSerializer
+    UUID = "uuid"  # 16 bytes (or its 36-character text), shown as the canonical text
+    HEX = "hex"  # any bytes, shown as lowercase hexadecimal
+
+    def decode(self, raw: bytes) -> str:
+        """The key as text in IDs and templates; FieldError when the bytes are not of this format."""
+        if self is KeyFormat.TEXT:
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FieldError('the key is not UTF-8 text; give the mapping the "keyFormat" your producer '
+                                 "writes (long, integer, uuid or hex)") from None  # fmt: skip
+        if self is KeyFormat.HEX:
+            return raw.hex()
+        if self is KeyFormat.UUID:
+            if len(raw) == 16:
+                return str(uuid.UUID(bytes=raw))
+            try:
+                return str(uuid.UUID(raw.decode("ascii")))
+            except (UnicodeDecodeError, ValueError):
+                raise FieldError(f"the key is {len(raw)} bytes, not a UUID (16 bytes or its text)") from None
+        size, code = (8, ">q") if self is KeyFormat.LONG else (4, ">i")
+        if len(raw) != size:
+            raise FieldError(f"the key is {len(raw)} bytes; a {self.value} key is {size}")
+        return str(struct.unpack(code, raw)[0])
 
 
 class AttributeType(Enum):
@@ -62,11 +99,12 @@ COORDINATES = ("key", "topic", "partition", "offset", "timestamp")
 BUILT_IN_METADATA = ("topic", "partition", "offset")
 
 # Limits of a document's parts, from the botocore model of IngestKnowledgeBaseDocuments
-# (CustomDocumentIdentifier.id 1-2048, MetadataAttribute.key 1-200, stringValue 1-2048,
+# (CustomDocumentIdentifier.id 1-2048, TextContentDoc.data 1-5,242,880, MetadataAttribute.key 1-200, stringValue 1-2048,
 # stringListValue 1-10 items) and of a Bedrock knowledge base on S3 Vectors: at most 35 custom metadata
 # keys and 1 KB of custom metadata per document (Bedrock user guide, "Use S3 Vectors with a knowledge
 # base"; S3 Vectors' own limits are 50 keys and 2 KB of filterable metadata, of which Bedrock uses some).
 MAX_DOCUMENT_ID_CHARACTERS = 2048
+MAX_TEXT_CHARACTERS = 5_242_880  # TextContentDoc.data
 MAX_ATTRIBUTE_KEY_CHARACTERS = 200
 MAX_STRING_CHARACTERS = 2048
 MAX_LIST_ITEMS = 10
@@ -146,9 +184,14 @@ def parse_template(source: str, where: str) -> Template:
 
 
 class IdKind(Enum):
-    OFFSET = "offset"  # <topic>/<partition>/<offset>: every record is kept
-    KEYED = "keyed"  # from the key (and coordinates): re-sending a key replaces, a tombstone deletes
+    OFFSET = "offset"  # from the record's own coordinates (<topic>/<partition>/<offset>): every record is kept
+    KEYED = "keyed"  # from the key (and topic, partition): re-sending a key replaces, a tombstone deletes
     FIELDS = "fields"  # from value fields: re-sending replaces; a tombstone cannot name its document
+
+
+# Coordinates that differ from one record of a key to the next: an ID holding one names that record alone, so a
+# tombstone (a later record) cannot name the document a value made.
+PER_RECORD_COORDINATES = ("offset", "timestamp")
 
 
 @dataclass(frozen=True)
@@ -162,12 +205,27 @@ class IdRule:
             return IdKind.OFFSET
         if any(field.coordinate is None for field in fields):
             return IdKind.FIELDS
+        if any(field.coordinate in PER_RECORD_COORDINATES for field in fields):
+            return IdKind.OFFSET
         return IdKind.KEYED if any(field.coordinate == "key" for field in fields) else IdKind.OFFSET
 
     @property
     def deletes(self) -> bool:
-        """Tombstones delete documents: only when the key alone names the document."""
+        """Tombstones delete documents: only when the key (with the topic and partition) alone names the document;
+        ``ticket/{key}/{offset}`` names each record, and a tombstone is a record of its own."""
         return self.kind is IdKind.KEYED
+
+    @property
+    def tombstone_refusal(self) -> str:
+        """Why a tombstone cannot delete under this rule (the dead letter's reason)."""
+        source = self.template.source
+        if self.kind is IdKind.FIELDS:
+            return (f"tombstone: documents are identified by {source!r}, which a record without a value cannot "
+                    "name; only IDs from the key delete by tombstone")  # fmt: skip
+        per_record = [f"{{{f.coordinate}}}" for f in self.template.fields if f.coordinate in PER_RECORD_COORDINATES]
+        return (f"tombstone: the document ID {source!r} names each record by its {' and '.join(per_record)}, so "
+                "no tombstone names a document a value made; only IDs from the key (and topic, partition) delete "
+                "by tombstone")  # fmt: skip
 
 
 OFFSET_ID = "{topic}/{partition}/{offset}"
@@ -188,6 +246,8 @@ class DocumentMapping:
     text: Template
     metadata: tuple[MetadataField, ...]
     source: Mapping[str, Any]  # the setting as given, for the function's environment
+    framing: str = PLAIN_FRAMING
+    key_format: KeyFormat = KeyFormat.TEXT
 
     def as_json(self) -> str:
         """As the function's environment carries it (function_runtime.environment encodes the same way)."""
@@ -197,6 +257,12 @@ class DocumentMapping:
     def templates(self) -> Iterator[tuple[str, Template]]:
         yield "id", self.id.template
         yield "text", self.text
+
+    @property
+    def uses_key(self) -> bool:
+        """The ID, the text or the metadata reads the key: only then is it decoded."""
+        fields = [field for _, template in self.templates for field in template.fields]
+        return any(field.coordinate == "key" for field in fields + [item.field for item in self.metadata])
 
     @property
     def value_fields(self) -> Iterator[tuple[str, Field]]:
@@ -210,7 +276,7 @@ class DocumentMapping:
                 yield f"metadata.{attribute.name}", attribute.field
 
 
-_MAPPING_KEYS = {"format", "schema", "id", "text", "metadata", "example"}
+_MAPPING_KEYS = {"format", "schema", "framing", "keyFormat", "id", "text", "metadata", "example"}
 
 
 def parse_mapping(source: Any) -> DocumentMapping:
@@ -219,20 +285,25 @@ def parse_mapping(source: Any) -> DocumentMapping:
     Checks that need the format's library (the schema's validity, fields the schema does not define)
     are ``stream_ingest.formats.check_mapping``.
     """
+    from stream_ingest.formats import format_named  # the formats' home imports this module
+
     if not isinstance(source, Mapping):
         raise MappingError("", "must be an object with 'format', 'id', 'text' and optionally 'schema' and 'metadata'")
     unknown = sorted(set(source) - _MAPPING_KEYS)
     if unknown:
         raise MappingError(unknown[0], f"unknown part; a mapping has {', '.join(sorted(_MAPPING_KEYS))}")
-    try:
-        record_format = RecordFormat(source.get("format", "json"))
-    except ValueError:
-        raise MappingError("format", f"{source.get('format')!r} is not one of json, text, avro") from None
+    record_format = format_named(source.get("format", "json"))
     schema = source.get("schema")
-    if record_format is RecordFormat.AVRO and schema is None:
-        raise MappingError("schema", "format avro needs the writer schema")
-    if record_format is RecordFormat.TEXT and schema is not None:
-        raise MappingError("schema", "format text takes no schema")
+    if record_format.schema_rule == "required" and schema is None:
+        raise MappingError("schema", f"format {record_format.name} needs the {record_format.schema_summary}")
+    if record_format.schema_rule == "none" and schema is not None:
+        raise MappingError("schema", f"format {record_format.name} takes no schema")
+    framing = _framing(source, record_format)
+    try:
+        key_format = KeyFormat(source.get("keyFormat", KeyFormat.TEXT.value))
+    except ValueError:
+        allowed = ", ".join(member.value for member in KeyFormat)
+        raise MappingError("keyFormat", f"{source.get('keyFormat')!r} is not one of {allowed}") from None
     if (schema is not None and not isinstance(schema, dict | list | str)) or isinstance(schema, bool):
         raise MappingError("schema", "must be a JSON Schema object (json) or an Avro schema (avro)")
     identity = source.get("id", "offset")
@@ -245,14 +316,15 @@ def parse_mapping(source: Any) -> DocumentMapping:
     if any(field.value_path == () for field in id_template.fields):
         raise MappingError("id", "'{value}' is the whole value; name a field or use 'key'")
     text = parse_template(source.get("text", "{value}"), "text")
-    if record_format is RecordFormat.TEXT:
+    if not record_format.has_fields:
         for field in text.fields + id_template.fields:
             if field.value_path:  # the whole value, () , is fine
                 raise MappingError("text" if field in text.fields else "id",
-                                   f"'{{{field.name}}}': a text value has no fields")  # fmt: skip
+                                   f"'{{{field.name}}}': a {record_format.name} value has no fields")  # fmt: skip
     metadata = tuple(_metadata_fields(source.get("metadata", {}), record_format))
     mapping = DocumentMapping(format=record_format, schema=schema, id=IdRule(id_template), text=text,
-                              metadata=metadata, source=dict(source))  # fmt: skip
+                              metadata=metadata, source=dict(source), framing=framing,
+                              key_format=key_format)  # fmt: skip
     size = len(mapping.as_json().encode())
     if size > MAX_MAPPING_BYTES:
         raise MappingError("", f"is {size:,} bytes as JSON; the function's environment holds at most "
@@ -260,6 +332,20 @@ def parse_mapping(source: Any) -> DocumentMapping:
                                "(descriptions, titles), or let the mapping's schema registry decode the records "
                                "and give no schema")  # fmt: skip
     return mapping
+
+
+def _framing(source: Mapping[str, Any], record_format: RecordFormat) -> str:
+    framing = source.get("framing")
+    allowed = " or ".join(repr(name) for name in record_format.framings)
+    if framing is None:
+        if record_format.framing_required:
+            raise MappingError("framing", f"format {record_format.name} needs the framing your producer writes: "
+                               f"{allowed} (a plain value may start with byte 0 too, so it is never "
+                               "guessed)")  # fmt: skip
+        return PLAIN_FRAMING
+    if framing not in record_format.framings:
+        raise MappingError("framing", f"{framing!r}: format {record_format.name} takes {allowed}")
+    return str(framing)
 
 
 def _metadata_fields(source: Any, record_format: RecordFormat) -> Iterator[MetadataField]:
@@ -292,8 +378,8 @@ def _metadata_fields(source: Any, record_format: RecordFormat) -> Iterator[Metad
             raise MappingError(where, f"{path!r} is not a field path such as 'customer.tier'")
         parts = tuple(path.split("."))
         field = Field(path=parts, spec="", coordinate=path if path in COORDINATES else None)
-        if record_format is RecordFormat.TEXT and field.value_path:
-            raise MappingError(where, f"'{path}': a text value has no fields")
+        if not record_format.has_fields and field.value_path:
+            raise MappingError(where, f"'{path}': a {record_format.name} value has no fields")
         yield MetadataField(name=name, field=field, type=attribute_type)
 
 
@@ -338,31 +424,61 @@ def format_value(value: Any, spec: str, name: str) -> str:
         return as_datetime(value, name).strftime(spec)
     if spec:
         if _NUMERIC_SPEC.fullmatch(spec):
-            number = as_number(value, name)
+            number = exact_number(value, name)
             try:
-                whole = spec[-1:] in "bcdoxX" or (number.is_integer() and not any(c in spec for c in ".eEfFgG%"))
-                return format(int(number) if whole else number, spec)
-            except (ValueError, OverflowError) as error:
-                raise FieldError(f"{name}: {value!r} cannot be formatted as {spec!r} ({error})") from None
+                whole = spec[-1:] in "bcdoxX" or (_is_integral(number) and not any(c in spec for c in ".eEfFgG%"))
+                exact = Decimal(number) if isinstance(number, int) else number  # a float spec on an int: no float
+                return format(int(number) if whole else exact, spec)
+            except (ValueError, OverflowError, InvalidOperation) as error:
+                raise FieldError(f"{name}: {_shown(value)} cannot be formatted as {spec!r} ({error})") from None
         try:
             return format(as_text(value), spec)
         except ValueError as error:
-            raise FieldError(f"{name}: {value!r} cannot be formatted as {spec!r} ({error})") from None
+            raise FieldError(f"{name}: {_shown(value)} cannot be formatted as {spec!r} ({error})") from None
     return as_text(value)
 
 
 def as_text(value: Any) -> str:
+    """A value as text: logical types (Avro's date, time, timestamp, decimal, uuid) by their ISO 8601 or canonical
+    form, never quoted."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int | float | uuid.UUID):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _is_integral(number: int | float | Decimal) -> bool:
+    return (
+        isinstance(number, int)
+        or (isinstance(number, float) and number.is_integer())
+        or (isinstance(number, Decimal) and number == number.to_integral_value())
+    )
+
+
+def exact_number(value: Any, name: str) -> int | float | Decimal:
+    """A finite number without going through a float: integers stay integers (a 19-digit order number keeps every
+    digit), text such as '3,413.23' becomes a Decimal, and a float stays the float it is."""
+    if isinstance(value, bool):
+        raise FieldError(f"{name}: {value!r} is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal):
+        as_number(value, name)  # finite, or FieldError
+        return value
+    if isinstance(value, str) and (match := _AMOUNT.fullmatch(value.strip())):
+        as_number(value, name)  # within a double's range, or FieldError: no million-digit expansions
+        number = Decimal(match["number"].replace(",", ""))
+        return int(number) if number == number.to_integral_value() and "e" not in match["number"].lower() else number
+    return as_number(value, name)
 
 
 def as_number(value: Any, name: str) -> float:
@@ -371,6 +487,8 @@ def as_number(value: Any, name: str) -> float:
         raise FieldError(f"{name}: {value!r} is not a number")
     if isinstance(value, datetime):
         return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
     number: float
     try:
         if isinstance(value, int | float | Decimal):
@@ -438,6 +556,8 @@ def attribute_value(value: Any, attribute_type: AttributeType | None, name: str)
 
 
 def _inferred_type(value: Any, name: str) -> AttributeType:
+    """The value's own type decides: JSON's, or Avro's logical type (a decimal is a number; a date, time or
+    timestamp is its ISO 8601 text, unless the mapping asks for a number, its epoch seconds)."""
     if isinstance(value, bool):
         return AttributeType.BOOLEAN
     if isinstance(value, int | float | Decimal):
@@ -453,6 +573,11 @@ def _check_length(text: str, name: str) -> str:
     if len(text) > MAX_STRING_CHARACTERS:
         raise FieldError(f"{name}: {len(text):,} characters; a metadata string holds at most {MAX_STRING_CHARACTERS}")
     return text
+
+
+def built_in_metadata(topic: str, partition: int, offset: int) -> dict[str, AttributeValue]:
+    """What every stream document carries besides the mapping's attributes: where its record came from."""
+    return {"topic": topic, "partition": float(partition), "offset": float(offset)}
 
 
 def metadata_bytes(attributes: Mapping[str, AttributeValue]) -> int:

@@ -16,12 +16,14 @@ from stream_ingest.formats import Decoder, UndecodableValue
 from stream_ingest.mapping import (
     MAX_DOCUMENT_ID_CHARACTERS,
     MAX_METADATA_BYTES,
+    MAX_TEXT_CHARACTERS,
     MAX_VALUE_BYTES,
     AttributeValue,
     DocumentMapping,
     FieldError,
     RecordView,
     attribute_value,
+    built_in_metadata,
     metadata_bytes,
 )
 
@@ -105,21 +107,22 @@ class DocumentPart:
     deletes: bool = False  # a tombstone: the document is deleted
 
 
-def _decoded_key(record: KafkaRecord) -> str | None:
-    if not record.key:
+def _decoded_key(record: KafkaRecord, mapping: DocumentMapping) -> str | None:
+    """The key as the mapping reads it; None when the record has none or the mapping never reads it, so a key of
+    any bytes is no problem for a mapping that does not use it."""
+    if not record.key or not mapping.uses_key:
         return None
     try:
-        return base64.b64decode(str(record.key), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise PoisonRecord(
-            "the key is not base64 UTF-8 text; identify documents by 'offset' or by value fields"
-        ) from None
+        raw = base64.b64decode(str(record.key), validate=True)
+    except (binascii.Error, ValueError):
+        raise PoisonRecord("the key is not valid base64") from None
+    return mapping.key_format.decode(raw)
 
 
-def _view(record: KafkaRecord, value: Any) -> RecordView:
+def _view(record: KafkaRecord, value: Any, mapping: DocumentMapping) -> RecordView:
     where = record.coordinates
     seconds = record.timestamp_ms / 1000 if record.timestamp_ms is not None else None
-    return RecordView(value=value, key=_decoded_key(record), topic=where.topic, partition=where.partition,
+    return RecordView(value=value, key=_decoded_key(record, mapping), topic=where.topic, partition=where.partition,
                       offset=where.offset, timestamp=seconds)  # fmt: skip
 
 
@@ -148,32 +151,62 @@ def _raw_value(record: KafkaRecord) -> bytes:
 
 
 def document_part(record: KafkaRecord, decoder: Decoder) -> DocumentPart:
-    """The record through the mapping, or :class:`PoisonRecord` saying what is wrong with it."""
-    mapping = decoder.mapping
+    """The record through the mapping, or :class:`PoisonRecord` saying what is wrong with it.
+
+    Whatever the record holds, this returns or raises PoisonRecord: it does no I/O, so any error in it comes from
+    the record's content, and one record's content must never fail its batch (the partition would stall)."""
     try:
-        if record.is_tombstone:
-            if not mapping.id.deletes:
-                raise PoisonRecord(f"tombstone: documents are identified by {mapping.id.template.source!r}, which "
-                                   "a record without a value cannot name; only key-based IDs delete by "
-                                   "tombstone")  # fmt: skip
-            view = _view(record, None)
-            return DocumentPart(record.coordinates, _document_id(mapping, view), record.timestamp_ms, deletes=True)
-        if record.value is None:
-            raise PoisonRecord("the record has no value (and no key, so it is no tombstone)")
-        view = _view(record, decoder.decode(_raw_value(record)))
-        document_id = _document_id(mapping, view)
-        text = mapping.text.render(view)
-        metadata: dict[str, AttributeValue] = {}
-        for attribute in mapping.metadata:
-            value = attribute_value(view.lookup(attribute.field), attribute.type, attribute.name)
-            if value is not None:
-                metadata[attribute.name] = value
+        return _document_part(record, decoder)
     except (FieldError, UndecodableValue) as error:
         raise PoisonRecord(str(error)) from None
+    except PoisonRecord:
+        raise
+    except (ValueError, TypeError, LookupError, ArithmeticError, RecursionError) as error:  # UnicodeError too
+        raise PoisonRecord(f"the record cannot be mapped ({type(error).__name__}: {str(error)[:300]})") from None
+
+
+def _document_part(record: KafkaRecord, decoder: Decoder) -> DocumentPart:
+    mapping = decoder.mapping
+    if record.is_tombstone:
+        if not mapping.id.deletes:
+            raise PoisonRecord(mapping.id.tombstone_refusal)
+        view = _view(record, None, mapping)
+        document_id = _unicode(_document_id(mapping, view), "the document ID")
+        return DocumentPart(record.coordinates, document_id, record.timestamp_ms, deletes=True)
+    if record.value is None:
+        raise PoisonRecord("the record has no value (and no key, so it is no tombstone)")
+    view = _view(record, decoder.decode(_raw_value(record)), mapping)
+    document_id = _unicode(_document_id(mapping, view), "the document ID")
+    text = _unicode(mapping.text.render(view), "the text")
+    metadata: dict[str, AttributeValue] = {}
+    for attribute in mapping.metadata:
+        value = attribute_value(view.lookup(attribute.field), attribute.type, attribute.name)
+        if value is not None:
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str):
+                    _unicode(item, f"metadata {attribute.name}")
+            metadata[attribute.name] = value
     if not text.strip():
         raise PoisonRecord(f"the text {mapping.text.source!r} renders empty for this record")
-    weight = metadata_bytes(metadata)
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise PoisonRecord(f"the text is {len(text):,} characters; Bedrock takes at most {MAX_TEXT_CHARACTERS:,} "
+                           "per document")  # fmt: skip
+    # The knowledge base's 1 KB holds every custom key of a document: the function's own (topic, partition, offset)
+    # as well as the mapping's.
+    weight = metadata_bytes({**metadata, **built_in_metadata(record.coordinates.topic, record.coordinates.partition,
+                                                             record.coordinates.offset)})  # fmt: skip
     if weight > MAX_METADATA_BYTES:
-        raise PoisonRecord(f"its metadata is {weight:,} bytes; the knowledge base keeps at most {MAX_METADATA_BYTES:,} "
-                           "bytes of custom metadata per document")  # fmt: skip
+        raise PoisonRecord(f"its metadata is {weight:,} bytes with the built-in topic, partition and offset; the "
+                           f"knowledge base keeps at most {MAX_METADATA_BYTES:,} bytes of custom metadata per "
+                           "document")  # fmt: skip
     return DocumentPart(record.coordinates, document_id, record.timestamp_ms, text=text, metadata=metadata)
+
+
+def _unicode(text: str, what: str) -> str:
+    """A JSON value may escape a lone surrogate (\\ud800): that is no Unicode text, and no request could carry it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise PoisonRecord(f"{what} holds a lone surrogate (U+{ord(text[error.start]):04X} at character "
+                           f"{error.start + 1}), which is not Unicode text") from None  # fmt: skip
+    return text

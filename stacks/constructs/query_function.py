@@ -20,8 +20,8 @@ from stacks.constructs.query_guardrail import QueryGuardrail
 from stacks.foundation.checkov import skip_check
 from stacks.foundation.nag import acknowledge
 from stacks.settings import KnowledgeBaseIdentity, Lifecycle, QueryApiSettings, QuerySettings
-from stream_ingest.formats import example_fields
-from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, RecordFormat
+from stream_ingest.formats import JSON, example_fields
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping
 
 
 def _equals(key: str, value: Any) -> dict[str, Any]:
@@ -76,7 +76,7 @@ TICKER_STREAM_EVENT = {
 def stream_test_event(mapping: DocumentMapping) -> dict[str, Any] | None:
     """A retrieve-mode question about the stream in the topic's own terms: filtered on the metadata of the
     mapping's example (none without an example)."""
-    if mapping.format is RecordFormat.JSON and mapping.schema == TICKER_PRICES["schema"]:
+    if mapping.format is JSON and mapping.schema == TICKER_PRICES["schema"]:
         return TICKER_STREAM_EVENT
     fields = dict(example_fields(mapping))
     if mapping.source.get("example") is None:
