@@ -63,9 +63,16 @@ def ask(arguments: argparse.Namespace, operator: Operator) -> int:
     return EXIT_OK if succeeded else EXIT_PROBLEM
 
 
+def _question(text: str) -> str:
+    """Checked before anything reaches AWS, so an empty question is a usage error, not a Region or credentials one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError('the question is empty: make ask Q="What does the security brief cover?"')
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("question")
+    parser.add_argument("question", type=_question, help='what to ask, in quotes: make ask Q="..."')
     parser.add_argument("--mode", choices=["generate", "retrieve"], default="generate")
     parser.add_argument("--where", help="compact filter, e.g. '{\"is_internal\": false}'")
     parser.add_argument("--filter", help="a Bedrock RetrievalFilter as JSON")

@@ -15,6 +15,7 @@ command's (``Error 1``); call ``python -m scripts.<command>`` to branch on it.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import traceback
@@ -39,7 +40,15 @@ from stacks.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
-_CREDENTIALS_FIX = "sign in again (aws sso login, or new keys in your environment), or pass --profile"
+# Where the AWS CLI looks for a Region, in its order (AWS CLI user guide, "Configuration and credential file
+# settings"): the command line, AWS_REGION, AWS_DEFAULT_REGION, then the profile. botocore itself reads only
+# AWS_DEFAULT_REGION and the profile, so connect() reads AWS_REGION as the CLI does.
+_REGION_FIX = "pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your profile (aws configure)"
+_NO_CREDENTIALS_FIX = (
+    "configure AWS credentials (aws configure, aws sso login, or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY), or pass --profile"
+)
+_REFUSED_CREDENTIALS_FIX = "sign in again (aws sso login, or new keys in your environment), or pass --profile"
 _EXPIRED_OR_INVALID = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
                        "UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch"}  # fmt: skip
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
@@ -84,10 +93,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def connect(arguments: argparse.Namespace, *, needs_region: bool = True) -> Operator:
     settings = settings_with(arguments.context)
-    session = boto3.Session(profile_name=arguments.profile, region_name=arguments.region)
+    region = arguments.region or os.environ.get("AWS_REGION") or None
+    session = boto3.Session(profile_name=arguments.profile, region_name=region)
     if needs_region and not session.region_name:
-        raise OperatorError("no AWS Region is configured",
-                            "pass --region, set AWS_REGION, or set a region in your AWS profile")  # fmt: skip
+        raise OperatorError("no AWS Region is configured", _REGION_FIX)
     return Operator(settings=settings, session=session)
 
 
@@ -100,11 +109,11 @@ def explain(error: BaseException) -> OperatorError:
     if isinstance(error, SettingsError):
         return OperatorError(str(error), "fix the -c app:... argument or cdk.json")
     if isinstance(error, NoRegionError):
-        return OperatorError("no AWS Region is configured", "pass --region, or set AWS_REGION")
+        return OperatorError("no AWS Region is configured", _REGION_FIX)
     if isinstance(error, ProfileNotFound):
         return OperatorError(str(error), "pass an existing --profile (aws configure list-profiles)")
     if isinstance(error, NoCredentialsError | PartialCredentialsError | TokenRetrievalError):
-        return OperatorError(f"no usable AWS credentials ({error})", _CREDENTIALS_FIX)
+        return OperatorError(f"no usable AWS credentials ({error})", _NO_CREDENTIALS_FIX)
     if isinstance(error, EndpointConnectionError):
         return OperatorError(f"cannot reach AWS ({error})", "check the network and --region", EXIT_PROBLEM)
     if isinstance(error, ClientError):
@@ -117,7 +126,7 @@ def _explain_client_error(error: ClientError) -> OperatorError:
     code, message = str(details.get("Code", "")), str(details.get("Message", ""))
     operation = error.operation_name
     if code in _EXPIRED_OR_INVALID:
-        return OperatorError(f"your AWS credentials were refused ({code}) by {operation}", _CREDENTIALS_FIX)
+        return OperatorError(f"your AWS credentials were refused ({code}) by {operation}", _REFUSED_CREDENTIALS_FIX)
     if code in _ACCESS_DENIED or "not authorized to perform" in message:
         named = re.search(r"perform: ([A-Za-z0-9-]+:[A-Za-z0-9]+)", message)
         action = named[1] if named else operation

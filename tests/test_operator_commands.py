@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 
 from scripts import ask, invoke_function, sync_knowledge_base
 from scripts.deployed import settings_with
-from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Operator
+from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Operator, connect
 
 QUERY_STACK = "kbstream-query"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/kbstream-query/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
@@ -63,6 +63,21 @@ def test_no_region_is_a_configuration_error(credentials: None, monkeypatch: pyte
     assert "Traceback" not in error
 
 
+@pytest.mark.parametrize("variable", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_the_region_is_read_where_the_aws_cli_reads_it(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv(variable, "eu-west-3")
+    arguments = ask.parser().parse_args(["What is new?"])
+    assert connect(arguments).region == "eu-west-3"
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")  # AWS_REGION comes first, as in the CLI
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    assert connect(arguments).region == "ap-south-1"
+    assert connect(ask.parser().parse_args(["q", "--region", "us-west-2"])).region == "us-west-2"
+
+
 def test_no_credentials_is_a_configuration_error(
     credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -71,6 +86,7 @@ def test_no_credentials_is_a_configuration_error(
     assert sync_knowledge_base.main(["--region", "us-east-1"]) == EXIT_USAGE
     error = capsys.readouterr().err
     assert "no usable AWS credentials" in error and "--profile" in error
+    assert "fix: configure AWS credentials" in error and "sign in again" not in error
 
 
 def test_an_unknown_profile_is_a_configuration_error(credentials: None, capsys: Any) -> None:
