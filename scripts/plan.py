@@ -64,8 +64,21 @@ class PlannedChange:
         return CONSEQUENCES.get(self.resource_type, "replaced; it holds no data of its own")
 
 
+# The CDK CLI adds one AWS::CDK::Metadata resource to each stack it synthesizes (its version reporting); plan's own
+# synthesis does not. It is no AWS resource and holds nothing, so neither side's counts.
+CDK_METADATA = "AWS::CDK::Metadata"
+
+
+def _without_cdk_metadata(templates: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {stack: {**template, "Resources": {logical_id: resource for logical_id, resource in
+                                              template.get("Resources", {}).items()
+                                              if resource.get("Type") != CDK_METADATA}}
+            for stack, template in templates.items()}  # fmt: skip
+
+
 def plan(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any]]) -> list[PlannedChange]:
     """Every resource of ``before`` that deploying ``after`` replaces or deletes, stateful ones first."""
+    before, after = _without_cdk_metadata(before), _without_cdk_metadata(after)
     shared = {stack: template for stack, template in before.items() if stack in after}
     changes = [PlannedChange(where, shared[where.stack]["Resources"][where.logical_id]["Type"], why)
                for where, why in replaced_resources(shared, after).items()]  # fmt: skip

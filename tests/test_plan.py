@@ -69,3 +69,12 @@ def test_a_git_revision_is_the_baseline(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--revision", "HEAD", "-c", "app:vectorIndexName=docs"]) == 0
     output = capsys.readouterr().out
     assert "| KnowledgeBase | " in output and "Custom::S3VectorIndex" in output
+
+
+def test_the_clis_version_reporting_resource_is_no_change(synth: Callable[..., Synthesized]) -> None:
+    """The CDK CLI's synthesis (cdk.out) holds an AWS::CDK::Metadata resource per stack; plan's own does not."""
+    current = synth().templates
+    with_metadata = {stack: {**template, "Resources": {**template["Resources"], "CDKMetadata": {
+        "Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:x"}}}}
+        for stack, template in current.items()}  # fmt: skip
+    assert plan(with_metadata, current) == [] and plan(current, with_metadata) == []
