@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from stacks.settings import SettingsError
 
 HOURS_PER_MONTH = 730
 BROKER_HOUR: dict[str, float] = {"kafka.t3.small": 0.0456, "kafka.m5.large": 0.21, "kafka.m7g.large": 0.204}
@@ -357,17 +360,33 @@ def totals(default: Mapping[str, dict[str, Any]], existing: Mapping[str, dict[st
                       *(f"  {label.ljust(width)}  ${amount:>9,.2f}" for label, amount in rows)])  # fmt: skip
 
 
+def _setting(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.startswith("app:"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not app:key=value")
+    return key, value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m scripts.estimate_cost", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--write", action="store_true", help="also rewrite docs/cost.md (the default settings)")
-    write = parser.parse_args(argv).write
+    parser.add_argument("-c", "--context", action="append", default=[], type=_setting, metavar="app:key=value",
+                        help="a setting of your own, as with cdk -c (priced on top of cdk.json's)")  # fmt: skip
+    arguments = parser.parse_args(argv)
+    yours = dict(arguments.context)
 
     def templates(own: bool) -> list[dict[str, dict[str, Any]]]:
-        return [synthesize_templates(overrides, own_settings=own)
+        return [synthesize_templates({**(yours if own else {}), **overrides}, own_settings=own)
                 for overrides in ({}, EXISTING_CLUSTER_SETTINGS, CUSTOMER_MANAGED_SETTINGS)]  # fmt: skip
 
-    default, existing, customer_managed = templates(own=True)
+    try:
+        default, existing, customer_managed = templates(own=True)
+    except SettingsError as error:
+        print(f"error: {error}\n  fix: fix the -c app:... argument or cdk.json", file=sys.stderr)
+        return 2
     print(totals(default, existing, customer_managed))
+    write = arguments.write
     if write:
         default, existing, customer_managed = templates(own=False)
         COST_DOC.write_text(render_markdown(default, existing, customer_managed))
