@@ -9,6 +9,7 @@ python -m devtools.dataflow            # redraw docs/dataflow.png (make diagram)
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -237,7 +238,10 @@ def draw(path: Path = PICTURE) -> Path:
     return path
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devtools.dataflow", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.parse_args(argv)
     print(f"drew {draw().relative_to(REPO_ROOT)}")
 
 

@@ -6,6 +6,7 @@ files can always be regenerated and compared: ``python -m scripts.make_sample_do
 
 from __future__ import annotations
 
+import argparse
 import json
 import zipfile
 from collections.abc import Sequence
@@ -240,6 +241,13 @@ def write_all(directory: Path = DOCUMENTS_DIR) -> list[Path]:
     return written
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m scripts.make_sample_documents", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--output", type=Path, default=DOCUMENTS_DIR, help="the folder to write (default: %(default)s)")
+    for path in write_all(parser.parse_args(argv).output):
+        print(path)
+
+
 if __name__ == "__main__":
-    for path in write_all():
-        print(path.relative_to(DOCUMENTS_DIR.parent.parent))
+    main()

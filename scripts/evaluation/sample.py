@@ -1,13 +1,15 @@
 """``make evaluate`` without AWS: the sample cases through the query function's own code, a local Lambda and a
 fake knowledge base whose answers are canned, so every number of the report follows from those answers.
 
-python -m scripts.evaluation.sample        # rewrite docs/evaluation-sample/ (the sample report in the docs)
+python -m scripts.evaluation.sample                 # report in build/evaluation-sample/latest/ (make evaluation-sample)
+python -m scripts.evaluation.sample --write-docs    # also rewrite docs/evaluation-sample/ (the docs' sample report)
 
 The tests run the same (tests/test_evaluate.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import shutil
@@ -141,14 +143,22 @@ def run_sample(output: Path, *arguments: str) -> int:
         return evaluate.main(["--output", str(output), *arguments], operator=operator)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.evaluation.sample", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"also replace {SAMPLE_REPORT.relative_to(REPO_ROOT)} with this run's report")  # fmt: skip
+    arguments = parser.parse_args(argv)
     scratch = REPO_ROOT / "build" / "evaluation-sample"
     shutil.rmtree(scratch, ignore_errors=True)
     status = run_sample(scratch)
-    shutil.rmtree(SAMPLE_REPORT, ignore_errors=True)
-    shutil.copytree(scratch / "latest", SAMPLE_REPORT)
-    print(f"wrote {SAMPLE_REPORT.relative_to(REPO_ROOT)} (the run exited {status})")
+    print(f"wrote {(scratch / 'latest').relative_to(REPO_ROOT)} (the run exited {status})")
+    if arguments.write_docs:
+        shutil.rmtree(SAMPLE_REPORT, ignore_errors=True)
+        shutil.copytree(scratch / "latest", SAMPLE_REPORT)
+        print(f"wrote {SAMPLE_REPORT.relative_to(REPO_ROOT)}")
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
