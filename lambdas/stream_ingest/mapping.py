@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ class DocumentMapping:
         yield "id", self.id.template
         yield "text", self.text
 
-    @property
+    @cached_property
     def uses_key(self) -> bool:
         """The ID, the text or the metadata reads the key: only then is it decoded."""
         fields = [field for _, template in self.templates for field in template.fields]
