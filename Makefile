@@ -16,9 +16,10 @@ SYSTEM_PYTHON ?= python3
 .PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor chat-build chat-local chat-benchmark evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/layers/*/requirements.txt
+	@echo "Setting up .venv with $$($(SYSTEM_PYTHON) --version): the app's and the tests' Python packages and Node.js 24 (a few minutes the first time)"
 	$(SYSTEM_PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -26,17 +27,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/layers/*/requi
 
 # Checkov pins an older AWS SDK than the app's: it gets a virtualenv of its own.
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo "Setting up .venv-checkov: Checkov, which the tests run over the templates (a minute the first time)"
 	$(SYSTEM_PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	@echo "Installing the pinned CDK CLI and esbuild into node_modules"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create .venv (Python + Node 24), .venv-checkov, and install the pinned CDK CLI
+setup: $(VENV)/.installed node_modules/.installed ## Create .venv (Python + Node 24) and install the pinned CDK CLI
 
-synth: setup chat-build ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth; ARGS="-c app:key=value")
+synth: setup ## Set up, then synthesize every stack into cdk.out (cdk-nag runs on every synth; ARGS="-c app:key=value")
 	$(CDK) synth --quiet $(ENV_CONTEXT) $(ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
@@ -47,8 +50,8 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy in strict mode
 	mypy .
 
-unit: setup ## pytest only
-	pytest
+unit: setup $(CHECKOV_VENV)/.installed ## pytest only, on every core up to 4 (sets up .venv-checkov for the template scans)
+	pytest -n auto --maxprocesses 4
 
 test: lint typecheck unit ## Everything CI checks: lint, types, tests
 
@@ -62,11 +65,11 @@ deploy: setup ## Deploy every stack (needs AWS credentials and a bootstrapped ac
 	$(CDK) deploy --all --require-approval never $(ENV_CONTEXT) $(ARGS)
 
 deploy-assembly: setup ## Deploy one environment's stage of an already synthesized cdk.out (make synth ENV=all first): make deploy-assembly ENV=dev
-	@test -n "$(ENV)" || { echo "name the environment: make deploy-assembly ENV=dev"; exit 2; }
+	@test -n "$(ENV)" || { printf 'error: no environment named\n  fix: make deploy-assembly ENV=dev\n' >&2; exit 2; }
 	$(CDK) deploy --app cdk.out '$(ENV)/*' --require-approval never $(ARGS)
 
 upload: setup ## Check your documents' sidecars, then upload them under the deployed bucket's document prefix: make upload DIR=my-docs [ARGS=--dry-run]
-	@test -n "$(DIR)" || { echo "name the folder: make upload DIR=my-docs"; exit 2; }
+	@test -n "$(DIR)" || { printf 'error: no folder named\n  fix: make upload DIR=my-docs\n' >&2; exit 2; }
 	python -m scripts.upload_documents '$(DIR)' $(ENV_CONTEXT) $(ARGS)
 
 sync: setup ## Sync the documents data source now and follow the ingestion job (needs AWS credentials)
@@ -79,6 +82,7 @@ doctor: setup ## Check the deployed pipeline end to end and print a table with f
 	python -m scripts.doctor $(ENV_CONTEXT) $(ARGS)
 
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--as partners"]
+	@test -n "$(strip $(Q))" || { printf 'error: no question asked\n  fix: make ask Q="What does the security brief cover?"\n' >&2; exit 2; }
 	python -m scripts.ask "$(Q)" $(ENV_CONTEXT) $(ARGS)
 
 chat-build: setup ## Build the chat page into build/chat (esbuild from npm; no CDN)
@@ -93,8 +97,8 @@ chat-benchmark: chat-build ## Measure the chat page's weight and the time from E
 evaluate: setup ## Measure the deployed app's answers: sample_data/evaluation/cases.jsonl through each audience's entry point, report in build/evaluation/ (ARGS="--judge", "--cases mine.jsonl", "--min-hit-rate 0.9")
 	python -m scripts.evaluate $(ENV_CONTEXT) $(ARGS)
 
-evaluation-sample: setup ## Rewrite docs/evaluation-sample/ from the sample cases run against a local fake of the knowledge base (no AWS)
-	python -m scripts.evaluation.sample
+evaluation-sample: setup ## Run the sample cases against a local fake of the knowledge base, report in build/evaluation-sample/ (no AWS; ARGS=--write-docs also updates the docs' copy)
+	python -m scripts.evaluation.sample $(ARGS)
 
 benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
 	python -m benchmarks.stream_ingest $(ARGS)

@@ -1,6 +1,6 @@
 """Third-party scanners over the synthesized templates: Checkov here, cdk-nag on every synthesis (test_nag).
 
-Checkov runs from its own pinned virtualenv (``make setup`` creates ``.venv-checkov``), offline
+Checkov runs from its own pinned virtualenv (``make test`` creates ``.venv-checkov``), offline
 (``--skip-download``), once over every variant's templates.
 """
 
