@@ -160,7 +160,8 @@ def main(argv: Sequence[str]) -> int:
     paths: list[Path] = parser.parse_args(argv).paths
     missing = [path for path in paths if not path.exists()]
     if missing:
-        print(f"{', '.join(map(str, missing))}: no such file or folder", file=sys.stderr)
+        print(f"error: {', '.join(map(str, missing))}: no such file or folder\n"
+              "  fix: name the folders of your documents and their sidecars", file=sys.stderr)  # fmt: skip
         return 2
     sidecars = [sidecar for path in paths for sidecar in sidecars_in(path)]
     problems = [problem for sidecar in sidecars for problem in check_sidecar(sidecar)]

@@ -1,7 +1,9 @@
 """Commands run as a user runs them: a subprocess from the repository root, in a fresh environment.
 
-The environment holds no AWS credentials, Region or profile, a home folder of its own (so nothing of the
-developer's ``~/.aws`` is read) and the instance metadata service switched off, as on a newcomer's machine.
+The environment is this machine's (its PATH, locale, proxies and certificate settings, so that package registries
+answer as they do for the user) without any AWS setting: no credentials, Region or profile, the AWS configuration
+files pointed at files that do not exist, and the instance metadata service switched off, as on a newcomer's
+machine that has never run ``aws configure``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_KEPT = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR")
+# Certificate settings are kept: they say how to reach a registry, nothing about an AWS account.
+_KEPT_AWS = ("AWS_CA_BUNDLE",)
 
 
 def fresh_environment(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """No AWS settings at all; the virtualenv's interpreter first on PATH, as ``make`` puts it."""
-    environment = {name: os.environ[name] for name in _KEPT if name in os.environ}
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith("AWS_") or name in _KEPT_AWS}  # fmt: skip
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "CDK_CONTEXT_JSON", "CDK_OUTDIR", "CI"):
+        environment.pop(name, None)
     environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
-    environment["HOME"] = str(home)
     environment["AWS_CONFIG_FILE"] = str(home / "no-aws-config")
     environment["AWS_SHARED_CREDENTIALS_FILE"] = str(home / "no-aws-credentials")
     environment["AWS_EC2_METADATA_DISABLED"] = "true"
