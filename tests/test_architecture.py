@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,22 @@ def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
     report = capsys.readouterr().out
     assert "Contracts: 5 kept, 0 broken." in report, report
     assert status == EXIT_STATUS_SUCCESS, report
+
+
+def test_mypy_checks_every_aws_cdk_module_the_code_imports() -> None:
+    """mypy skips aws-cdk-lib's modules the code never imports (pyproject.toml); those it imports stay checked."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    checked = {module for override in config if override.get("follow_imports") == "normal"
+               for module in override["module"]}  # fmt: skip
+    imported: set[str] = set()
+    for path in REPO_ROOT.glob("**/*.py"):
+        if {".venv", ".venv-checkov", "node_modules", "cdk.out", "build"} & set(path.relative_to(REPO_ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "aws_cdk":
+                imported.add(node.module)
+                imported |= {f"aws_cdk.{alias.name}" for alias in node.names
+                             if node.module == "aws_cdk" and alias.name.islower()}  # fmt: skip
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names if alias.name.split(".")[0] == "aws_cdk"}
+    assert imported <= checked, f"add to pyproject.toml's mypy overrides: {sorted(imported - checked)}"
