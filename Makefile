@@ -12,6 +12,10 @@ CDK := cdk --no-notices
 # make deploy ENV=prod: one of app:environments (ENV=all synthesizes every one, each in a stage of its own).
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
+# uv installs the pinned requirements in parallel from a shared cache: the first set-up takes seconds where pip takes
+# minutes. It lives in .venv, pinned here.
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
 
 .PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor chat-build chat-local chat-benchmark evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
 
@@ -21,15 +25,15 @@ help: ## List the targets
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/layers/*/requirements.txt
 	@echo "Setting up .venv with $$($(SYSTEM_PYTHON) --version): the app's and the tests' Python packages and Node.js 24 (a few minutes the first time)"
 	$(SYSTEM_PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --quiet --python $(VENV)/bin/python --upgrade pip -r requirements-dev.txt
 	touch $@
 
 # Checkov pins an older AWS SDK than the app's: it gets a virtualenv of its own.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt $(VENV)/.installed
 	@echo "Setting up .venv-checkov: Checkov, which the tests run over the templates (a minute the first time)"
 	$(SYSTEM_PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python --no-deps -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
