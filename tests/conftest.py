@@ -43,6 +43,11 @@ CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text
 CDK_CONTEXT: dict[str, Any] = {key: value for key, value in CDK_JSON_CONTEXT.items() if not key.startswith("app:")}
 
 
+def default_settings() -> Settings:
+    """The code's defaults, as an operator command would load them from a cdk.json without a team's values."""
+    return load_settings(CDK_CONTEXT)
+
+
 # Settings of the bring-your-own-cluster variant (``synth(**EXISTING_CLUSTER)``), as the cost script uses them.
 EXISTING_CLUSTER: dict[str, Any] = {key.removeprefix("app:"): value for key, value in EXISTING_CLUSTER_SETTINGS.items()}
 EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]

@@ -20,9 +20,9 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from scripts.deployed import settings_with
 from scripts.doctor import STACK_PARTS, Check, Doctor, Status, table
 from scripts.operator_cli import Operator
+from tests.conftest import default_settings
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 KB_ID, DOCS_ID, STREAM_ID = "KB12345678", "DS00000001", "DS00000002"
@@ -62,7 +62,7 @@ class Deployment:
 
 
 def deploy(skip: tuple[str, ...] = ()) -> Deployment:
-    operator = Operator(settings=settings_with([]), session=boto3.Session(region_name=REGION))
+    operator = Operator(settings=default_settings(), session=boto3.Session(region_name=REGION))
     deployment = Deployment(operator)
     sqs = operator.client("sqs")
     for queue in ("stream-dead-letters", "sync-dead-letters"):

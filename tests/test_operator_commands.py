@@ -17,8 +17,8 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from scripts import ask, invoke_function, sync_knowledge_base
-from scripts.deployed import settings_with
 from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Operator, connect
+from tests.conftest import default_settings
 
 QUERY_STACK = "kbstream-query"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/kbstream-query/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
@@ -26,7 +26,7 @@ STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/kbstream-query/0
 
 def stubbed_operator() -> tuple[Operator, Stubber, Stubber]:
     session = boto3.Session(region_name="us-east-1")
-    operator = Operator(settings=settings_with([]), session=session)
+    operator = Operator(settings=default_settings(), session=session)
     cloudformation, lambda_client = operator.client("cloudformation"), operator.client("lambda")
     return operator, Stubber(cloudformation), Stubber(lambda_client)
 

@@ -23,7 +23,9 @@ def fresh_environment(home: Path, extra: Mapping[str, str] | None = None) -> dic
     """No AWS settings at all; the virtualenv's interpreter first on PATH, as ``make`` puts it."""
     environment = {name: value for name, value in os.environ.items()
                    if not name.startswith("AWS_") or name in _KEPT_AWS}  # fmt: skip
-    for name in ("VIRTUAL_ENV", "PYTHONPATH", "CDK_CONTEXT_JSON", "CDK_OUTDIR", "CI"):
+    # Nor what the test run itself sets: make's own variables (the tests may run under make unit) and CDK's.
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "CDK_CONTEXT_JSON", "CDK_OUTDIR", "CI", "MAKEFLAGS", "MAKELEVEL",
+                 "MFLAGS"):  # fmt: skip
         environment.pop(name, None)
     environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
     environment["AWS_CONFIG_FILE"] = str(home / "no-aws-config")
