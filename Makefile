@@ -17,7 +17,7 @@ SYSTEM_PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 
-.PHONY: help setup synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor chat-build chat-local chat-benchmark evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
+.PHONY: help setup preview synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor chat-build chat-local chat-benchmark evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ doctor: setup ## Check the deployed pipeline end to end and print a table with f
 ask: setup ## Ask the knowledge base: make ask Q="What does the security brief cover?" [ARGS="--as partners"]
 	@test -n "$(strip $(Q))" || { printf 'error: no question asked\n  fix: make ask Q="What does the security brief cover?"\n' >&2; exit 2; }
 	python -m scripts.ask "$(Q)" $(ENV_CONTEXT) $(ARGS)
+
+preview: setup ## Show the document the stream's mapping makes of its example: ID, text and metadata (no AWS; ARGS as for synth)
+	python -m scripts.preview_document $(ENV_CONTEXT) $(ARGS)
 
 chat-build: setup ## Build the chat page into build/chat (esbuild from npm; no CDN)
 	node web/chat/build.mjs

@@ -360,6 +360,14 @@ def totals(default: Mapping[str, dict[str, Any]], existing: Mapping[str, dict[st
                       *(f"  {label.ljust(width)}  ${amount:>9,.2f}" for label, amount in rows)])  # fmt: skip
 
 
+def _own_settings_are_the_defaults() -> bool:
+    from stacks.settings import load_settings
+
+    context = json.loads(COST_DOC.parent.parent.joinpath("cdk.json").read_text())["context"]
+    return load_settings(context) == load_settings({key: value for key, value in context.items()
+                                                    if not key.startswith("app:")})  # fmt: skip
+
+
 def _setting(text: str) -> tuple[str, str]:
     key, equals, value = text.partition("=")
     if not equals or not key.startswith("app:"):
@@ -386,9 +394,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}\n  fix: fix the -c app:... argument or cdk.json", file=sys.stderr)
         return 2
     print(totals(default, existing, customer_managed))
-    write = arguments.write
-    if write:
-        default, existing, customer_managed = templates(own=False)
+    if arguments.write:
+        if yours or not _own_settings_are_the_defaults():  # else the templates above are the defaults' already
+            default, existing, customer_managed = templates(own=False)
         COST_DOC.write_text(render_markdown(default, existing, customer_managed))
         print(f"wrote {COST_DOC} (the default settings)")
     return 0

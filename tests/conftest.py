@@ -189,6 +189,15 @@ class LambdaEnvironment:
         return created
 
 
+@pytest.fixture(autouse=True)
+def no_metrics_left_over() -> None:
+    """Powertools' Metrics instances share one buffer: metrics a test added and never flushed would otherwise be
+    printed by the next handler in the same process (the tests run in several processes, in any order)."""
+    from aws_lambda_powertools import Metrics
+
+    Metrics().clear_metrics()
+
+
 @pytest.fixture
 def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaEnvironment]:
     """Fake credentials, no tracing, fresh clients."""

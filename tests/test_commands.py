@@ -50,7 +50,7 @@ def target_of(command: str) -> str:
 
 # How each make target shown is checked. The operator commands need AWS, except where their arguments say not.
 NEEDS_AWS = {"sync", "doctor", "produce", "ask", "upload", "evaluate"}
-OFFLINE = {"help", "cost", "evaluation-sample", "chat-build", "settings-docs", "plan"}
+OFFLINE = {"help", "cost", "evaluation-sample", "chat-build", "settings-docs", "plan", "preview"}
 CDK_CLI = {"deploy", "destroy", "diff", "bootstrap", "deploy-assembly", "synth", "construct-tree"}
 # Measurements and drawings take minutes or rewrite pictures: their command line and their module's --help.
 MEASUREMENTS = {"benchmark": "benchmarks.stream_ingest", "chat-benchmark": "benchmarks.chat_page",
@@ -65,9 +65,45 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z-]*):.*##", (REPO_ROOT / "Makefile").read_text(), flags=re.MULTILINE))
 
 
+def recipe_modules() -> dict[str, str]:
+    """The module each make target runs (``python -m <module> ... $(ARGS)``)."""
+    found: dict[str, str] = {}
+    target = ""
+    for line in (REPO_ROOT / "Makefile").read_text().splitlines():
+        if match := re.match(r"^([a-z][a-z-]*):", line):
+            target = match[1]
+        elif match := re.match(r"^\t@?python -m ([a-z_.]+)", line):
+            found.setdefault(target, match[1])
+    return found
+
+
+def invocation(command: str) -> tuple[str, ...]:
+    """What a shown command runs, so that two spellings of one command run once: ``make doctor ARGS="--probe"``
+    and ``make doctor ARGS=--probe``, or ``make cost ARGS=--write`` and ``python -m scripts.estimate_cost --write``."""
+    words = shlex.split(command)
+    if words[0] == "python":
+        return ("python", *words[2:3], *words[3:])
+    variables = dict(word.split("=", 1) for word in words[1:] if "=" in word)
+    module = recipe_modules().get(target_of(command))
+    if module and set(variables) <= {"ARGS"}:
+        return ("python", module, *shlex.split(variables.get("ARGS", "")))
+    return tuple(words)
+
+
+def distinct(commands: list[str]) -> list[str]:
+    seen: set[tuple[str, ...]] = set()
+    kept = []
+    for command in commands:
+        if invocation(command) not in seen:
+            seen.add(invocation(command))
+            kept.append(command)
+    return kept
+
+
 COMMANDS = shown_commands()
-MAKE_COMMANDS = [command for command in COMMANDS if command.startswith("make ")]
-MODULE_COMMANDS = [command for command in COMMANDS if command.startswith("python -m ")]
+MAKE_COMMANDS = distinct([command for command in COMMANDS if command.startswith("make ")])
+MODULE_COMMANDS = [command for command in COMMANDS if command.startswith("python -m ")
+                   and invocation(command) not in {invocation(shown) for shown in MAKE_COMMANDS}]  # fmt: skip
 
 
 def test_the_docs_show_commands_and_every_make_target_they_show_exists_and_is_checked_here() -> None:

@@ -319,3 +319,14 @@ def test_the_streaming_guide_describes_exactly_the_registered_formats() -> None:
     assert re.findall(r"`([a-z0-9-]+)` \(", row) == list(FORMATS)
     for name, record_format in FORMATS.items():
         assert f"`{name}` ({record_format.summary}" in row
+
+
+def test_the_preview_shows_the_document_the_example_makes() -> None:
+    from scripts.preview_document import preview
+
+    shown = preview({**TICKETS, "id": "ticket/{key}"}, "support-tickets")
+    assert shown.startswith("Document ID: ticket/example-key\nText:\n  Cannot sign in\n")
+    assert '  priority: 2.0\n' in shown and '  topic: "support-tickets"' in shown
+    assert shown.endswith("A tombstone of key 'example-key' deletes ticket/example-key.")
+    assert "tombstone is dead-lettered" in preview(TICKETS, "support-tickets")
+    assert "has no \"example\"" in preview({k: v for k, v in TICKETS.items() if k != "example"}, "t")
