@@ -38,8 +38,13 @@ def preview(mapping_source: dict[str, object], topic: str) -> str:
     record = KafkaRecord(coordinates=where, value=value, timestamp_ms=1771151400000, key=key)
     part = document_part(record, decoder)
     metadata = {**part.metadata, **built_in_metadata(where.topic, where.partition, where.offset)}
-    lines = [f"Document ID: {part.document_id}", "Text:", *(f"  {line}" for line in part.text.splitlines()),
-             "Metadata:", *(f"  {name}: {json.dumps(item, ensure_ascii=False)}" for name, item in metadata.items())]
+    lines = [
+        f"Document ID: {part.document_id}",
+        "Text:",
+        *(f"  {line}" for line in part.text.splitlines()),
+        "Metadata:",
+        *(f"  {name}: {json.dumps(item, ensure_ascii=False)}" for name, item in metadata.items()),
+    ]
     try:
         deleted = document_part(KafkaRecord(coordinates=where, value=None, timestamp_ms=None, key=key), decoder)
         lines.append(f"A tombstone of key {EXAMPLE_KEY!r} deletes {deleted.document_id}.")

@@ -547,9 +547,13 @@ class StreamSettings(SettingsGroup):
         try:
             check_mapping(parse_mapping(self.document))
         except MappingError as error:
-            raise SettingsError("streamDocument", str(error), "Fix the mapping in cdk.json or with -c "
-                                "app:streamDocument='{...}'; docs/streaming.md describes every part, and "
-                                "make preview shows the document the example makes.") from None
+            raise SettingsError(
+                "streamDocument",
+                str(error),
+                "Fix the mapping in cdk.json or with -c "
+                "app:streamDocument='{...}'; docs/streaming.md describes every part, and "
+                "make preview shows the document the example makes.",
+            ) from None
         if self.schema_registry_arn:
             if self.poller_mode is not PollerMode.PROVISIONED:
                 raise SettingsError("streamSchemaRegistryArn", "schema registries work with streamPollerMode="

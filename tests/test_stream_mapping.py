@@ -326,7 +326,7 @@ def test_the_preview_shows_the_document_the_example_makes() -> None:
 
     shown = preview({**TICKETS, "id": "ticket/{key}"}, "support-tickets")
     assert shown.startswith("Document ID: ticket/example-key\nText:\n  Cannot sign in\n")
-    assert '  priority: 2.0\n' in shown and '  topic: "support-tickets"' in shown
+    assert "  priority: 2.0\n" in shown and '  topic: "support-tickets"' in shown
     assert shown.endswith("A tombstone of key 'example-key' deletes ticket/example-key.")
     assert "tombstone is dead-lettered" in preview(TICKETS, "support-tickets")
-    assert "has no \"example\"" in preview({k: v for k, v in TICKETS.items() if k != "example"}, "t")
+    assert 'has no "example"' in preview({k: v for k, v in TICKETS.items() if k != "example"}, "t")
