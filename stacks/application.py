@@ -26,7 +26,7 @@ from stacks.streaming_stack import StreamingStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCUMENTS = REPO_ROOT / "sample_data" / "documents"
-CHAT_PAGE = REPO_ROOT / "build" / "chat"  # make chat-build (part of make synth)
+CHAT_PAGE = REPO_ROOT / "build" / "chat"  # make chat-build, and cdk.json's "build" before every CDK CLI synthesis
 LAMBDA_SOURCES = LambdaSources(code_dir=REPO_ROOT / "lambdas", layers_dir=REPO_ROOT / "lambdas" / "layers")
 
 

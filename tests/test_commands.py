@@ -228,3 +228,19 @@ def test_make_chat_local_serves_the_page_until_stopped(tmp_path: Path) -> None:
 
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def test_the_cdk_cli_builds_the_chat_page_before_every_synthesis(tmp_path: Path) -> None:
+    """cdk.json's "build" runs before the CLI synthesizes (cdk synth, cdk deploy --all run directly), so webChat=on
+    needs no make chat-build first: the command writes the page where the app reads it."""
+    import json
+
+    from stacks.application import CHAT_PAGE
+
+    build = shlex.split(json.loads((REPO_ROOT / "cdk.json").read_text())["build"])
+    assert build == ["node", "web/chat/build.mjs"]
+    script = (REPO_ROOT / build[1]).read_text()
+    assert 'join(here, "..", "..", "build", "chat")' in script and CHAT_PAGE == REPO_ROOT / "build" / "chat"
+    result = run_as_user([*build, str(tmp_path / "chat")], tmp_path, timeout=60)  # the same script, elsewhere
+    assert result.returncode == 0, result.stderr
+    assert {"index.html", "app.js", "app.css"} <= {path.name for path in (tmp_path / "chat").iterdir()}
