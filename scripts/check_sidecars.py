@@ -109,32 +109,36 @@ class FolderListing:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
+def _skip_reason(path: Path, kind: str) -> str | None:
+    if path.name.startswith("."):
+        return f"hidden {kind}"
+    if path.is_symlink():
+        return "symbolic link"
+    if kind == "file" and not path.is_file():
+        return "not a regular file"
+    return None
+
+
 def list_folder(folder: Path) -> FolderListing:
     """Regular files under ``folder``, never outside it: symbolic links (to files or folders) and hidden paths
     (``.git/``, ``.aws/credentials``, ``.env``) are skipped, since what lands in the document bucket can be read
     back by anyone who may ask the knowledge base."""
-    listing = FolderListing()
-    root = folder.resolve()
-    for directory, folders, names in os.walk(root, followlinks=False):
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for directory, folders, names in os.walk(folder.resolve(), followlinks=False):
         here = Path(directory)
-        for name in sorted(folders):
-            path = here / name
-            if name.startswith("."):
-                listing.skipped.append((path, "hidden folder"))
-            elif path.is_symlink():
-                listing.skipped.append((path, "symbolic link"))
-        folders[:] = sorted(name for name in folders if not name.startswith(".") and not (here / name).is_symlink())
-        for name in sorted(names):
-            path = here / name
-            if name.startswith("."):
-                listing.skipped.append((path, "hidden file"))
-            elif path.is_symlink():
-                listing.skipped.append((path, "symbolic link"))
-            elif not path.is_file():
-                listing.skipped.append((path, "not a regular file"))
-            else:
-                listing.files.append(path)
-    return FolderListing(sorted(listing.files), sorted(listing.skipped))
+        kept_folders = []
+        for kind, entries in (("folder", folders), ("file", names)):
+            for name in entries:
+                reason = _skip_reason(here / name, kind)
+                if reason:
+                    skipped.append((here / name, reason))
+                elif kind == "folder":
+                    kept_folders.append(name)
+                else:
+                    files.append(here / name)
+        folders[:] = kept_folders  # os.walk descends only into these
+    return FolderListing(sorted(files), sorted(skipped))
 
 
 def sidecars_in(path: Path) -> list[Path]:
