@@ -27,8 +27,9 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
     from botocore.config import Config
 
     # S3 presigns with Signature Version 4 (the chat page's document links): the only one every Region accepts.
-    signing = {"signature_version": "s3v4"} if service == "s3" else {}
-    config = Config(connect_timeout=5, read_timeout=60, **signing)
+    # and the bulk path's stream function keeps up to 32 writes in flight (stream_ingest.bulk), each on a connection.
+    s3_options: dict[str, Any] = {"signature_version": "s3v4", "max_pool_connections": 32} if service == "s3" else {}
+    config = Config(connect_timeout=5, read_timeout=60, **s3_options)
     if endpoint_url is None:
         return _session().create_client(service, config=config)
     return _session().create_client(service, endpoint_url=endpoint_url, config=config)

@@ -29,7 +29,9 @@ class CheckOutcome:
     still_pending: list[PendingDocument] = field(default_factory=list)
 
 
-def _letters(document: PendingDocument, reason: str, status: str | None, status_reason: str | None) -> list[DeadLetter]:
+def letters_for(
+    document: PendingDocument, reason: str, status: str | None, status_reason: str | None
+) -> list[DeadLetter]:
     return [DeadLetter(coordinates=Coordinates(source.topic, source.partition, source.offset), reason=reason,
                        value=source.value, document_id=document.document_id, status=status,
                        status_reason=status_reason, value_truncated=source.value_truncated)
@@ -67,22 +69,22 @@ def check_documents(
         status, reason = statuses.get(document.document_id, ("NOT_FOUND", "not in Bedrock's answer"))
         if status == INDEXED:
             outcome.indexed += 1
-            outcome.freshness_seconds += _freshness(document, now)
+            outcome.freshness_seconds += freshness_of(document, now)
         elif deleted_by_tombstones and status in DELETED_STATUSES:
             # Accepted documents leave Bedrock only by deletion; with key-based IDs a tombstone did that.
             outcome.deleted += 1
         elif status in FAILED_STATUSES:
             outcome.not_indexed += 1
-            outcome.letters += _letters(document, f"{status}: {reason or 'no reason given'}", status, reason)
+            outcome.letters += letters_for(document, f"{status}: {reason or 'no reason given'}", status, reason)
         elif overdue:
             outcome.not_indexed += 1
-            outcome.letters += _letters(document, f"not indexed within {indexed_within_seconds} s (still {status})",
+            outcome.letters += letters_for(document, f"not indexed within {indexed_within_seconds} s (still {status})",
                                         status, reason)  # fmt: skip
         else:
             outcome.still_pending.append(document)
     return outcome
 
 
-def _freshness(document: PendingDocument, now: float) -> Sequence[float]:
+def freshness_of(document: PendingDocument, now: float) -> Sequence[float]:
     return [max(0.0, now - source.kafka_timestamp_ms / 1000) for source in document.sources
             if source.kafka_timestamp_ms is not None]  # fmt: skip

@@ -23,6 +23,10 @@ HANDLER = f"{__package__}.handler.handler"
 # GetKnowledgeBaseDocuments takes 1-10 identifiers a request (botocore model: documentIdentifiers).
 DOCUMENTS_PER_STATUS_REQUEST = 10
 DOCUMENTS_PER_MESSAGE = 10
+# The bulk path's messages name S3 objects, which a job's statistics confirm together: many a message, so that
+# 1,000 records/s make a few messages a second. Sources carry no values there (the records stay in Kafka).
+OBJECTS_PER_CHECK = 500
+BULK_RECHECK_SECONDS = 60  # ingestion jobs take minutes: a bulk check that must wait looks again this much later
 # A check message (no attributes) within SQS's 1 MiB, so that a batch of messages also fits its 1 MiB.
 MAX_CHECK_BYTES = min(MAX_MESSAGE_BYTES, MAX_BATCH_BYTES) - 1024
 INDEXED = "INDEXED"
@@ -56,6 +60,8 @@ class IndexCheckConfig:
     indexed_within_seconds: int = variable("INDEXED_WITHIN_SECONDS")
     # Key-based document IDs: tombstones delete documents, so a deleted document is not a failure.
     deleted_by_tombstones: bool = variable("DELETED_BY_TOMBSTONES", default=False)
+    # The bulk path: the messages name objects of this bucket, which ingestion jobs index (empty: direct path).
+    object_bucket: str | None = variable("OBJECT_BUCKET", default=None)
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,9 @@ def _size(source: PendingSource) -> int:
     return len(json.dumps(vars(source), separators=(",", ":")).encode()) + 1
 
 
-def pending_checks(accepted_at: float, documents: Sequence[PendingDocument]) -> list[PendingCheck]:
+def pending_checks(
+    accepted_at: float, documents: Sequence[PendingDocument], documents_per_message: int = DOCUMENTS_PER_MESSAGE
+) -> list[PendingCheck]:
     """Messages of at most 10 documents within SQS's size. A document that stands for more records than one
     message holds (a hot key) is split over several messages, each with some of its records; only a value
     that alone exceeds a message is cut, and its source says so."""
@@ -132,7 +140,7 @@ def pending_checks(accepted_at: float, documents: Sequence[PendingDocument]) -> 
         sources: list[PendingSource] = []
         for source in map(_fit, document.sources):
             needed = _size(source) + (overhead if not sources else 0)
-            if size + needed > MAX_CHECK_BYTES or (not sources and len(batch) == DOCUMENTS_PER_MESSAGE):
+            if size + needed > MAX_CHECK_BYTES or (not sources and len(batch) == documents_per_message):
                 if sources:
                     batch.append(PendingDocument(document.document_id, tuple(sources)))
                     sources = []

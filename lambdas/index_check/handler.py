@@ -1,4 +1,5 @@
-"""SQS-triggered: documents the stream function sent, followed until Bedrock has indexed them or failed."""
+"""SQS-triggered: documents the stream function sent (bulk path: objects it wrote), followed until Bedrock has
+indexed them or failed."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from function_runtime.aws_clients import client
 from function_runtime.environment import from_environment
 from function_runtime.observability import make_tracer
 from function_runtime.quarantine import quarantine
-from index_check.checks import check_documents
-from index_check.contract import CheckMetric, IndexCheckConfig, PendingCheck
+from index_check.checks import CheckOutcome, check_documents
+from index_check.contract import BULK_RECHECK_SECONDS, CheckMetric, IndexCheckConfig, PendingCheck
+from index_check.jobs import JobHistory, follow_objects
+from ingestion_jobs.contract import DataSourceRole
+from ingestion_jobs.markers import mark_waiting
 from stream_ingest.dead_letters import DeadLetterError, send_dead_letters
 from stream_ingest.ingest import Pacer
 
@@ -25,16 +29,31 @@ tracer = make_tracer()
 metrics = Metrics()
 
 
-def _follow(check: PendingCheck, config: IndexCheckConfig, pacer: Pacer) -> None:
-    outcome = check_documents(client("bedrock-agent"), check, knowledge_base_id=config.knowledge_base_id,
-                              data_source_id=config.data_source_id, pacer=pacer, now=time.time(),
-                              indexed_within_seconds=config.indexed_within_seconds,
-                              deleted_by_tombstones=config.deleted_by_tombstones)  # fmt: skip
+def _outcome(check: PendingCheck, config: IndexCheckConfig, pacer: Pacer, history: JobHistory | None) -> CheckOutcome:
+    agent, now = client("bedrock-agent"), time.time()
+    if history is None or not config.object_bucket:
+        return check_documents(agent, check, knowledge_base_id=config.knowledge_base_id,
+                               data_source_id=config.data_source_id, pacer=pacer, now=now,
+                               indexed_within_seconds=config.indexed_within_seconds,
+                               deleted_by_tombstones=config.deleted_by_tombstones)  # fmt: skip
+    outcome = follow_objects(agent, check, history=history, knowledge_base_id=config.knowledge_base_id,
+                             data_source_id=config.data_source_id, bucket=config.object_bucket, pacer=pacer, now=now,
+                             indexed_within_seconds=config.indexed_within_seconds,
+                             deleted_by_tombstones=config.deleted_by_tombstones)  # fmt: skip
+    if outcome.marker_needed:  # the job that took the stream's marker did not finish: ask for another
+        mark_waiting(client("s3"), config.object_bucket, DataSourceRole.STREAM)
+    return outcome
+
+
+def _follow(check: PendingCheck, config: IndexCheckConfig, pacer: Pacer, history: JobHistory | None) -> None:
+    outcome = _outcome(check, config, pacer, history)
     # Dead letters first: if storing them fails, the message is delivered again and nothing is lost.
     send_dead_letters(client("sqs"), config.dead_letter_queue_url, outcome.letters)
     if outcome.still_pending:
         again = PendingCheck(check.accepted_at, tuple(outcome.still_pending))
-        client("sqs").send_message(QueueUrl=config.check_queue_url, MessageBody=again.body())
+        # The bulk path waits for ingestion jobs, which take minutes: it looks again a minute later.
+        delay = {"DelaySeconds": BULK_RECHECK_SECONDS} if history is not None else {}
+        client("sqs").send_message(QueueUrl=config.check_queue_url, MessageBody=again.body(), **delay)
         metrics.add_metric(name=CheckMetric.CHECKS_REQUEUED, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=CheckMetric.DOCUMENTS_INDEXED, unit=MetricUnit.Count, value=outcome.indexed)
     metrics.add_metric(name=CheckMetric.DOCUMENTS_NOT_INDEXED, unit=MetricUnit.Count, value=outcome.not_indexed)
@@ -54,6 +73,8 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     config = from_environment(IndexCheckConfig)
     logger.append_keys(knowledge_base=config.knowledge_base_name, data_source=config.data_source_name)
     pacer = Pacer(config.status_requests_per_second)
+    history = JobHistory(client("bedrock-agent"), knowledge_base_id=config.knowledge_base_id,
+                         data_source_id=config.data_source_id) if config.object_bucket else None  # fmt: skip
     failures: list[dict[str, str]] = []
     for record in event.records:
         try:
@@ -63,7 +84,7 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
             quarantine(config.dead_letter_queue_url, record.message_id, record.body, str(error))
             continue
         try:
-            _follow(check, config, pacer)
+            _follow(check, config, pacer, history)
         except (ClientError, BotoCoreError, DeadLetterError) as error:
             # After botocore's retries: this message alone goes round again (the others are done), and its
             # dead letters, if some were stored, are stored again: duplicates, never losses.

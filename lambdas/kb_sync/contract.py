@@ -16,6 +16,7 @@ HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, fun
 class SyncMetric(StrEnum):
     INGESTION_JOBS_STARTED = "IngestionJobsStarted"
     SYNCS_DEFERRED = "SyncsDeferred"  # a job was running: the changes wait on the queue
+    SYNCS_HANDED_TO_STARTER = "SyncsHandedToStarter"  # bulk path: the marker says the documents wait
     INVALID_SYNC_MESSAGES = "InvalidSyncMessages"
 
 
@@ -26,6 +27,9 @@ class SyncConfig:
     bucket: str = variable("DOCUMENT_BUCKET")
     prefix: str = variable("DOCUMENT_PREFIX")
     dead_letter_queue_url: str = variable("DEAD_LETTER_QUEUE_URL")
+    # The bulk path: the knowledge base's jobs are the ingestion-job starter's, which takes turns between the data
+    # sources; the sync leaves its marker instead of starting a job itself (docs/bulk-path.md).
+    jobs_by_starter: bool = variable("JOBS_BY_STARTER", default=False)
 
 
 # The deploy-time sync request the app puts on the queue; the handler reads it with the same names.

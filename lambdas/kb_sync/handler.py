@@ -13,6 +13,8 @@ from function_runtime.aws_clients import client
 from function_runtime.environment import from_environment
 from function_runtime.observability import make_tracer
 from function_runtime.quarantine import quarantine
+from ingestion_jobs.contract import DataSourceRole
+from ingestion_jobs.markers import mark_waiting
 from kb_sync.contract import SyncConfig, SyncMetric
 from kb_sync.sync import ChangeNotice, InvalidMessage, Outcome, parse_notice, start_sync
 
@@ -38,6 +40,11 @@ def handler(event: SQSEvent, context: LambdaContext) -> dict[str, Any]:
     if not notices:
         return {"batchItemFailures": []}
 
+    if config.jobs_by_starter:
+        mark_waiting(client("s3"), config.bucket, DataSourceRole.DOCUMENTS)
+        logger.info("Changes handed to the ingestion-job starter", changes=len(notices))
+        metrics.add_metric(name=SyncMetric.SYNCS_HANDED_TO_STARTER, unit=MetricUnit.Count, value=1)
+        return {"batchItemFailures": []}
     result = start_sync(
         client("bedrock-agent"),
         knowledge_base_id=config.knowledge_base_id,

@@ -15,6 +15,9 @@ HANDLER = f"{__package__}.handler.handler"  # what Lambda calls: handler.py, fun
 # IngestKnowledgeBaseDocuments takes 1-10 documents a request (botocore model: documents, min 1, max 10).
 # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_agent_IngestKnowledgeBaseDocuments.html
 DOCUMENTS_PER_INGEST_REQUEST = 10
+# The bulk path writes the stream's documents as objects under this prefix of the document bucket, which the
+# stream's S3 data source reads (docs/bulk-path.md).
+STREAM_OBJECT_PREFIX = "stream/"
 
 
 def batch_share(quota_requests_per_second: float, partitions_in_batch: int, topic_partitions: int) -> float:
@@ -37,6 +40,8 @@ class StreamMetric(StrEnum):
     DOCUMENTS_REJECTED = "DocumentsRejected"
     DOCUMENTS_FAILED = "DocumentsFailed"
     DOCUMENTS_DELETED = "DocumentsDeleted"  # by tombstones (key-based document IDs)
+    OBJECTS_WRITTEN = "ObjectsWritten"  # bulk path: documents and CSV groups written to S3 (sidecars not counted)
+    S3_REQUESTS = "S3Requests"  # bulk path: PUT and DELETE requests, sidecars and the marker included
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,5 @@ class StreamConfig:
     topic_partitions: int = variable("TOPIC_PARTITIONS")
     # Provisioned pollers honour batchItemFailures; on-demand mappings ignore them.
     partial_batch_response: bool = variable("PARTIAL_BATCH_RESPONSE")
+    # The bulk path (docs/bulk-path.md): the bucket its objects go to; empty on the direct path.
+    object_bucket: str | None = variable("OBJECT_BUCKET", default=None)

@@ -37,9 +37,14 @@ class StreamDocument:
     def origin(self) -> Coordinates:
         return self.winner or self.sources[-1]
 
-    def as_request_item(self) -> dict[str, Any]:
+    @property
+    def attributes(self) -> dict[str, AttributeValue]:
+        """The mapping's metadata and the built-in topic, partition and offset of the record it carries."""
         where = self.origin
-        attributes = {**self.metadata, **built_in_metadata(where.topic, where.partition, where.offset)}
+        return {**self.metadata, **built_in_metadata(where.topic, where.partition, where.offset)}
+
+    def as_request_item(self) -> dict[str, Any]:
+        attributes = self.attributes
         return {
             "content": {
                 "dataSourceType": "CUSTOM",
@@ -56,11 +61,16 @@ class StreamDocument:
         }
 
 
-def _attribute(key: str, value: AttributeValue) -> dict[str, Any]:
+def typed_value(value: AttributeValue) -> dict[str, Any]:
+    """Bedrock's MetadataAttributeValue: the same in a request's inline attributes and an S3 sidecar."""
     kind = _BEDROCK_TYPES[type(value)]
     member = {"STRING": "stringValue", "BOOLEAN": "booleanValue", "NUMBER": "numberValue",
               "STRING_LIST": "stringListValue"}[kind]  # fmt: skip
-    return {"key": key, "value": {"type": kind, member: value}}
+    return {"type": kind, member: value}
+
+
+def _attribute(key: str, value: AttributeValue) -> dict[str, Any]:
+    return {"key": key, "value": typed_value(value)}
 
 
 def _recency(part: DocumentPart) -> tuple[int, int, int]:

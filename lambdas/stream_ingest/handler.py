@@ -1,4 +1,5 @@
-"""MSK event source mapping -> Bedrock knowledge base (custom data source), one batch per invocation."""
+"""MSK event source mapping -> Bedrock knowledge base (direct: the custom data source; bulk: S3 objects), one batch
+per invocation."""
 
 from __future__ import annotations
 
@@ -20,15 +21,19 @@ metrics = Metrics()
 
 
 class IngestFailed(RuntimeError):
-    """Bedrock kept failing after botocore's retries: the mapping retries the batch (IDs make it safe)."""
+    """Bedrock (or S3) kept failing after botocore's retries: the mapping retries the batch (IDs make it safe)."""
 
 
-def _publish_metrics(outcome: BatchOutcome) -> None:
+def _publish_metrics(outcome: BatchOutcome, bulk: bool) -> None:
+    path_metrics = (
+        ((StreamMetric.S3_REQUESTS, outcome.requests), (StreamMetric.OBJECTS_WRITTEN, outcome.objects))
+        if bulk
+        else ((StreamMetric.INGEST_REQUESTS, outcome.requests), (StreamMetric.INGEST_RETRIES, outcome.retries))
+    )
     for name, value in (
         (StreamMetric.RECORDS_RECEIVED, outcome.records),
         (StreamMetric.POISON_RECORDS, outcome.poison),
-        (StreamMetric.INGEST_REQUESTS, outcome.requests),
-        (StreamMetric.INGEST_RETRIES, outcome.retries),
+        *path_metrics,
         (StreamMetric.DOCUMENTS_INGESTED, outcome.ingested),
         (StreamMetric.DOCUMENTS_REJECTED, outcome.rejected),
         (StreamMetric.DOCUMENTS_FAILED, len(outcome.failed)),
@@ -43,9 +48,12 @@ def _publish_metrics(outcome: BatchOutcome) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = from_environment(StreamConfig)
     logger.append_keys(knowledge_base=config.knowledge_base_name, data_source=config.data_source_name)
-    outcome = process_batch(event, config, agent=client("bedrock-agent"), sqs=client("sqs"))
-    _publish_metrics(outcome)
-    summary = {key: value for key, value in vars(outcome).items() if key != "failed"}
+    bulk = bool(config.object_bucket)
+    outcome = process_batch(event, config, agent=client("bedrock-agent"), sqs=client("sqs"),
+                            s3=client("s3") if bulk else None)  # fmt: skip
+    _publish_metrics(outcome, bulk)
+    summary = {key: value for key, value in vars(outcome).items()
+               if key != "failed" and (bulk or key != "objects")}  # fmt: skip
     if not outcome.failed:
         logger.info("Batch ingested", **summary)
         return {"batchItemFailures": []} if config.partial_batch_response else summary

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from index_check.contract import PendingDocument, PendingSource, pending_checks
+from index_check.contract import OBJECTS_PER_CHECK, PendingDocument, PendingSource, pending_checks
+from stream_ingest.bulk import ObjectWriter
 from stream_ingest.contract import StreamConfig
 from stream_ingest.dead_letters import DeadLetter, send_dead_letters, send_pending_checks
-from stream_ingest.documents import StreamDocument, plan_requests, winners
+from stream_ingest.documents import StreamDocument, Winners, plan_requests, winners
 from stream_ingest.formats import Decoder
 from stream_ingest.ingest import Ingestor, Pacer, delete_documents
-from stream_ingest.mapping import parse_mapping
+from stream_ingest.mapping import IdKind, parse_mapping
+from stream_ingest.objects import document_object, record_groups
 from stream_ingest.records import Coordinates, DocumentPart, PoisonRecord, document_part, kafka_records
 
 
@@ -29,6 +31,7 @@ class BatchOutcome:
     rejected: int = 0
     deleted: int = 0  # documents deleted by tombstones (key-based IDs), as Bedrock reports them deleting
     not_deleted: int = 0  # tombstones whose document Bedrock did not hold (NOT_FOUND): nothing to delete
+    objects: int = 0  # bulk path: objects written (documents, or CSV groups of them)
     failed: list[tuple[StreamDocument, str]] = field(default_factory=list)
 
     @property
@@ -47,7 +50,7 @@ def decoder_for(config: StreamConfig) -> Decoder:
     return _decoder(json.dumps(config.document_mapping, sort_keys=True))
 
 
-def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> BatchOutcome:
+def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any, s3: Any = None) -> BatchOutcome:
     """Raises InvalidEvent for an event that is not an MSK batch, DeadLetterError if SQS refuses."""
     decoder = decoder_for(config)
     records = list(kafka_records(event))
@@ -64,6 +67,9 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
     send_dead_letters(sqs, config.dead_letter_queue_url, letters)
 
     outcome = winners(parts)
+    if config.object_bucket:
+        return _write_objects(outcome, config, decoder, s3=s3, sqs=sqs, records=len(records), poison=len(letters),
+                              timestamps=timestamps)  # fmt: skip
     requests = list(plan_requests(outcome.documents))
     # The batch's partitions own their slots of the quota's schedule (see Pacer); deletions share them.
     pacer = Pacer(
@@ -99,4 +105,32 @@ def process_batch(event: Any, config: StreamConfig, *, agent: Any, sqs: Any) -> 
         deleted=len(removed.deleted),
         not_deleted=len(removed.not_deleted),
         failed=report.failed + removed.failed,
+    )
+
+
+def _write_objects(outcome: Winners, config: StreamConfig, decoder: Decoder, *, s3: Any, sqs: Any, records: int,
+                   poison: int, timestamps: dict[Coordinates, int | None]) -> BatchOutcome:  # fmt: skip
+    """The bulk path: objects instead of requests; the indexing check follows them through the next ingestion job."""
+    mapping = decoder.mapping
+    if mapping.id.kind is IdKind.OFFSET:
+        objects = list(record_groups(outcome.documents, mapping))
+    else:
+        objects = [document_object(document) for document in outcome.documents]
+    report = ObjectWriter(s3, str(config.object_bucket)).write(objects, outcome.deletions)
+    # Written before this time: the first ingestion job of the stream data source that starts after it covers them.
+    written_at = time.time()
+    pending = [PendingDocument(item.key, tuple(
+        PendingSource(source.topic, source.partition, source.offset, timestamps.get(source), None)
+        for document in item.documents for source in document.sources)) for item in report.written]  # fmt: skip
+    send_pending_checks(sqs, config.check_queue_url,
+                        pending_checks(written_at, pending, documents_per_message=OBJECTS_PER_CHECK))  # fmt: skip
+    return BatchOutcome(
+        records=records,
+        poison=poison,
+        documents=len(outcome.documents) + len(outcome.deletions),
+        requests=report.requests,
+        ingested=sum(len(item.documents) for item in report.written),
+        deleted=len(report.deleted),
+        objects=len(report.written),
+        failed=report.failed,
     )
