@@ -23,6 +23,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from devtools.fake_ingestion import IngestionJobs
 from devtools.sdk_model import service_model
 
 _CONCURRENCY_LIMITED = frozenset({"IngestKnowledgeBaseDocuments", "DeleteKnowledgeBaseDocuments"})
@@ -69,6 +72,8 @@ class FakeState:
     never_indexed: set[str] = field(default_factory=set)  # stay IN_PROGRESS forever
     failing_indexing: dict[str, str] = field(default_factory=dict)  # id -> statusReason: FAILED after indexing
     deleted: list[str] = field(default_factory=list)
+    # Ingestion jobs over S3 data sources (the bulk path), when a test gives them: they answer the job operations.
+    jobs: IngestionJobs | None = None
 
     def indexing_status(self, document_id: str) -> tuple[str, str | None]:
         """(status, statusReason) of a document, as GetKnowledgeBaseDocuments reports it now."""
@@ -129,6 +134,12 @@ class FakeState:
             self._in_flight -= 1
 
 
+def _timestamp(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -152,7 +163,20 @@ def _respond_ingest(state: FakeState, ids: list[str], body: dict[str, Any]) -> d
     return {"documentDetails": details}
 
 
+def _job_operation(name: str) -> Any:
+    def respond(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+        assert state.jobs is not None, "give FakeState jobs (devtools.fake_ingestion.IngestionJobs)"
+        where = {"knowledgeBaseId": ids[0], "dataSourceId": ids[1]}
+        if name == "get_ingestion_job":
+            where["ingestionJobId"] = ids[2]
+        return getattr(state.jobs, name)(**where, **body)  # type: ignore[no-any-return]
+
+    return respond
+
+
 def _respond_start_job(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    if state.jobs is not None:
+        return _job_operation("start_ingestion_job")(state, ids, body)  # type: ignore[no-any-return]
     job = {
         "knowledgeBaseId": ids[0],
         "dataSourceId": ids[1],
@@ -177,6 +201,9 @@ def _custom_ids(body: dict[str, Any]) -> list[str]:
 
 
 def _respond_get_documents(state: FakeState, ids: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    identifiers = body.get("documentIdentifiers", [])
+    if state.jobs is not None and identifiers and identifiers[0].get("dataSourceType") == "S3":
+        return state.jobs.get_knowledge_base_documents(knowledgeBaseId=ids[0], dataSourceId=ids[1], **body)
     with state._lock:
         return {"documentDetails": [_detail(ids, document_id, *state.indexing_status(document_id))
                                     for document_id in _custom_ids(body)]}  # fmt: skip
@@ -201,6 +228,8 @@ _RESPONDERS = {
     "GetKnowledgeBaseDocuments": _respond_get_documents,
     "DeleteKnowledgeBaseDocuments": _respond_delete_documents,
     "StartIngestionJob": _respond_start_job,
+    "ListIngestionJobs": _job_operation("list_ingestion_jobs"),
+    "GetIngestionJob": _job_operation("get_ingestion_job"),
 }
 
 
@@ -270,7 +299,13 @@ def _handler_class(state: FakeState) -> type[BaseHTTPRequestHandler]:
                     return
                 with state._lock:
                     state.requests.append((operation, body))
-                self._send(202, responder(state, list(match.groups()), body))
+                try:
+                    answer = responder(state, list(match.groups()), body)
+                except ClientError as refused:  # the ingestion jobs' fake answers as the service would
+                    code = refused.response["Error"]["Code"]
+                    self._send(_STATUS.get(code, 400), {"message": refused.response["Error"]["Message"]}, code)
+                    return
+                self._send(202, json.loads(json.dumps(answer, default=_timestamp)))
             finally:
                 state.release()
 

@@ -46,6 +46,7 @@ def resolve_service(name: str) -> str:
     raise KeyError(f"no botocore service matches {name!r}")
 
 
+@cache
 def operation_model(service: str, action: str) -> OperationModel:
     """``action`` may be ``CreateIndex``, ``createIndex`` or ``CreateIndexCommand``."""
     model = service_model(service)
@@ -171,7 +172,8 @@ def validate_value(shape: Shape, value: Any, path: str, errors: list[str]) -> No
         if not isinstance(value, bool):
             errors.append(f"{path}: expected a boolean, got {value!r}")
     elif kind == "blob":
-        if not isinstance(value, str | bytes | bytearray):
+        # As botocore's own validator: bytes, text, or a readable object (S3's handlers wrap a Body in one).
+        if not isinstance(value, str | bytes | bytearray) and not hasattr(value, "read"):
             errors.append(f"{path}: expected bytes, got {type(value).__name__}")
     elif kind == "timestamp" and (not isinstance(value, str | int | float) or isinstance(value, bool)):
         errors.append(f"{path}: expected a timestamp, got {value!r}")
