@@ -39,7 +39,8 @@ CONSEQUENCES: Mapping[str, str] = {
     "prod mode keeps it (delete it yourself)",
     "AWS::Bedrock::KnowledgeBase": "a new knowledge base: the documents are synced again and the stream is read again "
     "from the oldest record Kafka retains",
-    "AWS::Bedrock::DataSource": "a new data source: its documents are ingested again",
+    "AWS::Bedrock::DataSource": "a new data source: its documents are ingested again (a stream data source is "
+    "deleted with its vectors, DataDeletionPolicy DELETE, so no record is answered from both)",
     "AWS::Lambda::EventSourceMapping": "a new consumer group reads the topic again from the oldest record Kafka "
     "retains (older records are not replayed)",
     "AWS::Logs::LogGroup": "a new log group: dev mode deletes the old one's events, prod mode keeps them",

@@ -9,6 +9,7 @@ from custom_resources.vector_store import S3VectorIndex
 from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.document_sync import DocumentSync
 from stacks.constructs.functions import FunctionCode, LambdaSources
+from stacks.constructs.ingestion_jobs import IngestionJobStarter
 from stacks.constructs.knowledge_base import VectorKnowledgeBase
 from stacks.foundation.encryption import imported_key
 from stacks.settings import (
@@ -32,6 +33,7 @@ class KnowledgeBaseStack(Stack):
         embedding: EmbeddingSettings,
         knowledge_base: KnowledgeBaseSettings,
         stream_chunking: Chunking,
+        stream_bulk: bool,
         vector_index: VectorIndexSettings,
         documents: DocumentBucketRef,
         documents_version: str,
@@ -68,8 +70,14 @@ class KnowledgeBaseStack(Stack):
             prefix=document_prefix,
             chunking=knowledge_base.chunking,
         )
-        stream = kb.add_custom_data_source("StreamDataSource", name=identity.stream_data_source_name,
-                                           chunking=stream_chunking)  # fmt: skip
+        # One stream data source, of the path the stream takes: switching paths replaces it (docs/bulk-path.md).
+        if stream_bulk:
+            stream = kb.add_stream_objects_data_source(
+                "StreamObjectsDataSource", name=identity.stream_data_source_name, chunking=stream_chunking
+            )
+        else:
+            stream = kb.add_custom_data_source("StreamDataSource", name=identity.stream_data_source_name,
+                                               chunking=stream_chunking)  # fmt: skip
         self.knowledge_base = kb
         self.stream_data_source_id = stream.attr_data_source_id
 
@@ -86,12 +94,20 @@ class KnowledgeBaseStack(Stack):
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
             key=key,
+            jobs_by_starter=stream_bulk,
         )
         # The first sync waits for the data source (and the documents, deployed by the storage stack).
         sync.deployment_trigger.node.add_dependency(s3_source)
         # A replaced data source: the function's configuration names the new one before the request is sent.
         sync.deployment_trigger.node.add_dependency(sync.function)
         self.sync = sync
+        # The bulk path: one starter for the knowledge base's jobs, taking turns between the two data sources.
+        self.job_starter = IngestionJobStarter(
+            self, "IngestionJobStarter", knowledge_base_id=kb.knowledge_base_id,
+            knowledge_base_arn=kb.knowledge_base_arn, documents_data_source_id=s3_source.attr_data_source_id,
+            stream_data_source_id=stream.attr_data_source_id, bucket=document_bucket,
+            code=FunctionCode.for_stack(self, lambda_sources, functions), lifecycle=lifecycle,
+        ) if stream_bulk else None  # fmt: skip
 
         CfnOutput(self, "VectorIndexArn", value=index.index_arn)
         CfnOutput(self, "KnowledgeBaseName", value=identity.name)

@@ -35,11 +35,12 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 
+from ingestion_jobs.contract import MARKER_PREFIX
 from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
-from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, batch_share
+from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, STREAM_OBJECT_PREFIX, batch_share
 from stream_ingest.formats import JSON, check_mapping
-from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, parse_mapping
+from stream_ingest.mapping import TICKER_PRICES, AttributeType, DocumentMapping, IdKind, MappingError, parse_mapping
 
 CONTEXT_PREFIX = "app:"
 
@@ -103,6 +104,24 @@ class ChunkingStrategy(Enum):
     SEMANTIC = "SEMANTIC"
     HIERARCHICAL = "HIERARCHICAL"
     NONE = "NONE"  # each document (or stream record) is one chunk
+
+
+class IngestPath(Enum):
+    """How the stream's documents reach the knowledge base (docs/bulk-path.md)."""
+
+    DIRECT = "direct"  # IngestKnowledgeBaseDocuments: seconds to searchable, at most 50 documents/s per account
+    BULK = "bulk"  # S3 objects and ingestion jobs: any rate, minutes to searchable
+
+
+# The event source mapping's batching when the settings leave it to the path: the direct path keeps batches
+# small enough to finish within the function's timeout at the quota's pace; the bulk path gathers thousands.
+DEFAULT_BATCHING: Mapping[IngestPath, tuple[int, int]] = {IngestPath.DIRECT: (500, 5), IngestPath.BULK: (10_000, 10)}
+DEFAULT_PARTITIONS: Mapping[IngestPath, int] = {IngestPath.DIRECT: 2, IngestPath.BULK: 6}
+# The bulk path's stream function: time to write a full batch's objects (32 in flight), and memory for the CPU.
+BULK_FUNCTION_TIMEOUT_SECONDS = 300
+# A full vCPU (Lambda allocates one at 1,769 MB): the function's S3 writes cost CPU (signing, checksums), and one
+# Python process uses one vCPU at most.
+BULK_FUNCTION_MEMORY_MB = 1769
 
 
 class PollerMode(Enum):
@@ -396,6 +415,7 @@ class KnowledgeBaseIdentity:
     generation: str  # digest of the knowledge base's create-only inputs: model, dimension, index
     chunking: str  # digest of the documents data source's chunking
     stream_chunking: str = ""  # digest of the stream data source's chunking; "" for the default (no chunking)
+    stream_bulk: bool = False  # the bulk path: the stream data source reads S3 objects (another data source)
 
     @property
     def name(self) -> str:
@@ -409,12 +429,12 @@ class KnowledgeBaseIdentity:
     def stream_data_source_name(self) -> str:
         # Replaced with its knowledge base (whose name changes) or when its chunking changes.
         suffix = f"-{self.stream_chunking}" if self.stream_chunking else ""
-        return f"{self.name_prefix}-stream{suffix}"
+        return f"{self.name_prefix}-stream{'-bulk' if self.stream_bulk else ''}{suffix}"
 
     @property
     def stream_generation(self) -> str:
         """Changes whenever the stream data source is replaced: the mapping that feeds it is then new too."""
-        return f"{self.generation}{self.stream_chunking}"
+        return f"{self.generation}{self.stream_chunking}{'bulk' if self.stream_bulk else ''}"
 
     @property
     def application_log_group_name(self) -> str:
@@ -461,8 +481,8 @@ class KafkaSettings(SettingsGroup):
     """Availability Zones that carry the Lambda and STS endpoints (1 or 2)"""
     topic_name: TopicName = "ticker-prices"
     """the stream topic"""
-    topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 2
-    """its partitions"""
+    topic_partitions: Annotated[int | None, Field(ge=1, le=1000), BeforeValidator(_empty_is_none)] = None
+    """its partitions; empty: the path's default, 2 direct, 6 bulk (one invocation at a time per partition: the bulk path's function carries a few hundred records/s each)"""  # noqa: E501
     topic_replication_factor: Annotated[int, Field(ge=1, le=3)] = 2
     """its replication factor (at most the broker count)"""
     existing_cluster_arn: ClusterArn = ""
@@ -474,6 +494,7 @@ class KafkaSettings(SettingsGroup):
     existing_security_group_id: SecurityGroupId = ""
     """a group that reaches the brokers on 9098"""
     _name_prefix: str = PrivateAttr("")  # given by Settings
+    _bulk_stream: bool = PrivateAttr(False)  # given by Settings: the stream takes the bulk path
 
     @property
     def existing(self) -> ExistingCluster | None:
@@ -486,6 +507,14 @@ class KafkaSettings(SettingsGroup):
     @property
     def cluster_name(self) -> str:
         return self.existing.cluster_name if self.existing else f"{self._name_prefix}-kafka"
+
+    @property
+    def partitions(self) -> int:
+        """The topic's partitions: the setting, or the stream path's default (the mapping runs one invocation per
+        partition at a time, so partitions are the stream's parallelism)."""
+        if self.topic_partitions is not None:
+            return self.topic_partitions
+        return DEFAULT_PARTITIONS[IngestPath.BULK if self._bulk_stream else IngestPath.DIRECT]
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -511,10 +540,12 @@ class KafkaSettings(SettingsGroup):
 class StreamSettings(SettingsGroup):
     model_config = ConfigDict(alias_generator=lambda name: to_camel(f"stream_{name}"))
 
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
-    """records per invocation of the ingest function (1-10000); large batches keep the quota busy"""
-    batch_window_seconds: Annotated[int, Field(ge=0, le=300)] = 5
-    """how long the mapping gathers records before invoking (0-300)"""
+    ingest_path: IngestPath = IngestPath.DIRECT
+    """`direct` (IngestKnowledgeBaseDocuments: seconds to searchable, at most 50 documents/s for the account) or `bulk` (S3 objects and ingestion jobs: any rate, minutes to searchable); see docs/bulk-path.md"""  # noqa: E501
+    batch_size: Annotated[int | None, Field(ge=1, le=10_000), BeforeValidator(_empty_is_none)] = None
+    """records per invocation of the ingest function (1-10000); empty: the path's default, 500 direct (large batches keep the quota busy), 10000 bulk"""  # noqa: E501
+    batch_window_seconds: Annotated[int | None, Field(ge=0, le=300), BeforeValidator(_empty_is_none)] = None
+    """how long the mapping gathers records before invoking (0-300); empty: the path's default, 5 direct, 10 bulk"""
     document: Annotated[dict[str, Any], BeforeValidator(_json_document)] = Field(
         default_factory=lambda: json.loads(json.dumps(TICKER_PRICES))
     )
@@ -554,6 +585,17 @@ class StreamSettings(SettingsGroup):
                 "app:streamDocument='{...}'; docs/streaming.md describes every part, and "
                 "make preview shows the document the example makes.",
             ) from None
+        if self.bulk and self.mapping.id.kind is IdKind.OFFSET:
+            untyped = [item.name for item in self.mapping.metadata if item.type is not AttributeType.STRING]
+            if untyped:
+                raise SettingsError(
+                    "streamDocument",
+                    f"on the bulk path, records with per-record IDs ({self.mapping.id.template.source!r}) become rows "
+                    f"of CSV objects, whose metadata Bedrock reads as strings; declare {', '.join(untyped)} "
+                    '{"field": ..., "type": "string"}',
+                    "Declare those metadata attributes as strings, use key-based IDs (one object per document, typed "
+                    "metadata), or keep app:streamIngestPath=direct; docs/bulk-path.md explains why.",
+                )
         if self.schema_registry_arn:
             if self.poller_mode is not PollerMode.PROVISIONED:
                 raise SettingsError("streamSchemaRegistryArn", "schema registries work with streamPollerMode="
@@ -568,6 +610,19 @@ class StreamSettings(SettingsGroup):
         return parse_mapping(self.document)
 
     @property
+    def bulk(self) -> bool:
+        return self.ingest_path is IngestPath.BULK
+
+    @property
+    def records_per_batch(self) -> int:
+        return self.batch_size if self.batch_size is not None else DEFAULT_BATCHING[self.ingest_path][0]
+
+    @property
+    def batching_window_seconds(self) -> int:
+        default = DEFAULT_BATCHING[self.ingest_path][1]
+        return self.batch_window_seconds if self.batch_window_seconds is not None else default
+
+    @property
     def chunking(self) -> Chunking:
         return Chunking(self.chunking_strategy, self.chunk_max_tokens, self.chunk_overlap_percentage)
 
@@ -578,9 +633,12 @@ def quota_for_the_stream(stream: StreamSettings) -> float:
 
 
 def stream_timeout_seconds(stream: StreamSettings, partitions: int) -> int:
-    """Twice the time a full batch of one partition takes at its share of the quota, plus a minute for retries."""
+    """Direct: twice the time a full batch of one partition takes at its share of the quota, plus a minute for
+    retries. Bulk: no quota paces the writes."""
+    if stream.bulk:
+        return BULK_FUNCTION_TIMEOUT_SECONDS
     documents_per_second = batch_share(quota_for_the_stream(stream), 1, partitions) * DOCUMENTS_PER_INGEST_REQUEST
-    return math.ceil(stream.batch_size / documents_per_second * 2) + 60
+    return math.ceil(stream.records_per_batch / documents_per_second * 2) + 60
 
 
 class QuerySettings(SettingsGroup):
@@ -795,19 +853,31 @@ class Settings(SettingsGroup):
         self.storage._dimension = self.embedding.dimension
         self.storage._encryption_key = self.data_encryption.identity
         self.kafka._name_prefix = self.name_prefix
+        self.kafka._bulk_stream = self.stream.bulk
 
     @model_validator(mode="after")
     def _stream_fits_the_mapping_timeout(self) -> Self:
-        timeout = stream_timeout_seconds(self.stream, self.kafka.topic_partitions)
+        timeout = stream_timeout_seconds(self.stream, self.kafka.partitions)
         if timeout > MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS:
             raise SettingsError(
                 "streamBatchSize",
-                f"a batch of {self.stream.batch_size} records, paced at app:ingestRequestsPerSecond="
-                f"{self.stream.ingest_requests_per_second} shared by app:topicPartitions={self.kafka.topic_partitions},"
+                f"a batch of {self.stream.records_per_batch} records, paced at app:ingestRequestsPerSecond="
+                f"{self.stream.ingest_requests_per_second} shared by app:topicPartitions={self.kafka.partitions},"
                 f" needs a {timeout} s function timeout; functions behind an MSK event source mapping may run at most "
                 f"{MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS} s. Lower app:streamBatchSize or raise "
-                "app:ingestRequestsPerSecond",
+                "app:ingestRequestsPerSecond (or, for a topic past the quota, app:streamIngestPath=bulk)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _bulk_prefixes_are_free(self) -> Self:
+        if not self.stream.bulk:
+            return self
+        documents = self.storage.document_prefix
+        for prefix in (STREAM_OBJECT_PREFIX, MARKER_PREFIX):
+            if documents.startswith(prefix) or prefix.startswith(documents):
+                raise SettingsError("documentPrefix", f"{documents!r} overlaps {prefix!r}, which the bulk path writes "
+                                    "the stream's objects and ingestion-job markers under")  # fmt: skip
         return self
 
     @property
@@ -839,7 +909,7 @@ class Settings(SettingsGroup):
         stream_digest = "" if unchunked else settings_digest(stream_chunking.inputs)
         return KnowledgeBaseIdentity(name_prefix=self.name_prefix, generation=settings_digest(knowledge_base_inputs),
                                      chunking=settings_digest(self.knowledge_base.chunking_inputs),
-                                     stream_chunking=stream_digest)  # fmt: skip
+                                     stream_chunking=stream_digest, stream_bulk=self.stream.bulk)  # fmt: skip
 
     @property
     def functions(self) -> FunctionSettings:

@@ -1,10 +1,12 @@
-"""Streaming stack: Kafka topic -> event source mapping -> ingest function -> knowledge base."""
+"""Streaming stack: Kafka topic -> event source mapping -> ingest function -> knowledge base (directly, or through
+S3 objects and ingestion jobs on the bulk path)."""
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.functions import FunctionCode, LambdaSources
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.stream_ingest import StreamIngest
@@ -25,6 +27,7 @@ class StreamingStack(Stack):
         knowledge_base_id: str,
         knowledge_base_arn: str,
         data_source_id: str,
+        documents: DocumentBucketRef,
         lambda_sources: LambdaSources,
         functions: FunctionSettings,
         lifecycle: Lifecycle,
@@ -42,6 +45,8 @@ class StreamingStack(Stack):
             knowledge_base_id=knowledge_base_id,
             knowledge_base_arn=knowledge_base_arn,
             data_source_id=data_source_id,
+            # The bulk path writes the stream's documents into the document bucket, under a prefix of their own.
+            documents=documents if stream.bulk else None,
             code=FunctionCode.for_stack(self, lambda_sources, functions),
             lifecycle=lifecycle,
             key=imported_key(self, data_key_arn),

@@ -32,8 +32,12 @@ class DocumentBucketRef:
 
     def nag_documents_arn(self, scope: Construct) -> str:
         """How cdk-nag spells the ARN of the objects under the document prefix, in ``scope``'s stack."""
+        return self.nag_objects_arn(scope, self.document_prefix)
+
+    def nag_objects_arn(self, scope: Construct, prefix: str) -> str:
+        """How cdk-nag spells the ARN of the objects under ``prefix``, in ``scope``'s stack."""
         partition, region, account = pseudo(scope)
-        return f"arn:{partition}:s3:::{self.name_prefix}-documents-{account}-{region}/{self.document_prefix}*"
+        return f"arn:{partition}:s3:::{self.name_prefix}-documents-{account}-{region}/{prefix}*"
 
 
 def _removal(retain_data: bool) -> dict[str, object]:

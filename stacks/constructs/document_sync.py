@@ -20,6 +20,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from custom_resources.sdk_call import sdk_call_resource
+from ingestion_jobs.contract import DataSourceRole
 from kb_sync import contract as sync_contract
 from stacks.constructs.functions import AppFunction, FunctionCode
 from stacks.constructs.queues import dead_letter_queue, encrypted_queue
@@ -48,6 +49,7 @@ class DocumentSync(Construct):
         code: FunctionCode,
         lifecycle: Lifecycle,
         key: kms.IKey | None = None,
+        jobs_by_starter: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = dead_letter_queue(self, "DeadLetters", key=key,
@@ -86,6 +88,7 @@ class DocumentSync(Construct):
                 bucket=bucket.bucket_name,
                 prefix=prefix,
                 dead_letter_queue_url=self.dead_letters.queue_url,
+                jobs_by_starter=jobs_by_starter,
             ),
         )
         self.function.function.add_event_source(
@@ -97,9 +100,15 @@ class DocumentSync(Construct):
                 max_concurrency=2,  # the minimum; more would only collide on the one-job-at-a-time limit
             )
         )
-        self.function.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:StartIngestionJob"], resources=[knowledge_base_arn])
-        )
+        if jobs_by_starter:  # the bulk path: the marker says the documents wait; the starter starts their job
+            marker = bucket.arn_for_objects(DataSourceRole.DOCUMENTS.marker_key)
+            self.function.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[marker])
+            )
+        else:
+            self.function.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["bedrock:StartIngestionJob"], resources=[knowledge_base_arn])
+            )
         self.dead_letters.grant_send_messages(self.function.role)
         self.function.invoked_without_async_events(
             "an SQS event source mapping invokes it synchronously; a change "

@@ -177,7 +177,7 @@ class KafkaTopic(Construct):
             "Topic",
             cluster_arn=cluster_arn,
             topic_name=settings.topic_name,
-            partition_count=settings.topic_partitions,
+            partition_count=settings.partitions,
             replication_factor=settings.topic_replication_factor,
         )
         self.topic.apply_removal_policy(removal_policy(lifecycle))

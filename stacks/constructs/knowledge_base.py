@@ -16,6 +16,7 @@ from stacks.foundation.lifecycle import removal_policy, retention
 from stacks.foundation.nag import acknowledge
 from stacks.foundation.service_trust import bedrock_acting_for
 from stacks.settings import Chunking, ChunkingStrategy, EmbeddingSettings, KnowledgeBaseIdentity, Lifecycle
+from stream_ingest.contract import STREAM_OBJECT_PREFIX
 
 # What Bedrock does with an index when it ingests, queries and deletes documents.
 VECTOR_INDEX_ACTIONS = [
@@ -25,6 +26,14 @@ VECTOR_INDEX_ACTIONS = [
     "s3vectors:GetVectors",
     "s3vectors:DeleteVectors",
 ]
+
+
+# The documents data source: RETAIN, so deleting it never touches the vector store and a destroy cannot end in
+# DELETE_UNSUCCESSFUL when the index is already gone or being deleted. Stream data sources: DELETE, because one is
+# retired when the stream changes path or chunking, and its vectors must leave with it, or answers would cite the
+# same record from two data sources. A data source depends on its knowledge base, which depends on the index, so
+# CloudFormation deletes a data source while the index still exists.
+STREAM_DATA_DELETION_POLICY = "DELETE"
 
 
 def foundation_model_arn(scope: Construct, model_id: str) -> str:
@@ -84,7 +93,8 @@ class VectorKnowledgeBase(Construct):
         name = self.name = identity.name
         embedding_model_arn = foundation_model_arn(self, embedding.model_id)
         document_prefix = documents.document_prefix
-        document_bucket = documents.bucket(self, "DocumentBucket")
+        document_bucket = self.document_bucket = documents.bucket(self, "DocumentBucket")
+        self.documents = documents
         document_objects = document_bucket.arn_for_objects(f"{document_prefix}*")
 
         self.role = iam.Role(
@@ -254,6 +264,35 @@ class VectorKnowledgeBase(Construct):
             description="Records ingested directly from the Kafka stream",
             configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(type="CUSTOM"),
             chunking=chunking_configuration(chunking),
+            deletion_policy=STREAM_DATA_DELETION_POLICY,
+        )
+
+    def add_stream_objects_data_source(self, construct_id: str, *, name: str,
+                                       chunking: Chunking) -> bedrock.CfnDataSource:  # fmt: skip
+        """The bulk path's stream data source: the objects the stream function writes under its own prefix."""
+        bucket = self.document_bucket
+        objects = bucket.arn_for_objects(f"{STREAM_OBJECT_PREFIX}*")
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="StreamObjects", actions=["s3:GetObject"], resources=[objects],
+            conditions={"StringEquals": {"aws:ResourceAccount": [Stack.of(self).account]}}))  # fmt: skip
+        nag_objects = self.documents.nag_objects_arn(self, STREAM_OBJECT_PREFIX)
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::{nag_objects}]",
+            "The knowledge base reads every object the stream function writes under its prefix.",
+        )
+        return self._data_source(
+            construct_id,
+            name=name,
+            description=f"Records of the Kafka stream, written as objects under s3://.../{STREAM_OBJECT_PREFIX}",
+            configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
+                type="S3",
+                s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
+                    bucket_arn=bucket.bucket_arn, inclusion_prefixes=[STREAM_OBJECT_PREFIX]
+                ),
+            ),
+            chunking=chunking_configuration(chunking),
+            deletion_policy=STREAM_DATA_DELETION_POLICY,
         )
 
     def _data_source(
@@ -264,6 +303,7 @@ class VectorKnowledgeBase(Construct):
         description: str,
         configuration: bedrock.CfnDataSource.DataSourceConfigurationProperty,
         chunking: bedrock.CfnDataSource.ChunkingConfigurationProperty,
+        deletion_policy: str = "RETAIN",
     ) -> bedrock.CfnDataSource:
         return bedrock.CfnDataSource(
             self,
@@ -275,9 +315,7 @@ class VectorKnowledgeBase(Construct):
             vector_ingestion_configuration=bedrock.CfnDataSource.VectorIngestionConfigurationProperty(
                 chunking_configuration=chunking
             ),
-            # RETAIN: deleting a data source never touches the vector store, so a destroy cannot end
-            # in DELETE_UNSUCCESSFUL when the index is already gone or being deleted.
-            data_deletion_policy="RETAIN",
+            data_deletion_policy=deletion_policy,
             # Ingestion's transient copies, under the customer-managed key when there is one.
             server_side_encryption_configuration=bedrock.CfnDataSource.ServerSideEncryptionConfigurationProperty(
                 kms_key_arn=self.key.key_arn

@@ -86,7 +86,9 @@ class Monitoring(Construct):
             namespace="AWS/Lambda", metric_name="OffsetLag", statistic="Maximum", period=FIVE_MINUTES,
             dimensions_map={"FunctionName": stream.function_name},
         )  # fmt: skip
-        self._alarm("StreamOffsetLag", offset_lag, OFFSET_LAG_THRESHOLD, "The stream consumer is falling behind",
+        self._alarm("StreamOffsetLag", offset_lag, OFFSET_LAG_THRESHOLD,
+                    "The stream consumer is falling behind. A topic past the direct path's 50 documents/s per account "
+                    "needs app:streamIngestPath=bulk (S3 objects and ingestion jobs; docs/bulk-path.md)",
                     periods=3)  # fmt: skip
         self._alarm(
             "StreamErrors",

@@ -7,10 +7,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from index_check import contract as check_contract
+from ingestion_jobs.contract import DataSourceRole
+from stacks.constructs.buckets import DocumentBucketRef
 from stacks.constructs.functions import FORMATS_LAYER, POWERTOOLS_LAYER, AppFunction, FunctionCode
 from stacks.constructs.kafka import KafkaClusterRef
 from stacks.constructs.queues import dead_letter_queue, encrypted_queue
@@ -18,6 +21,7 @@ from stacks.foundation.checkov import NETWORK_INTERFACE_WRITES, skip_on_role_pol
 from stacks.foundation.encryption import acknowledge_key_grants
 from stacks.foundation.nag import acknowledge
 from stacks.settings import (
+    BULK_FUNCTION_MEMORY_MB,
     KnowledgeBaseIdentity,
     Lifecycle,
     PollerMode,
@@ -26,6 +30,7 @@ from stacks.settings import (
     stream_timeout_seconds,
 )
 from stream_ingest import contract as stream_contract
+from stream_ingest.contract import STREAM_OBJECT_PREFIX
 
 
 class StreamIngest(Construct):
@@ -44,8 +49,11 @@ class StreamIngest(Construct):
         code: FunctionCode,
         lifecycle: Lifecycle,
         key: kms.IKey | None = None,
+        documents: DocumentBucketRef | None = None,
     ) -> None:
+        """``documents``: the bulk path, which writes the stream's documents into the document bucket."""
         super().__init__(scope, construct_id)
+        object_bucket = documents.bucket(self, "DocumentBucket") if documents else None
         provisioned = stream.poller_mode is PollerMode.PROVISIONED
         self.dead_letters = dead_letter_queue(
             self, "DeadLetters", key=key, holds="the stream: records that cannot be ingested or indexed"
@@ -80,9 +88,10 @@ class StreamIngest(Construct):
                 quota_requests_per_second=quota_for_the_stream(stream),
                 topic_partitions=topic_partitions,
                 partial_batch_response=provisioned,
+                object_bucket=object_bucket.bucket_name if object_bucket else None,
             ),
             timeout_seconds=stream_timeout_seconds(stream, topic_partitions),
-            memory_size=512,
+            memory_size=BULK_FUNCTION_MEMORY_MB if object_bucket else 512,
             layers=(POWERTOOLS_LAYER, FORMATS_LAYER),
             wildcard_reasons=[
                 "The event source mapping creates its pollers' network interfaces in the cluster's subnets "
@@ -96,19 +105,26 @@ class StreamIngest(Construct):
         if key:
             acknowledge_key_grants(role)
         self.index_check = self._index_check(identity, stream, knowledge_base_id, knowledge_base_arn, data_source_id,
-                                             code, lifecycle, check_timeout_seconds)  # fmt: skip
+                                             code, lifecycle, check_timeout_seconds, object_bucket)  # fmt: skip
+        if documents and object_bucket:
+            self._grant_objects(role, object_bucket, deletes=stream.mapping.id.deletes)
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{documents.nag_objects_arn(self, STREAM_OBJECT_PREFIX)}]",
+                        "The bulk path writes one object per document under the stream's prefix, and nowhere else; "
+                        "their names come from the records.")  # fmt: skip
+            self._grant_marker(self.index_check.role, object_bucket)
         # The Sid names the stream data source's generation, so the policy is updated (and the ARN read anew)
         # whenever the knowledge base or the data source is replaced.
         deletes = stream.mapping.id.deletes
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid=f"KnowledgeBase{identity.stream_generation}",
-                # Delete: with key-based document IDs, a tombstone removes its key's document.
-                actions=["bedrock:IngestKnowledgeBaseDocuments"]
-                + (["bedrock:DeleteKnowledgeBaseDocuments"] if deletes else []),
-                resources=[knowledge_base_arn],
+        if not object_bucket:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid=f"KnowledgeBase{identity.stream_generation}",
+                    # Delete: with key-based document IDs, a tombstone removes its key's document.
+                    actions=["bedrock:IngestKnowledgeBaseDocuments"]
+                    + (["bedrock:DeleteKnowledgeBaseDocuments"] if deletes else []),
+                    resources=[knowledge_base_arn],
+                )
             )
-        )
         consumer_group_id = identity.stream_consumer_group_id
         cluster.grant_consume(role, consumer_group_id)
 
@@ -126,8 +142,8 @@ class StreamIngest(Construct):
             kafka_consumer_group_id=consumer_group_id,
             # Records published before the mapping existed (the first sample stream) are not skipped.
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=stream.batch_size,
-            max_batching_window=Duration.seconds(stream.batch_window_seconds),
+            batch_size=stream.records_per_batch,
+            max_batching_window=Duration.seconds(stream.batching_window_seconds),
             # Only provisioned mode honours these; on-demand mappings get none of them rather than ignore them.
             provisioned_poller_config=(
                 lambda_.ProvisionedPollerConfig(minimum_pollers=1, maximum_pollers=2) if provisioned else None
@@ -172,6 +188,7 @@ class StreamIngest(Construct):
         code: FunctionCode,
         lifecycle: Lifecycle,
         timeout_seconds: int,
+        object_bucket: s3.IBucket | None,
     ) -> AppFunction:
         """The function that follows accepted documents until Bedrock has indexed them or failed."""
         # At most two invocations at a time (SQS's minimum): each takes half the status-request budget.
@@ -194,6 +211,7 @@ class StreamIngest(Construct):
                 status_requests_per_second=round(stream.status_requests_per_second / concurrency, 3),
                 indexed_within_seconds=stream.indexed_within_seconds,
                 deleted_by_tombstones=stream.mapping.id.deletes,
+                object_bucket=object_bucket.bucket_name if object_bucket else None,
             ),
             timeout_seconds=timeout_seconds,
         )
@@ -205,7 +223,9 @@ class StreamIngest(Construct):
         check.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid=f"KnowledgeBase{identity.stream_generation}",
-                actions=["bedrock:GetKnowledgeBaseDocuments"],
+                # The bulk path follows the objects through the data source's ingestion jobs.
+                actions=["bedrock:GetKnowledgeBaseDocuments"]
+                + (["bedrock:ListIngestionJobs", "bedrock:GetIngestionJob"] if object_bucket else []),
                 resources=[knowledge_base_arn],
             )
         )
@@ -219,6 +239,21 @@ class StreamIngest(Construct):
             acknowledge_key_grants(check.role)
         self.dead_letters.grant_send_messages(check.role)
         return check
+
+    @staticmethod
+    def _grant_objects(role: iam.Role, bucket: s3.IBucket, *, deletes: bool) -> None:
+        """Writes under the stream's prefix only (and its marker); deletes only where tombstones delete documents."""
+        objects = bucket.arn_for_objects(f"{STREAM_OBJECT_PREFIX}*")
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="StreamObjects", actions=["s3:PutObject"] + (["s3:DeleteObject"] if deletes else []),
+            resources=[objects]))  # fmt: skip
+        StreamIngest._grant_marker(role, bucket)
+
+    @staticmethod
+    def _grant_marker(role: iam.Role, bucket: s3.IBucket) -> None:
+        """The stream data source's marker: changes wait for the ingestion-job starter."""
+        marker = bucket.arn_for_objects(DataSourceRole.STREAM.marker_key)
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[marker]))
 
     @staticmethod
     def _schema_registry(stream: StreamSettings) -> sources.GlueSchemaRegistry | None:
