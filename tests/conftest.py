@@ -55,6 +55,16 @@ EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]
 # The sample's ticker prices with key-based document IDs: the latest price per ticker, deleted by tombstones.
 PER_KEY_TICKERS: dict[str, Any] = {**TICKER_PRICES, "id": "ticker/{key}"}
 
+# The bulk path (docs/bulk-path.md). Append-only: the ticker prices as CSV rows, whose metadata are strings.
+BULK_TICKERS: dict[str, Any] = {**TICKER_PRICES, "metadata": {
+    "ticker": {"field": "ticker", "type": "string"},
+    "price": {"field": "price", "type": "string"},
+    "timestamp": {"field": "value.timestamp", "type": "string"},
+}}  # fmt: skip
+BULK_OFFSETS: dict[str, Any] = {"streamIngestPath": "bulk", "streamDocument": BULK_TICKERS}
+# Key-based IDs: one object per ticker, typed metadata, tombstones delete objects.
+BULK_KEYS: dict[str, Any] = {"streamIngestPath": "bulk", "streamDocument": PER_KEY_TICKERS}
+
 # A team's AWS Glue schema registry, which the provisioned mapping decodes values with.
 SCHEMA_REGISTRY_ARN = "arn:aws:glue:us-east-1:123456789012:registry/team-schemas"
 

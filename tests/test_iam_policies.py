@@ -16,6 +16,8 @@ import pytest
 
 from devtools.sdk_model import iam_action
 from tests.conftest import (
+    BULK_KEYS,
+    BULK_OFFSETS,
     CUSTOMER_MANAGED,
     EXISTING_CLUSTER,
     OIDC_API,
@@ -52,6 +54,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "query-features": QUERY_FEATURES,
     "oidc-api": OIDC_API,
     "customer-managed": CUSTOMER_MANAGED,
+    "bulk-offsets": BULK_OFFSETS,
+    "bulk-keys-customer-managed": {**CUSTOMER_MANAGED, **BULK_KEYS},
 }
 
 

@@ -121,13 +121,16 @@ def test_no_bedrock_s3_or_s3vectors_action_is_granted_on_every_resource(app: Syn
                     assert all(iam_rules.action(a).wildcard_only for a in scoped), (stack, role, statement)
 
 
-def test_data_sources_retain_vectors_on_delete(app: Synthesized) -> None:
+def test_the_documents_keep_their_vectors_and_a_retired_stream_data_source_takes_its_own(app: Synthesized) -> None:
     sources = {
         resource["Properties"]["DataSourceConfiguration"]["Type"]: render(resource["Properties"])
         for resource in resources_of_type(kb_template(app), "AWS::Bedrock::DataSource").values()
     }
     assert set(sources) == {"S3", "CUSTOM"}
-    assert {source["DataDeletionPolicy"] for source in sources.values()} == {"RETAIN"}
+    assert {kind: source["DataDeletionPolicy"] for kind, source in sources.items()} == {
+        "S3": "RETAIN",
+        "CUSTOM": "DELETE",
+    }
     s3_source = sources["S3"]
     assert s3_source["DataSourceConfiguration"]["S3Configuration"] == {
         "BucketArn": f"arn:aws:s3:::{DOCUMENTS_BUCKET}",

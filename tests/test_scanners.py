@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import (
+    BULK_KEYS,
+    BULK_OFFSETS,
     CUSTOMER_MANAGED,
     EXISTING_CLUSTER,
     EXISTING_KEY_ARN,
@@ -39,6 +41,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "provisioned": {"streamPollerMode": "provisioned", "streamDocument": PER_KEY_TICKERS,
                     "streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN,
                     "githubRepository": "org/repo", "alarmEmail": "ops@example.com"},
+    "bulk-offsets": BULK_OFFSETS,
+    "bulk-keys-customer-managed": {**CUSTOMER_MANAGED, **BULK_KEYS},
 }  # fmt: skip
 
 

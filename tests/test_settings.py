@@ -158,7 +158,8 @@ def test_kafka_defaults() -> None:
         "kafka.t3.small",
     )
     assert (kafka.broker_count, kafka.endpoint_az_count, kafka.existing) == (2, 1, None)
-    assert (kafka.topic_name, kafka.topic_partitions, kafka.topic_replication_factor) == ("ticker-prices", 2, 2)
+    assert (kafka.topic_name, kafka.partitions, kafka.topic_replication_factor) == ("ticker-prices", 2, 2)
+    assert kafka.topic_partitions is None  # the path's default
 
 
 def test_replication_cannot_exceed_the_brokers_of_our_cluster() -> None:
@@ -202,7 +203,9 @@ def test_a_partial_existing_cluster_names_the_missing_setting() -> None:
 
 def test_stream_defaults() -> None:
     stream = load_settings({}).stream
-    assert (stream.batch_size, stream.batch_window_seconds) == (500, 5)
+    assert stream.ingest_path.value == "direct"
+    assert (stream.batch_size, stream.batch_window_seconds) == (None, None)  # the path's own batching
+    assert (stream.records_per_batch, stream.batching_window_seconds) == (500, 5)
     assert (stream.mapping.id.template.source, stream.poller_mode.value) == (
         "{topic}/{partition}/{offset}",
         "on-demand",

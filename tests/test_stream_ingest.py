@@ -120,7 +120,8 @@ def test_redelivery_replaces_instead_of_duplicating(stream: tuple[LambdaEnvironm
     invoke(event)  # the mapping redelivers the same batch after a failure
     assert state.documents == first
     tokens = [body["clientToken"] for _, body in state.requests]
-    assert tokens[:2] == tokens[2:]  # the same requests, recognizably
+    # The same requests, recognizably (two are in flight at once, so either may arrive first).
+    assert sorted(tokens[:2]) == sorted(tokens[2:])
 
 
 def test_per_ticker_documents_hold_the_latest_price(

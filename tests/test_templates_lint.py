@@ -9,6 +9,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from tests.conftest import (
+    BULK_KEYS,
+    BULK_OFFSETS,
     CUSTOMER_MANAGED,
     EXISTING_CLUSTER,
     OIDC_API,
@@ -42,6 +44,8 @@ IGNORED = ["W3005"]
         QUERY_FEATURES,
         {**OIDC_API, "lifecycleMode": "prod"},
         CUSTOMER_MANAGED,
+        BULK_OFFSETS,
+        {**CUSTOMER_MANAGED, **BULK_KEYS},
     ],
     ids=[
         "dev",
@@ -53,6 +57,8 @@ IGNORED = ["W3005"]
         "query-features",
         "oidc-api",
         "customer-managed",
+        "bulk-offsets",
+        "bulk-keys-customer-managed",
     ],
 )
 def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
