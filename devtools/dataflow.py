@@ -4,7 +4,10 @@ Every box and labelled arrow names the construct paths of the resources it stand
 ``tests/test_dataflow.py`` finds each of them in the synthesized app (boxes that are outside the app, such as
 people, say so). The PNG carries a digest of the model, so the test also knows when the picture is stale.
 
-python -m devtools.dataflow            # redraw docs/dataflow.png (make diagram)
+python -m devtools.dataflow            # redraw docs/dataflow.png and docs/dataflow-bulk.png (make diagram)
+
+The second picture is the app with ``app:streamIngestPath=bulk``: the stream's documents go through S3 objects and
+ingestion jobs (docs/bulk-path.md).
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from stream_ingest.mapping import TICKER_PRICES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PICTURE = REPO_ROOT / "docs" / "dataflow.png"
+BULK_PICTURE = REPO_ROOT / "docs" / "dataflow-bulk.png"
 DIGEST_KEY = "Dataflow-Model-Digest"
 
 # The picture is drawn at this size, so that a README page (about 880 px wide on GitHub) shows it nearly 1:1.
@@ -142,11 +148,54 @@ ARROWS: tuple[Arrow, ...] = (
 )  # fmt: skip
 
 
-def model_digest() -> str:
+# The bulk path: the ingest function writes objects under stream/ of the document bucket; an S3 data source reads
+# them; one starter starts every ingestion job of the knowledge base, the two data sources taking turns.
+_BULK_SETTINGS = {"streamIngestPath": "bulk"}
+_BULK_CHANGED: dict[str, dict[str, object]] = {
+    "stream_source": {
+        "title": "S3 source",
+        "detail": "stream/, jobs",
+        "needs": _BULK_SETTINGS,
+        "resources": ("KnowledgeBase/KnowledgeBase/StreamObjectsDataSource",),
+    },
+    "sync_dead_letters": {"x": COLUMNS[2], "y": 4.65, "height": 0.5},  # room for the starter under the sync
+}
+BULK_BOXES: tuple[Box, ...] = (
+    *(replace(box, **_BULK_CHANGED.get(box.key, {})) for box in BOXES),  # type: ignore[arg-type]
+    Box("stream_objects", "Stream objects", "Amazon S3, stream/", Kind.STORE, COLUMNS[3], STREAM_ROW,
+        resources=("Storage/Documents/Bucket/Resource",), needs=_BULK_SETTINGS),
+    Box("starter", "Job starter", "AWS Lambda", Kind.COMPUTE, COLUMNS[3], 4.65, height=0.5,
+        resources=("KnowledgeBase/IngestionJobStarter/Handler/Function/Resource",
+                   "KnowledgeBase/IngestionJobStarter/EveryMinute/Resource"), needs=_BULK_SETTINGS),
+)  # fmt: skip
+_REPLACED_ARROWS = {("ingest", "stream_source"), ("sync", "documents_source")}
+BULK_ARROWS: tuple[Arrow, ...] = (
+    *(arrow for arrow in ARROWS if (arrow.source, arrow.target) not in _REPLACED_ARROWS),
+    Arrow("ingest", "stream_objects", "objects"),
+    Arrow("stream_objects", "stream_source"),
+    Arrow("sync", "starter", "marker"),
+    Arrow("starter", "knowledge_base", "jobs"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Picture:
+    path: Path
+    boxes: tuple[Box, ...]
+    arrows: tuple[Arrow, ...]
+    settings: dict[str, object]  # what the app is synthesized with for this picture (beyond the boxes' needs)
+
+
+# Per-record IDs on the bulk path need string metadata: the picture's app uses the sample's key-based IDs.
+_BULK_APP: dict[str, object] = {**_BULK_SETTINGS, "streamDocument": {**TICKER_PRICES, "id": "ticker/{key}"}}
+PICTURES = (Picture(PICTURE, BOXES, ARROWS, {}), Picture(BULK_PICTURE, BULK_BOXES, BULK_ARROWS, _BULK_APP))
+
+
+def model_digest(picture: Picture = PICTURES[0]) -> str:
     """A digest of what the picture shows, stored in the PNG so that a test can tell a stale picture."""
     model = {
-        "boxes": [asdict(box) for box in BOXES],
-        "arrows": [asdict(arrow) for arrow in ARROWS],
+        "boxes": [asdict(box) for box in picture.boxes],
+        "arrows": [asdict(arrow) for arrow in picture.arrows],
         "size": [WIDTH_INCHES, HEIGHT_INCHES, DPI],
         "points": [TITLE_POINTS, DETAIL_POINTS, LABEL_POINTS],
     }
@@ -177,7 +226,7 @@ def _label_position(arrow: Arrow, start: tuple[float, float], end: tuple[float, 
     return middle_x, middle_y + (0.4 if short else 0.05)
 
 
-def draw(path: Path = PICTURE) -> Path:
+def draw(picture: Picture = PICTURES[0]) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -186,7 +235,7 @@ def draw(path: Path = PICTURE) -> Path:
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-    boxes = {box.key: box for box in BOXES}
+    boxes = {box.key: box for box in picture.boxes}
     figure = plt.figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(0, WIDTH_INCHES)
@@ -196,7 +245,7 @@ def draw(path: Path = PICTURE) -> Path:
     for lane, y in (("Documents", DOCUMENTS_ROW), ("Stream", STREAM_ROW), ("Questions", QUERY_ROW)):
         axes.text(0.2, y + 0.52, lane.upper(), fontsize=LABEL_POINTS, color="#555555", weight="bold")
 
-    for box in BOXES:
+    for box in picture.boxes:
         fill, edge = COLOURS[box.kind]
         frame = box.key == "knowledge_base"
         axes.add_patch(FancyBboxPatch((box.x - box.width / 2, box.y - box.height / 2), box.width, box.height,
@@ -212,7 +261,7 @@ def draw(path: Path = PICTURE) -> Path:
         axes.text(box.x, box.y - 0.15, box.detail, ha="center", va="center", fontsize=DETAIL_POINTS, color="#333333",
                   zorder=3)  # fmt: skip
 
-    for arrow in ARROWS:
+    for arrow in picture.arrows:
         source, target = boxes[arrow.source], boxes[arrow.target]
         start, end = _edge_point(source, target), _edge_point(target, source)
         colour = DEAD_LETTER_COLOUR if arrow.dead_letter else "#333333"
@@ -232,17 +281,18 @@ def draw(path: Path = PICTURE) -> Path:
     axes.legend(handles=legend, loc="lower right", bbox_to_anchor=(0.995, 0.01), fontsize=LABEL_POINTS,
                 frameon=False)  # fmt: skip
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, metadata={DIGEST_KEY: model_digest(), "Software": None})
+    picture.path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(picture.path, dpi=DPI, metadata={DIGEST_KEY: model_digest(picture), "Software": None})
     plt.close(figure)
-    return path
+    return picture.path
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m devtools.dataflow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.parse_args(argv)
-    print(f"drew {draw().relative_to(REPO_ROOT)}")
+    for picture in PICTURES:
+        print(f"drew {draw(picture).relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":
