@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scripts.plan import main, plan, table
-from tests.conftest import Synthesized
+from tests.conftest import BULK_KEYS, Synthesized
 
 
 def write(templates: dict[str, dict[str, Any]], directory: Path) -> Path:
@@ -78,3 +78,15 @@ def test_the_clis_version_reporting_resource_is_no_change(synth: Callable[..., S
         "Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:x"}}}}
         for stack, template in current.items()}  # fmt: skip
     assert plan(with_metadata, current) == [] and plan(current, with_metadata) == []
+
+
+def test_switching_to_the_bulk_path_says_the_stream_data_source_leaves_with_its_vectors(
+    synth: Callable[..., Synthesized],
+) -> None:
+    changes = plan(synth().templates, synth(**BULK_KEYS).templates)
+    by_type = {change.resource_type: change for change in changes}
+    stream_source = by_type["AWS::Bedrock::DataSource"]
+    assert stream_source.where.logical_id.startswith("KnowledgeBaseStreamDataSource")
+    assert "deleted with its vectors" in stream_source.meaning and stream_source.stateful
+    # A new consumer group reads the topic again from the oldest record Kafka retains, into the new data source.
+    assert "AWS::Lambda::EventSourceMapping" in by_type
