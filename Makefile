@@ -107,8 +107,9 @@ evaluate: setup ## Measure the deployed app's answers: sample_data/evaluation/ca
 evaluation-sample: setup ## Run the sample cases against a local fake of the knowledge base, report in build/evaluation-sample/ (no AWS; ARGS=--write-docs also updates the docs' copy)
 	python -m scripts.evaluation.sample $(ARGS)
 
-benchmark: setup ## Measure stream-ingest throughput against a local fake of Bedrock's quotas (no AWS)
+benchmark: setup ## Measure both stream paths against local fakes of Bedrock's quotas and S3 (no AWS; about 15 minutes)
 	python -m benchmarks.stream_ingest $(ARGS)
+	python -m benchmarks.bulk_ingest
 
 cold-start: synth ## Measure each handler's cold-start import time from the synthesized assets (no AWS)
 	python -m benchmarks.cold_start $(ARGS)

@@ -170,6 +170,7 @@ def build_app(scope: Construct, settings: Settings) -> Stacks:
             knowledge_base_log_group_name=settings.knowledge_base_identity.application_log_group_name,
             freshness_alarm_seconds=settings.stream.freshness_alarm_seconds,
             chat_authorizer=query.answer_stream.authorizer.function if query.answer_stream else None,
+            bulk_path=settings.stream.bulk,
         ),
         alarm_email=settings.alarm_email,
         data_key_arn=data_key_arn,

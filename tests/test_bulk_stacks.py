@@ -3,6 +3,7 @@ function's writes confined to its prefix, and the settings that carry 1,000 reco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -129,3 +130,12 @@ def test_explicit_batching_and_partitions_win_over_the_paths_defaults() -> None:
                               "app:streamBatchWindowSeconds": 0, "app:topicPartitions": 12})  # fmt: skip
     assert (settings.stream.records_per_batch, settings.stream.batching_window_seconds) == (2000, 0)
     assert settings.kafka.partitions == 12
+
+
+def test_the_dashboard_shows_the_bulk_paths_writes_and_jobs(bulk: Synthesized) -> None:
+    (dashboard,) = resources_of_type(bulk.template("Monitoring"), "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(render(dashboard["Properties"]["DashboardBody"]))
+    for title in ("Stream: S3 writes", "Ingestion jobs: started, refused", "Ingestion jobs: changes waited (s)"):
+        assert title in body
+    assert all(name in body for name in ("ObjectsWritten", "S3Requests", "JobsStarted", "ChangesWaited"))
+    assert "IngestRequests" not in body

@@ -17,6 +17,8 @@ from constructs import Construct
 
 from index_check import contract as check_contract
 from index_check.contract import CheckMetric
+from ingestion_jobs import contract as jobs_contract
+from ingestion_jobs.contract import JobMetric
 from kb_sync import contract as sync_contract
 from kb_sync.contract import SyncMetric
 from query import contract as query_contract
@@ -48,6 +50,7 @@ class MonitoredResources:
     knowledge_base_log_group_name: str
     freshness_alarm_seconds: int  # p95 from a record's Kafka timestamp to its confirmed indexing
     chat_authorizer: lambda_.IFunction | None = None  # with the chat page: its WebSocket connections' token check
+    bulk_path: bool = False  # the stream goes through S3 objects and ingestion jobs (docs/bulk-path.md)
 
 
 class Monitoring(Construct):
@@ -168,9 +171,21 @@ class Monitoring(Construct):
             self._graph("Stream: records", [self._stream_metric(name) for name in
                                             (StreamMetric.RECORDS_RECEIVED, StreamMetric.DOCUMENTS_INGESTED,
                                              StreamMetric.POISON_RECORDS, StreamMetric.DOCUMENTS_FAILED)]),
+            self._graph("Stream: S3 writes", [self._stream_metric(StreamMetric.OBJECTS_WRITTEN),
+                                              self._stream_metric(StreamMetric.S3_REQUESTS)])
+            if resources.bulk_path else
             self._graph("Stream: Bedrock calls", [self._stream_metric(StreamMetric.INGEST_REQUESTS),
                                                   self._stream_metric(StreamMetric.INGEST_RETRIES)]),
         )  # fmt: skip
+        if resources.bulk_path:  # the knowledge base's one job at a time, shared by both data sources
+            self.dashboard.add_widgets(
+                self._graph("Ingestion jobs: started, refused", [
+                    self._app_metric(jobs_contract.SERVICE, JobMetric.JOBS_STARTED),
+                    self._app_metric(jobs_contract.SERVICE, JobMetric.STARTS_REFUSED)]),
+                self._graph("Ingestion jobs: changes waited (s)", [
+                    self._app_metric(jobs_contract.SERVICE, JobMetric.WAITED, statistic)
+                    for statistic in ("p50", "Maximum")]),
+            )  # fmt: skip
         self.dashboard.add_widgets(
             self._graph("Stream: freshness (s)", [self._check_metric(CheckMetric.FRESHNESS, statistic)
                                                   for statistic in ("p50", "p95", "Maximum")]),
