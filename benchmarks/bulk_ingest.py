@@ -220,7 +220,7 @@ def simulate(shape: str, mapping: dict[str, Any], arguments: argparse.Namespace,
     checks: list[tuple[float, PendingCheck]] = []  # (visible at, message)
     produced = 0
     start = clock.now
-    tracemalloc.start()
+    pacer = Pacer(1_000, clock=clock, sleep=lambda seconds: None)  # the check's pace, on the simulated clock
     while True:
         now = clock.now - start
         if now < seconds:  # the producer: the rate spread over partitions, keys out of ten million
@@ -240,14 +240,16 @@ def simulate(shape: str, mapping: dict[str, Any], arguments: argparse.Namespace,
             event = {"eventSource": "aws:kafka", "records": {f"{TOPIC}-{partition.number}": [
                 record(partition.number, offset, at, key, offset) for offset, at, key in batch]}}  # fmt: skip
             s3, sqs = DeferredS3(), CapturingSqs()
-            tracemalloc.reset_peak()
+            tracemalloc.start()  # the function's allocations only, not the fakes'
             began = time.thread_time()
             outcome = process_batch(event, config, agent=None, sqs=sqs, s3=s3)
+            spent = time.thread_time() - began
+            result.peak_memory_mb = max(result.peak_memory_mb, tracemalloc.get_traced_memory()[1] / 2**20)
+            tracemalloc.stop()
             writes = len(s3.calls)
             # CPU: the function's own work, measured, plus what botocore costs per write; the writes' latency
             # overlaps with it across the threads in flight.
-            cpu = time.thread_time() - began + writes * put_cpu
-            result.peak_memory_mb = max(result.peak_memory_mb, tracemalloc.get_traced_memory()[1] / 2**20)
+            cpu = spent + writes * put_cpu
             duration = max(cpu / FUNCTION_VCPU, -(-writes // WRITES_IN_FLIGHT) * S3_WRITE_SECONDS)
             partition.busy_until = clock.now + duration
             ending.append((clock.now + duration, s3, sqs, outcome.records))
@@ -277,7 +279,7 @@ def simulate(shape: str, mapping: dict[str, Any], arguments: argparse.Namespace,
             for item in visible:
                 checks.remove(item)
                 followed = follow_objects(jobs, item[1], history=history, knowledge_base_id=KB_ID,
-                                          data_source_id=STREAM_DS, bucket=BUCKET, pacer=Pacer(1_000),
+                                          data_source_id=STREAM_DS, bucket=BUCKET, pacer=pacer,
                                           now=clock.now, indexed_within_seconds=INDEXED_WITHIN_SECONDS)  # fmt: skip
                 records = sum(len(document.sources) for document in item[1].documents)
                 waiting = sum(len(document.sources) for document in followed.still_pending)
@@ -292,7 +294,6 @@ def simulate(shape: str, mapping: dict[str, Any], arguments: argparse.Namespace,
         if drained or now > seconds + 4 * 3600:
             break
         clock.now += 1
-    tracemalloc.stop()
     result.s3_requests = sum(store.requests.values())
     result.jobs = len(jobs.jobs)
     result.refused_starts = sum(jobs.refused.values())
