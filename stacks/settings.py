@@ -40,7 +40,7 @@ from query.contract import HTTP_API_ENTRY_POINT, STREAM_ENTRY_POINT
 from stacks.aws_limits import MSK_MAPPING_MAX_FUNCTION_TIMEOUT_SECONDS
 from stream_ingest.contract import DOCUMENTS_PER_INGEST_REQUEST, STREAM_OBJECT_PREFIX, batch_share
 from stream_ingest.formats import JSON, check_mapping
-from stream_ingest.mapping import TICKER_PRICES, AttributeType, DocumentMapping, IdKind, MappingError, parse_mapping
+from stream_ingest.mapping import TICKER_PRICES, DocumentMapping, MappingError, parse_mapping
 
 CONTEXT_PREFIX = "app:"
 
@@ -585,17 +585,6 @@ class StreamSettings(SettingsGroup):
                 "app:streamDocument='{...}'; docs/streaming.md describes every part, and "
                 "make preview shows the document the example makes.",
             ) from None
-        if self.bulk and self.mapping.id.kind is IdKind.OFFSET:
-            untyped = [item.name for item in self.mapping.metadata if item.type is not AttributeType.STRING]
-            if untyped:
-                raise SettingsError(
-                    "streamDocument",
-                    f"on the bulk path, records with per-record IDs ({self.mapping.id.template.source!r}) become rows "
-                    f"of CSV objects, whose metadata Bedrock reads as strings; declare {', '.join(untyped)} "
-                    '{"field": ..., "type": "string"}',
-                    "Declare those metadata attributes as strings, use key-based IDs (one object per document, typed "
-                    "metadata), or keep app:streamIngestPath=direct; docs/bulk-path.md explains why.",
-                )
         if self.schema_registry_arn:
             if self.poller_mode is not PollerMode.PROVISIONED:
                 raise SettingsError("streamSchemaRegistryArn", "schema registries work with streamPollerMode="

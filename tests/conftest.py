@@ -55,7 +55,7 @@ EXISTING_CLUSTER_ARN: str = EXISTING_CLUSTER["existingClusterArn"]
 # The sample's ticker prices with key-based document IDs: the latest price per ticker, deleted by tombstones.
 PER_KEY_TICKERS: dict[str, Any] = {**TICKER_PRICES, "id": "ticker/{key}"}
 
-# The bulk path (docs/bulk-path.md). Append-only: the ticker prices as CSV rows, whose metadata are strings.
+# The bulk path (docs/bulk-path.md). Append-only: the ticker prices with string metadata, which go in CSV rows.
 BULK_TICKERS: dict[str, Any] = {**TICKER_PRICES, "metadata": {
     "ticker": {"field": "ticker", "type": "string"},
     "price": {"field": "price", "type": "string"},

@@ -113,7 +113,7 @@ def test_records_written_as_objects_are_confirmed_through_the_job_the_starter_st
 
 
 def test_the_starter_returns_at_once_when_no_job_runs_and_nothing_waits(
-    service: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    service: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     use_config(
         monkeypatch,
@@ -125,6 +125,7 @@ def test_the_starter_returns_at_once_when_no_job_runs_and_nothing_waits(
         ),
     )
     assert starter_handler.handler({"source": "aws.events"}, FakeLambdaContext()) == {"steps": ["idle"]}
+    assert emf_metrics(capsys.readouterr().out) == {"JobsStarted": 0, "JobStartsRefused": 0}
     assert service["env"].recorder.problems == []
 
 

@@ -30,7 +30,7 @@ from stream_ingest import handler as ingest_handler
 from stream_ingest.contract import StreamConfig
 from stream_ingest.documents import StreamDocument
 from stream_ingest.ingest import Pacer
-from stream_ingest.mapping import parse_mapping
+from stream_ingest.mapping import TICKER_PRICES, parse_mapping
 from stream_ingest.objects import ROWS_PER_OBJECT, SIDECAR_SUFFIX, document_key, record_groups
 from stream_ingest.records import Coordinates
 from tests.conftest import BULK_TICKERS, PER_KEY_TICKERS, LambdaEnvironment
@@ -134,6 +134,19 @@ def env_check_queue() -> str:
     return from_environment(StreamConfig).check_queue_url
 
 
+def test_per_record_ids_with_typed_metadata_get_an_object_each_and_keep_their_types(
+    bulk: tuple[LambdaEnvironment, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sample's price is a number: a CSV row would make it a string, so each record gets its own object."""
+    use_config(monkeypatch, replace(from_environment(StreamConfig), document_mapping=dict(TICKER_PRICES)))
+    result = invoke(kafka_event(prices(12)))
+    stored = objects()
+    documents = sorted(key for key in stored if key.endswith(".txt"))
+    assert len(documents) == 12 and result["objects"] == 12 and not any(key.endswith(".csv") for key in stored)
+    sidecar = json.loads(stored[document_key(f"{TOPIC}/0/1") + SIDECAR_SUFFIX])["metadataAttributes"]
+    assert sidecar["price"]["value"] == {"type": "NUMBER", "numberValue": 3.25}
+
+
 def test_a_batch_delivered_again_writes_the_same_objects(bulk: tuple[LambdaEnvironment, str]) -> None:
     event = kafka_event(prices(90))
     invoke(event)
@@ -152,7 +165,7 @@ def test_key_based_ids_write_one_object_per_key_with_typed_metadata_and_tombston
                         (TOPIC, 0, 2, ticker_value("ZVZZT", "$3,413.23", 200), "ZVZZT")]))  # fmt: skip
     stored = objects()
     zvzzt = document_key("ticker/ZVZZT")
-    assert zvzzt.startswith("stream/keys/") and zvzzt.endswith("/ticker%2FZVZZT.txt")
+    assert zvzzt.startswith("stream/documents/") and zvzzt.endswith("/ticker%2FZVZZT.txt")
     assert stored[zvzzt].decode().endswith("the price of ZVZZT is $3,413.23.")
     attributes = json.loads(stored[zvzzt + SIDECAR_SUFFIX])["metadataAttributes"]
     assert attributes["price"] == {"value": {"type": "NUMBER", "numberValue": 3413.23}, "includeForEmbedding": False}
@@ -235,7 +248,7 @@ def test_the_starter_gives_the_one_job_to_the_data_source_that_waited_longest(
     clock, store, jobs = service
     write(store, "documents/report.pdf", DataSourceRole.DOCUMENTS)
     clock.sleep(5)
-    write(store, "stream/keys/ab/t.txt", DataSourceRole.STREAM)
+    write(store, "stream/documents/ab/t.txt", DataSourceRole.STREAM)
     first = starter(clock, store, jobs).step()
     assert (first.step, first.role, first.waited_seconds) == (Step.STARTED, DataSourceRole.DOCUMENTS, 5)
     assert starter(clock, store, jobs).step().step is Step.BUSY  # one job per knowledge base
@@ -274,7 +287,7 @@ def test_a_busy_stream_never_starves_the_documents(service: tuple[Clock, ObjectS
 def test_a_start_bedrock_refuses_puts_the_marker_back(service: tuple[Clock, ObjectStore, IngestionJobs]) -> None:
     clock, store, jobs = service
     jobs.other_running_jobs = 5  # the account runs its five jobs elsewhere
-    write(store, "stream/keys/ab/t.txt", DataSourceRole.STREAM)
+    write(store, "stream/documents/ab/t.txt", DataSourceRole.STREAM)
     outcome = starter(clock, store, jobs).step()
     assert (outcome.step, outcome.reason) == (Step.REFUSED, "ServiceQuotaExceededException")
     assert DataSourceRole.STREAM.marker_key in store.listing(BUCKET, "ingestion-jobs/")
@@ -288,7 +301,7 @@ def test_the_starter_runs_its_minute_and_stops_early_when_idle(
 ) -> None:
     clock, store, jobs = service
     assert [outcome.step for outcome in starter(clock, store, jobs).run(50)] == [Step.IDLE]
-    write(store, "stream/keys/ab/t.txt", DataSourceRole.STREAM)
+    write(store, "stream/documents/ab/t.txt", DataSourceRole.STREAM)
     # The job takes 30 s: three looks find it running, the fourth finds nothing left to do.
     steps = [outcome.step for outcome in starter(clock, store, jobs).run(50)]
     assert steps == [Step.STARTED, Step.BUSY, Step.BUSY, Step.BUSY, Step.IDLE]
@@ -342,8 +355,8 @@ def test_a_failed_job_asks_for_another_and_past_the_bound_dead_letters_with_its_
     service: tuple[Clock, ObjectStore, IngestionJobs],
 ) -> None:
     clock, store, jobs = service
-    write(store, "stream/keys/ab/t.txt", DataSourceRole.STREAM)
-    check = PendingCheck(clock.now, (pending("stream/keys/ab/t.txt", range(1), 0),))
+    write(store, "stream/documents/ab/t.txt", DataSourceRole.STREAM)
+    check = PendingCheck(clock.now, (pending("stream/documents/ab/t.txt", range(1), 0),))
     clock.sleep(1)
     starter(clock, store, jobs).step()
     jobs.jobs[-1].failure = "fake: the data source's role cannot read the bucket"
@@ -359,9 +372,10 @@ def test_past_the_bound_without_a_job_records_are_dead_lettered_saying_so(
     service: tuple[Clock, ObjectStore, IngestionJobs],
 ) -> None:
     clock, _, jobs = service
-    check = PendingCheck(clock.now, (pending("stream/keys/ab/t.txt", range(2), 0),))
+    check = PendingCheck(clock.now, (pending("stream/documents/ab/t.txt", range(2), 0),))
     clock.sleep(901)
     outcome = follow(jobs, check, clock)
     assert [letter.reason for letter in outcome.letters] == [
-        f"object s3://{BUCKET}/stream/keys/ab/t.txt: no ingestion job of the stream data source started within 900 s"
+        f"object s3://{BUCKET}/stream/documents/ab/t.txt: no ingestion job of the stream data source started "
+        "within 900 s"
     ] * 2

@@ -11,7 +11,7 @@ import pytest
 
 from stacks.settings import SettingsError, load_settings
 from stream_ingest.mapping import TICKER_PRICES
-from tests.conftest import BULK_KEYS, BULK_OFFSETS, BULK_TICKERS, Synthesized
+from tests.conftest import BULK_KEYS, BULK_OFFSETS, Synthesized
 from tests.support.contracts import deployed_config
 from tests.support.iam import allowed_resources, function_role, role_statements
 from tests.support.templates import function_with_handler, kafka_mappings, render, resources_of_type
@@ -110,12 +110,9 @@ def test_the_direct_path_has_no_starter_and_its_sync_starts_its_own_jobs(app: Sy
     )
 
 
-def test_per_record_ids_on_the_bulk_path_need_string_metadata() -> None:
-    with pytest.raises(SettingsError) as refused:
-        load_settings({"app:streamIngestPath": "bulk", "app:streamDocument": TICKER_PRICES})
-    assert "declare ticker, price, timestamp" in str(refused.value)  # "ticker": "ticker" infers its type
-    assert "CSV objects" in str(refused.value) and "docs/bulk-path.md" in refused.value.fix
-    assert load_settings({"app:streamIngestPath": "bulk", "app:streamDocument": BULK_TICKERS}).stream.bulk
+def test_the_sample_switches_to_the_bulk_path_with_one_setting() -> None:
+    settings = load_settings({"app:streamIngestPath": "bulk"})
+    assert settings.stream.bulk and settings.stream.mapping.source == TICKER_PRICES
 
 
 def test_the_document_prefix_may_not_overlap_the_bulk_paths_prefixes() -> None:

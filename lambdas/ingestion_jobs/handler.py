@@ -32,9 +32,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if outcome.step is Step.STARTED:
             logger.info("Ingestion job started", data_source=outcome.role, job_id=outcome.job_id,
                         waited_seconds=outcome.waited_seconds)  # fmt: skip
-            metrics.add_metric(name=JobMetric.JOBS_STARTED, unit=MetricUnit.Count, value=1)
             metrics.add_metric(name=JobMetric.WAITED, unit=MetricUnit.Seconds, value=outcome.waited_seconds or 0)
         elif outcome.step is Step.REFUSED:
             logger.info("Bedrock refused the start; the changes wait", data_source=outcome.role, reason=outcome.reason)
-            metrics.add_metric(name=JobMetric.STARTS_REFUSED, unit=MetricUnit.Count, value=1)
+    # Counts every run, zero included: a quiet minute is data, not a gap (nor Powertools' empty-metrics warning).
+    for name, step in ((JobMetric.JOBS_STARTED, Step.STARTED), (JobMetric.STARTS_REFUSED, Step.REFUSED)):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=sum(outcome.step is step for outcome in outcomes))
     return {"steps": [outcome.step.value for outcome in outcomes]}

@@ -1,8 +1,9 @@
 """The bulk path's objects: where each document goes under the stream prefix, and what it and its sidecar hold.
 
-Key-based (and field-based) IDs: one object per document ID, overwritten by the ID's next record, deleted by its
-tombstone; the sidecar types the metadata as the direct path does. Per-record IDs: the records of one partition
-become CSV objects of rows, named by their offsets. Design and numbers: docs/bulk-path.md.
+One object per document ID, overwritten by the ID's next record, deleted by its tombstone; the sidecar types the
+metadata as the direct path does. Per-record IDs whose metadata are all declared strings go in groups instead: the
+records of one partition become CSV objects of rows, named by their offsets (Bedrock reads a CSV row's metadata as
+strings, so only such mappings keep their types in a row). Design and numbers: docs/bulk-path.md.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from urllib.parse import quote
 
 from stream_ingest.contract import STREAM_OBJECT_PREFIX
 from stream_ingest.documents import StreamDocument, typed_value
-from stream_ingest.mapping import AttributeValue, DocumentMapping, as_text
+from stream_ingest.mapping import AttributeType, AttributeValue, DocumentMapping, IdKind, as_text
 
-KEY_DOCUMENTS_PREFIX = f"{STREAM_OBJECT_PREFIX}keys/"
+DOCUMENTS_PREFIX = f"{STREAM_OBJECT_PREFIX}documents/"
 RECORD_GROUPS_PREFIX = f"{STREAM_OBJECT_PREFIX}records/"
 SIDECAR_SUFFIX = ".metadata.json"  # Bedrock reads <object>.metadata.json as the object's metadata
 ROWS_PER_OBJECT = 1_000  # one CSV object: at most this many records...
@@ -47,7 +48,7 @@ def document_key(document_id: str) -> str:
     digest = hashlib.sha256(document_id.encode()).hexdigest()
     encoded = quote(document_id, safe="")
     name = encoded if len(encoded) <= _MAX_ENCODED_ID_CHARACTERS else digest
-    return f"{KEY_DOCUMENTS_PREFIX}{digest[:2]}/{name}.txt"
+    return f"{DOCUMENTS_PREFIX}{digest[:2]}/{name}.txt"
 
 
 def document_object(document: StreamDocument) -> StreamObject:
@@ -62,6 +63,12 @@ def deletion_keys(document_ids: Sequence[str]) -> list[str]:
     """A tombstone's objects: the document and its sidecar."""
     return [key for document_id in document_ids for key in (document_key(document_id),
                                                              document_key(document_id) + SIDECAR_SUFFIX)]  # fmt: skip
+
+
+def groups_records(mapping: DocumentMapping) -> bool:
+    """Rows of CSV objects, rather than an object per record: for per-record IDs (nothing replaces or deletes a
+    record's document) whose metadata are all declared strings, which is how Bedrock reads a CSV row's."""
+    return mapping.id.kind is IdKind.OFFSET and all(item.type is AttributeType.STRING for item in mapping.metadata)
 
 
 def text_column(mapping: DocumentMapping) -> str:

@@ -15,8 +15,8 @@ from stream_ingest.dead_letters import DeadLetter, send_dead_letters, send_pendi
 from stream_ingest.documents import StreamDocument, Winners, plan_requests, winners
 from stream_ingest.formats import Decoder
 from stream_ingest.ingest import Ingestor, Pacer, delete_documents
-from stream_ingest.mapping import IdKind, parse_mapping
-from stream_ingest.objects import document_object, record_groups
+from stream_ingest.mapping import parse_mapping
+from stream_ingest.objects import document_object, groups_records, record_groups
 from stream_ingest.records import Coordinates, DocumentPart, PoisonRecord, document_part, kafka_records
 
 
@@ -112,7 +112,7 @@ def _write_objects(outcome: Winners, config: StreamConfig, decoder: Decoder, *, 
                    poison: int, timestamps: dict[Coordinates, int | None]) -> BatchOutcome:  # fmt: skip
     """The bulk path: objects instead of requests; the indexing check follows them through the next ingestion job."""
     mapping = decoder.mapping
-    if mapping.id.kind is IdKind.OFFSET:
+    if groups_records(mapping):
         objects = list(record_groups(outcome.documents, mapping))
     else:
         objects = [document_object(document) for document in outcome.documents]
