@@ -45,6 +45,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "chunkOverlapPercentage": {"chunkOverlapPercentage": 10},
     "encryption": {"encryption": "customer-managed"},
     "streamChunkingStrategy": {"streamChunkingStrategy": "FIXED_SIZE"},
+    "streamIngestPath": {"streamIngestPath": "bulk"},
 }
 
 # Names a service refuses twice, and the property that scopes them (None: the account and Region).
@@ -151,21 +152,20 @@ def test_a_replacing_change_deploys_and_leaves_a_complete_system(
         assert knowledge_base_id in referenced(source["Properties"]["KnowledgeBaseId"])
 
 
-def _data_source(app: Synthesized, source_type: str) -> ResourceId:
-    (logical_id,) = [
-        key
-        for key, value in resources_of_type(app.template("KnowledgeBase"), "AWS::Bedrock::DataSource").items()
-        if value["Properties"]["DataSourceConfiguration"]["Type"] == source_type
-    ]
+def _data_source(app: Synthesized, construct: str) -> ResourceId:
+    (logical_id,) = [key for key in resources_of_type(app.template("KnowledgeBase"), "AWS::Bedrock::DataSource")
+                     if key.startswith(f"KnowledgeBase{construct}")]  # fmt: skip
     return ResourceId("KnowledgeBase", logical_id)
 
 
 def _documents_data_source(app: Synthesized) -> ResourceId:
-    return _data_source(app, "S3")
+    return _data_source(app, "DocumentsDataSource")
 
 
 def _stream_data_source(app: Synthesized) -> ResourceId:
-    return _data_source(app, "CUSTOM")
+    """The direct path's custom data source, or the bulk path's S3 data source on the stream's objects."""
+    bulk = app.settings.stream.bulk
+    return _data_source(app, "StreamObjectsDataSource" if bulk else "StreamDataSource")
 
 
 def test_what_each_change_replaces(synth: Callable[..., Synthesized], before: Synthesized) -> None:
@@ -192,6 +192,8 @@ def test_what_each_change_replaces(synth: Callable[..., Synthesized], before: Sy
         assert by_type[setting] == {"AWS::Bedrock::DataSource"}, setting
     # The stream data source, and the mapping that feeds it: its new consumer group reads the topic again.
     assert by_type["streamChunkingStrategy"] == {"AWS::Bedrock::DataSource", "AWS::Lambda::EventSourceMapping"}
+    # Switching paths: a stream data source of the other kind, and a new consumer group that reads the topic again.
+    assert by_type["streamIngestPath"] == {"AWS::Bedrock::DataSource", "AWS::Lambda::EventSourceMapping"}
 
 
 def test_stream_chunk_sizes_replace_the_stream_data_source_once_a_strategy_uses_them(
