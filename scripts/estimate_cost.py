@@ -54,6 +54,9 @@ PRICES: dict[str, float] = {
     "websocket_per_1m_messages": 1.00,
     "websocket_per_1m_connection_minutes": 0.25,
     "cohere_rerank_per_1k_queries": 2.00,
+    # The bulk path (streamIngestPath=bulk): S3 Standard requests and SQS.
+    "s3_per_1k_put_requests": 0.005,
+    "sqs_per_1m_requests": 0.40,
     # encryption=customer-managed
     "kms_key_month": 1.00,
     "kms_per_10k_requests": 0.03,
@@ -95,6 +98,65 @@ class Load:
     # sender, S3 uses a bucket key, CloudWatch Logs and S3 Vectors cache theirs; sessions and the stream's
     # queue traffic make the rest.
     kms_requests_per_month: int = 60_000
+
+
+@dataclass(frozen=True)
+class PathMeasurement:
+    """What one path does per million records, as make benchmark measured it (docs/benchmarks.md)."""
+
+    name: str
+    records_per_second: str  # sustained, as measured
+    freshness: str  # Kafka timestamp to indexed, p50 / p95
+    function_gb_seconds: float
+    function_invocations: float
+    s3_writes: float  # PUT and DELETE requests of the app's functions
+    objects: float  # objects written: an ingestion job reads each and its sidecar
+    check_messages: float  # indexing-check messages sent (SQS: sent, received, deleted)
+
+
+# Direct: 46.5 documents/s (all partitions in one invocation), batches of 500, 512 MB, 10 documents a check message.
+# Bulk: the rows of `python -m benchmarks.bulk_ingest` at 1,000 records/s for ten simulated minutes.
+PATH_MEASUREMENTS: tuple[PathMeasurement, ...] = (
+    PathMeasurement("direct", "46", "23 / 32 (a backlog)", 1_000_000 / 46.5 * 0.5, 2_000, 0, 0, 100_000),
+    PathMeasurement("bulk, key IDs", "989", "101 / 130", 5_183, 502, 2_000_585, 1_000_000, 5_512),
+    PathMeasurement("bulk, offset IDs", "1,000", "91 / 119", 773, 502, 2_588, 1_002, 1_305),
+)
+# Every ingestion starts the same embeddings and vector writes, whichever the path: per million records.
+_EMBEDDED_PER_MILLION = Load(records_per_month=1_000_000)
+# The job starter runs every minute, also while nothing waits: it then looks once and returns.
+STARTER_IDLE_SECONDS, STARTER_GB = 0.2, 256 / 1024
+
+
+def path_costs(measurement: PathMeasurement) -> list[tuple[str, float]]:
+    """(item, dollars) per million records on one path."""
+    load = _EMBEDDED_PER_MILLION
+    gb_second = PRICES["lambda_arm_gb_second"]
+    return [
+        ("Stream function", measurement.function_gb_seconds * gb_second
+         + measurement.function_invocations * PRICES["lambda_request"]),
+        ("Indexing checks (SQS)", measurement.check_messages * 3 * PRICES["sqs_per_1m_requests"] / 1e6),
+        ("S3 writes", measurement.s3_writes / 1000 * PRICES["s3_per_1k_put_requests"]),
+        ("S3 reads by ingestion jobs", measurement.objects * 2 / 1000 * PRICES["s3_per_1k_get_requests"]),
+        ("Titan Text Embeddings v2", load.records_per_month * load.tokens_per_record / 1000
+         * PRICES["titan_v2_per_1k_tokens"]),
+        ("S3 Vectors writes", load.records_per_month * load.vector_bytes / 1024**3 * PRICES["s3_vectors_gb_written"]),
+    ]  # fmt: skip
+
+
+def path_table() -> list[str]:
+    names = [measurement.name for measurement in PATH_MEASUREMENTS]
+    costs = [dict(path_costs(measurement)) for measurement in PATH_MEASUREMENTS]
+    rows = [f"| per million records | {' | '.join(names)} |", "|---|" + "---:|" * len(names),
+            f"| records/s sustained | {' | '.join(m.records_per_second for m in PATH_MEASUREMENTS)} |",
+            f"| freshness p50 / p95 (s) | {' | '.join(m.freshness for m in PATH_MEASUREMENTS)} |"]  # fmt: skip
+    rows += [f"| {item} | {' | '.join(f'${cost[item]:,.2f}' for cost in costs)} |" for item in costs[0]]
+    rows.append(f"| **total** | {' | '.join(f'**${sum(cost.values()):,.2f}**' for cost in costs)} |")
+    return rows
+
+
+def starter_idle_monthly() -> float:
+    invocations = HOURS_PER_MONTH * 60
+    return invocations * (PRICES["lambda_request"] + STARTER_IDLE_SECONDS * STARTER_GB * PRICES["lambda_arm_gb_second"])
 
 
 @dataclass(frozen=True)
@@ -297,6 +359,16 @@ def render_markdown(default: Mapping[str, dict[str, Any]], existing: Mapping[str
         "Deleting the key ends the charge after the 7-day waiting period:",
         "",
         *_table(key_lines(load, customer_managed)),
+        "",
+        "## The bulk path, per million records",
+        "",
+        "With `streamIngestPath=bulk` the stream's documents go through S3 objects and ingestion jobs",
+        "([the bulk path](bulk-path.md)). Per million records, from what `make benchmark` measured at 1,000",
+        "records/s (the direct path at its quota's 46 records/s); embeddings and vectors are the same on every",
+        "path, at the stated load's 25 tokens and 5 KB a record. The bulk path's idle cost is its job starter,",
+        f"which runs every minute: ${starter_idle_monthly():,.2f} a month.",
+        "",
+        *path_table(),
         "",
         "## Bring your own cluster",
         "",
