@@ -30,8 +30,14 @@ from stream_ingest import handler as ingest_handler
 from stream_ingest.contract import StreamConfig
 from stream_ingest.documents import StreamDocument
 from stream_ingest.ingest import Pacer
-from stream_ingest.mapping import TICKER_PRICES, parse_mapping
-from stream_ingest.objects import ROWS_PER_OBJECT, SIDECAR_SUFFIX, document_key, record_groups
+from stream_ingest.mapping import MAX_DOCUMENT_ID_CHARACTERS, TICKER_PRICES, parse_mapping
+from stream_ingest.objects import (
+    MAX_OBJECT_CHARACTERS,
+    ROWS_PER_OBJECT,
+    SIDECAR_SUFFIX,
+    document_key,
+    record_groups,
+)
 from stream_ingest.records import Coordinates
 from tests.conftest import BULK_TICKERS, PER_KEY_TICKERS, LambdaEnvironment
 from tests.support.contracts import use_config
@@ -86,7 +92,11 @@ def prices(count: int, partitions: int = 3) -> list[tuple[str, int, int, str | N
 
 
 def rows(body: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(body.decode(), newline="")))
+    limit = csv.field_size_limit(10_000_000)  # a row's text may exceed the reader's default of 128 KiB
+    try:
+        return list(csv.DictReader(io.StringIO(body.decode(), newline="")))
+    finally:
+        csv.field_size_limit(limit)
 
 
 def test_an_append_only_batch_becomes_csv_objects_of_a_thousand_rows_per_partition(
@@ -379,3 +389,21 @@ def test_past_the_bound_without_a_job_records_are_dead_lettered_saying_so(
         f"object s3://{BUCKET}/stream/documents/ab/t.txt: no ingestion job of the stream data source started "
         "within 900 s"
     ] * 2
+
+
+@given(st.text(min_size=1, max_size=MAX_DOCUMENT_ID_CHARACTERS))
+def test_every_document_id_has_one_safe_object_name_within_s3s_key_limit(document_id: str) -> None:
+    key = document_key(document_id)
+    assert key == document_key(document_id) and key.startswith("stream/documents/")
+    assert len(key.encode()) <= 1024 and key.isascii()  # S3 takes keys of up to 1,024 bytes
+    assert not key.endswith(SIDECAR_SUFFIX)  # never mistaken for a sidecar
+
+
+def test_long_texts_split_a_group_by_size_before_its_row_count() -> None:
+    mapping = parse_mapping(BULK_TICKERS)
+    text = "x" * 200_000
+    documents = [StreamDocument(f"d{index}", text, {}, (Coordinates(TOPIC, 0, index),)) for index in range(60)]
+    groups = list(record_groups(documents, mapping))
+    assert len(groups) == 3 and [len(group.documents) for group in groups] == [26, 26, 8]
+    assert all(len(group.body) <= MAX_OBJECT_CHARACTERS + len(text) + 100 for group in groups)
+    assert [row["offset"] for group in groups for row in rows(group.body)] == [str(index) for index in range(60)]

@@ -112,7 +112,8 @@ def record_groups(documents: Sequence[StreamDocument], mapping: DocumentMapping)
         group: list[StreamDocument] = []
         buffer, writer = _csv(columns)
         for document in members:
-            row = [document.text, *(_cell(document.attributes.get(name)) for name in columns[1:])]
+            attributes = document.attributes
+            row = [document.text, *(_cell(attributes.get(name)) for name in columns[1:])]
             before = buffer.tell()
             writer.writerow(row)
             if group and (len(group) == ROWS_PER_OBJECT or buffer.tell() > MAX_OBJECT_CHARACTERS):
