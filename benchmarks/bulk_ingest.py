@@ -182,10 +182,10 @@ def put_cpu_seconds(calls: int = 2_000) -> float:
                                config=Config(s3={"addressing_style": "path"}))  # fmt: skip
     body = json.dumps({"metadataAttributes": {"ticker": {"value": {"type": "STRING", "stringValue": "T1"}}}}).encode()
     for index in range(100):  # warm: connections, caches
-        s3.put_object(Bucket=BUCKET, Key=f"stream/keys/00/{index}.txt", Body=body)
+        s3.put_object(Bucket=BUCKET, Key=f"stream/documents/00/{index}.txt", Body=body)
     began = time.thread_time()
     for index in range(calls):
-        s3.put_object(Bucket=BUCKET, Key=f"stream/keys/00/{index}.txt", Body=body, ContentType="text/plain")
+        s3.put_object(Bucket=BUCKET, Key=f"stream/documents/00/{index}.txt", Body=body, ContentType="text/plain")
     spent = (time.thread_time() - began) / calls
     server.shutdown()
     return spent
