@@ -66,6 +66,10 @@ _IAM_ACTION_OF = {
     ("lambda", "Invoke"): "InvokeFunction",
     # Listing a bucket's objects is authorized as s3:ListBucket (Amazon S3 API reference, ListObjectsV2).
     ("s3", "ListObjectsV2"): "ListBucket",
+    # HeadObject is authorized as s3:GetObject, and DeleteObjects as s3:DeleteObject on each key (Amazon S3 API
+    # reference, HeadObject and DeleteObjects).
+    ("s3", "HeadObject"): "GetObject",
+    ("s3", "DeleteObjects"): "DeleteObject",
     # "This operation requires permission for the bedrock:RetrieveAndGenerate action" (Bedrock API reference,
     # RetrieveAndGenerateStream).
     ("bedrock-agent-runtime", "RetrieveAndGenerateStream"): "RetrieveAndGenerate",

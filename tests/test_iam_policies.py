@@ -330,3 +330,71 @@ def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(
         resource = request_resource(action, targets[target])
         decision = evaluate(statements, action, resource, key_policies.get(target))
         assert decision.allowed, (handler, action, resource, decision)
+
+
+# The bulk path (docs/bulk-path.md): what each function calls there, on which object or resource.
+BULK_HANDLER_CALLS: dict[str, list[tuple[str, str, str]]] = {
+    "stream_ingest.handler.handler": [
+        ("s3", "PutObject", "stream-object"),
+        ("s3", "DeleteObjects", "stream-object"),  # a tombstone's object and sidecar
+        ("s3", "PutObject", "stream-marker"),
+        ("sqs", "SendMessageBatch", "queue"),
+        ("sqs", "SendMessageBatch", "check-queue"),
+    ],
+    "index_check.handler.handler": [
+        ("bedrock-agent", "ListIngestionJobs", "knowledge-base"),
+        ("bedrock-agent", "GetIngestionJob", "knowledge-base"),
+        ("bedrock-agent", "GetKnowledgeBaseDocuments", "knowledge-base"),
+        ("s3", "PutObject", "stream-marker"),
+        ("sqs", "SendMessage", "check-queue"),
+    ],
+    "kb_sync.handler.handler": [("s3", "PutObject", "documents-marker")],
+    "ingestion_jobs.handler.handler": [
+        ("bedrock-agent", "ListIngestionJobs", "knowledge-base"),
+        ("bedrock-agent", "StartIngestionJob", "knowledge-base"),
+        *((service, operation, marker) for marker in ("stream-marker", "documents-marker")
+          for service, operation in (("s3", "HeadObject"), ("s3", "PutObject"), ("s3", "DeleteObject"))),
+    ],
+}  # fmt: skip
+# What none of them may do: the stream function writing documents, or anyone writing outside its keys.
+BULK_REFUSED: dict[str, list[tuple[str, str, str]]] = {
+    "stream_ingest.handler.handler": [("s3", "PutObject", "document"), ("s3", "DeleteObject", "documents-marker"),
+                                      ("bedrock-agent", "IngestKnowledgeBaseDocuments", "knowledge-base")],
+    "kb_sync.handler.handler": [("s3", "PutObject", "stream-object"),
+                                ("bedrock-agent", "StartIngestionJob", "knowledge-base")],
+    "ingestion_jobs.handler.handler": [("s3", "PutObject", "stream-object")],
+}  # fmt: skip
+BULK_STACK_OF_HANDLER = {**STACK_OF_HANDLER, "ingestion_jobs.handler.handler": "knowledge_base"}
+
+
+@pytest.mark.parametrize("handler", BULK_HANDLER_CALLS)
+def test_on_the_bulk_path_every_call_is_allowed_and_nothing_beyond_its_keys(
+    synth: Callable[..., Synthesized], handler: str
+) -> None:
+    app = synth(**BULK_KEYS)
+    stack = getattr(app.stacks, BULK_STACK_OF_HANDLER[handler])
+    template, stack_name = app.template(stack.node.id), stack.stack_name
+    function_id, function = function_with_handler(template, handler)
+    statements = role_policy_statements(app.templates_by_stack_name, stack_name, function_role(template, function_id))
+    samples = AppSamples(app.templates_by_stack_name)
+    environment = samples.render(function["Properties"]["Environment"]["Variables"], template)
+
+    def queue_arn(variable: str) -> str:
+        return "arn:aws:sqs:us-east-1:123456789012:" + str(environment.get(variable, "")).rsplit("/", 1)[-1]
+
+    knowledge_base = samples.render(
+        {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
+        app.template("KnowledgeBase"),
+    )
+    bucket = "arn:aws:s3:::kbstream-documents-123456789012-us-east-1"
+    targets = {"knowledge-base": knowledge_base, "queue": queue_arn("DEAD_LETTER_QUEUE_URL"),
+               "check-queue": queue_arn("CHECK_QUEUE_URL"),
+               "stream-object": f"{bucket}/stream/documents/ab/ticker%2FZVZZT.txt",
+               "stream-marker": f"{bucket}/ingestion-jobs/stream.waiting",
+               "documents-marker": f"{bucket}/ingestion-jobs/documents.waiting",
+               "document": f"{bucket}/documents/handbook.pdf"}  # fmt: skip
+    for calls, allowed in ((BULK_HANDLER_CALLS[handler], True), (BULK_REFUSED.get(handler, []), False)):
+        for service, operation, target in calls:
+            action = iam_action(service, operation)
+            decision = evaluate(statements, action, request_resource(action, targets[target]), None)
+            assert decision.allowed is allowed, (handler, action, targets[target], decision)
