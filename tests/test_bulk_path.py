@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -407,3 +408,36 @@ def test_long_texts_split_a_group_by_size_before_its_row_count() -> None:
     assert len(groups) == 3 and [len(group.documents) for group in groups] == [26, 26, 8]
     assert all(len(group.body) <= MAX_OBJECT_CHARACTERS + len(text) + 100 for group in groups)
     assert [row["offset"] for group in groups for row in rows(group.body)] == [str(index) for index in range(60)]
+
+
+class Unreachable:
+    """Bedrock's jobs, except that StartIngestionJob never gets through (after botocore's retries)."""
+
+    def __init__(self, jobs: IngestionJobs) -> None:
+        self._jobs = jobs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jobs, name)
+
+    def start_ingestion_job(self, **parameters: Any) -> dict[str, Any]:
+        raise EndpointConnectionError(endpoint_url="https://bedrock-agent.us-east-1.amazonaws.com")
+
+
+def test_a_start_that_never_gets_through_keeps_the_changes_waiting(
+    service: tuple[Clock, ObjectStore, IngestionJobs],
+) -> None:
+    clock, store, jobs = service
+    write(store, "stream/documents/ab/t.txt", DataSourceRole.STREAM)
+    cut_off = Starter(Unreachable(jobs), store, knowledge_base_id=KB_ID, bucket=BUCKET,
+                      data_sources={DataSourceRole.STREAM: STREAM_DS}, clock=clock, sleep=clock.sleep)  # fmt: skip
+    with pytest.raises(EndpointConnectionError):
+        cut_off.step()
+    assert DataSourceRole.STREAM.marker_key in store.listing(BUCKET, "ingestion-jobs/")
+    clock.sleep(LOOK_INTERVAL_SECONDS)
+    assert starter(clock, store, jobs).step().step is Step.STARTED
+
+
+def test_objects_no_job_covers_yet_ask_for_the_marker(service: tuple[Clock, ObjectStore, IngestionJobs]) -> None:
+    clock, _, jobs = service
+    check = PendingCheck(clock.now, (pending("stream/documents/ab/t.txt", range(1), 0),))
+    assert follow(jobs, check, clock).marker_needed  # so a lost marker is put back, and a job follows

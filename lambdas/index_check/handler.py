@@ -40,7 +40,7 @@ def _outcome(check: PendingCheck, config: IndexCheckConfig, pacer: Pacer, histor
                              data_source_id=config.data_source_id, bucket=config.object_bucket, pacer=pacer, now=now,
                              indexed_within_seconds=config.indexed_within_seconds,
                              deleted_by_tombstones=config.deleted_by_tombstones)  # fmt: skip
-    if outcome.marker_needed:  # the job that took the stream's marker did not finish: ask for another
+    if outcome.marker_needed:  # no job covers the objects yet: make sure the starter will start one
         mark_waiting(client("s3"), config.object_bucket, DataSourceRole.STREAM)
     return outcome
 

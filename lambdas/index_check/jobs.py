@@ -76,7 +76,9 @@ class JobHistory:
 
 @dataclass
 class ObjectsOutcome(CheckOutcome):
-    marker_needed: bool = False  # the job that took the stream's marker did not finish: a later one must be started
+    # No job of the stream data source started after the objects were written (none yet, or the one that took the
+    # marker did not finish): the marker must be there, so that the starter starts one. Putting it is idempotent.
+    marker_needed: bool = False
 
 
 def follow_objects(agent: Any, check: PendingCheck, *, history: JobHistory, knowledge_base_id: str,
@@ -90,7 +92,7 @@ def follow_objects(agent: Any, check: PendingCheck, *, history: JobHistory, know
     overdue = now - check.accepted_at > indexed_within_seconds
     documents = list(check.documents)
     if covering is None or covering.status in RUNNING_STATUSES:
-        outcome.marker_needed = covering is None and bool(unfinished)
+        outcome.marker_needed = covering is None
         if not overdue:
             outcome.still_pending += documents
             return outcome

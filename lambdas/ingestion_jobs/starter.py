@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion_jobs.contract import LOOK_INTERVAL_SECONDS, RUNNING_STATUSES, DataSourceRole
 from ingestion_jobs.markers import clear, mark_waiting, waiting_since
@@ -89,9 +89,9 @@ class Starter:
                 knowledgeBaseId=self._knowledge_base_id, dataSourceId=self._data_sources[role], clientToken=token,
                 description=f"{role.value} changes waiting since {time.strftime('%H:%M:%S', time.gmtime(since))} UTC",
             )  # fmt: skip
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             mark_waiting(self._s3, self._bucket, role)  # the changes still wait, whatever went wrong
-            code = str(error.response.get("Error", {}).get("Code", ""))
+            code = str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""
             if code not in NOT_NOW:
                 raise
             return StepOutcome(Step.REFUSED, role=role, reason=code)
