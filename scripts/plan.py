@@ -90,6 +90,24 @@ def plan(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any
                                                change.where.stack, change.where.logical_id))  # fmt: skip
 
 
+def failing_updates(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any]]) -> list[str]:
+    """Updates CloudFormation would attempt and the service refuses, failing the deployment: Kafka adds partitions
+    to a topic but never removes them (switching back from the bulk path's 6 default partitions, for one)."""
+    problems: list[str] = []
+    for stack, template in after.items():
+        for logical_id, resource in template.get("Resources", {}).items():
+            old = before.get(stack, {}).get("Resources", {}).get(logical_id)
+            if resource.get("Type") != "AWS::MSK::Topic" or not old or old.get("Type") != "AWS::MSK::Topic":
+                continue
+            was, will = old["Properties"].get("PartitionCount"), resource["Properties"].get("PartitionCount")
+            if isinstance(was, int) and isinstance(will, int) and will < was:
+                problems.append(
+                    f"{stack}/{logical_id}: the topic would go from {was} to {will} partitions, which "
+                    f"Kafka cannot do, so the deployment would fail. Keep -c app:topicPartitions={was}."
+                )
+    return problems
+
+
 def table(changes: Sequence[PlannedChange]) -> str:
     if not changes:
         return "Nothing would be replaced or deleted."
@@ -159,7 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.markdown:
         print(f"## Deployment plan (against {against})\n")
     print(table(plan(before, after)))
-    return 0
+    failing = failing_updates(before, after)
+    for problem in failing:
+        print(f"\nWould fail: {problem}")
+    return 1 if failing else 0
 
 
 if __name__ == "__main__":

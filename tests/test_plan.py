@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scripts.plan import main, plan, table
+from scripts.plan import failing_updates, main, plan, table
 from tests.conftest import BULK_KEYS, Synthesized
 
 
@@ -90,3 +90,16 @@ def test_switching_to_the_bulk_path_says_the_stream_data_source_leaves_with_its_
     assert "deleted with its vectors" in stream_source.meaning and stream_source.stateful
     # A new consumer group reads the topic again from the oldest record Kafka retains, into the new data source.
     assert "AWS::Lambda::EventSourceMapping" in by_type
+
+
+def test_a_topic_can_gain_partitions_but_plan_stops_a_deployment_that_would_remove_some(
+    synth: Callable[..., Synthesized], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    direct, bulk = synth().templates, synth(**BULK_KEYS).templates
+    assert failing_updates(direct, bulk) == []  # 2 -> 6 partitions: Kafka adds them
+    (problem,) = failing_updates(bulk, direct)  # back from the bulk path's default of 6
+    assert "from 6 to 2 partitions" in problem and "app:topicPartitions=6" in problem
+    status = main(
+        ["--baseline", str(write(bulk, tmp_path / "before")), "--current", str(write(direct, tmp_path / "after"))]
+    )
+    assert status == 1 and "Would fail:" in capsys.readouterr().out
