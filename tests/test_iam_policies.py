@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -295,29 +296,50 @@ def connection_arn(connections_url: str) -> str:
     return f"arn:aws:execute-api:{match[2]}:123456789012:{match[1]}/{match[3]}/POST/@connections/conn-1"
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A function as deployed: its role's statements and its environment (deploy-time values as samples)."""
+
+    template: dict[str, Any]
+    samples: AppSamples
+    statements: list[dict[str, Any]]
+    environment: dict[str, Any]
+    knowledge_base: str  # the knowledge base's sample ARN
+
+    def queue_arn(self, variable: str) -> str:
+        return "arn:aws:sqs:us-east-1:123456789012:" + str(self.environment.get(variable, "")).rsplit("/", 1)[-1]
+
+
+def deployed_caller(app: Synthesized, stack_field: str, handler: str) -> Caller:
+    stack = getattr(app.stacks, stack_field)
+    template, stack_name = app.template(stack.node.id), stack.stack_name
+    function_id, function = function_with_handler(template, handler)
+    statements = role_policy_statements(app.templates_by_stack_name, stack_name, function_role(template, function_id))
+    samples = AppSamples(app.templates_by_stack_name)
+    knowledge_base = samples.render(
+        {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
+        app.template("KnowledgeBase"),
+    )
+    return Caller(
+        template,
+        samples,
+        statements,
+        samples.render(function["Properties"]["Environment"]["Variables"], template),
+        knowledge_base,
+    )
+
+
 @pytest.mark.parametrize("handler", HANDLER_CALLS)
 def test_every_call_a_function_makes_is_allowed_as_aws_evaluates_it(
     synth: Callable[..., Synthesized], handler: str
 ) -> None:
     app = synth(**VARIANT_OF_HANDLER.get(handler, {}))
-    stack = getattr(app.stacks, STACK_OF_HANDLER[handler])
-    template, stack_name = app.template(stack.node.id), stack.stack_name
-    function_id, function = function_with_handler(template, handler)
-    statements = role_policy_statements(app.templates_by_stack_name, stack_name, function_role(template, function_id))
-    samples = AppSamples(app.templates_by_stack_name)
-    environment = samples.render(function["Properties"]["Environment"]["Variables"], template)
+    caller = deployed_caller(app, STACK_OF_HANDLER[handler], handler)
+    template, samples, statements, environment = caller.template, caller.samples, caller.statements, caller.environment
     profile = environment.get("MODEL_ARN", "")
-
-    def queue_arn(variable: str) -> str:
-        return "arn:aws:sqs:us-east-1:123456789012:" + str(environment.get(variable, "")).rsplit("/", 1)[-1]
-
-    queue, check_queue = queue_arn("DEAD_LETTER_QUEUE_URL"), queue_arn("CHECK_QUEUE_URL")
+    queue, check_queue = caller.queue_arn("DEAD_LETTER_QUEUE_URL"), caller.queue_arn("CHECK_QUEUE_URL")
     model = f"arn:aws:bedrock:us-west-2::foundation-model/{app.settings.query.foundation_model_id}"
-    knowledge_base = samples.render(
-        {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
-        app.template("KnowledgeBase"),
-    )
-    targets = {"knowledge-base": knowledge_base, "queue": queue, "check-queue": check_queue, "profile": profile,
+    targets = {"knowledge-base": caller.knowledge_base, "queue": queue, "check-queue": check_queue, "profile": profile,
                "model": model, "seal-key": environment.get("SESSION_SEAL_KEY_ARN", ""),
                "document": f"arn:aws:s3:::{environment.get('DOCUMENT_BUCKET', '')}/documents/handbook.pdf",
                "connection": connection_arn(str(environment["STREAM_CONNECTIONS_URL"]))
@@ -371,24 +393,10 @@ BULK_STACK_OF_HANDLER = {**STACK_OF_HANDLER, "ingestion_jobs.handler.handler": "
 def test_on_the_bulk_path_every_call_is_allowed_and_nothing_beyond_its_keys(
     synth: Callable[..., Synthesized], handler: str
 ) -> None:
-    app = synth(**BULK_KEYS)
-    stack = getattr(app.stacks, BULK_STACK_OF_HANDLER[handler])
-    template, stack_name = app.template(stack.node.id), stack.stack_name
-    function_id, function = function_with_handler(template, handler)
-    statements = role_policy_statements(app.templates_by_stack_name, stack_name, function_role(template, function_id))
-    samples = AppSamples(app.templates_by_stack_name)
-    environment = samples.render(function["Properties"]["Environment"]["Variables"], template)
-
-    def queue_arn(variable: str) -> str:
-        return "arn:aws:sqs:us-east-1:123456789012:" + str(environment.get(variable, "")).rsplit("/", 1)[-1]
-
-    knowledge_base = samples.render(
-        {"Fn::GetAtt": [one(app.template("KnowledgeBase"), "AWS::Bedrock::KnowledgeBase")[0], "KnowledgeBaseArn"]},
-        app.template("KnowledgeBase"),
-    )
+    caller = deployed_caller(synth(**BULK_KEYS), BULK_STACK_OF_HANDLER[handler], handler)
     bucket = "arn:aws:s3:::kbstream-documents-123456789012-us-east-1"
-    targets = {"knowledge-base": knowledge_base, "queue": queue_arn("DEAD_LETTER_QUEUE_URL"),
-               "check-queue": queue_arn("CHECK_QUEUE_URL"),
+    targets = {"knowledge-base": caller.knowledge_base, "queue": caller.queue_arn("DEAD_LETTER_QUEUE_URL"),
+               "check-queue": caller.queue_arn("CHECK_QUEUE_URL"),
                "stream-object": f"{bucket}/stream/documents/ab/ticker%2FZVZZT.txt",
                "stream-marker": f"{bucket}/ingestion-jobs/stream.waiting",
                "documents-marker": f"{bucket}/ingestion-jobs/documents.waiting",
@@ -396,5 +404,5 @@ def test_on_the_bulk_path_every_call_is_allowed_and_nothing_beyond_its_keys(
     for calls, allowed in ((BULK_HANDLER_CALLS[handler], True), (BULK_REFUSED.get(handler, []), False)):
         for service, operation, target in calls:
             action = iam_action(service, operation)
-            decision = evaluate(statements, action, request_resource(action, targets[target]), None)
+            decision = evaluate(caller.statements, action, request_resource(action, targets[target]), None)
             assert decision.allowed is allowed, (handler, action, targets[target], decision)

@@ -71,6 +71,16 @@ def chunking_configuration(chunking: Chunking) -> bedrock.CfnDataSource.Chunking
     return bedrock.CfnDataSource.ChunkingConfigurationProperty(chunking_strategy=strategy.value)
 
 
+def _s3_objects(bucket: s3.IBucket, prefix: str) -> bedrock.CfnDataSource.DataSourceConfigurationProperty:
+    """An S3 data source's configuration: the objects under one prefix of one bucket."""
+    return bedrock.CfnDataSource.DataSourceConfigurationProperty(
+        type="S3",
+        s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
+            bucket_arn=bucket.bucket_arn, inclusion_prefixes=[prefix]
+        ),
+    )
+
+
 class VectorKnowledgeBase(Construct):
     """``CfnKnowledgeBase`` (VECTOR, S3_VECTORS) with a least-privilege role and application logs."""
 
@@ -247,12 +257,7 @@ class VectorKnowledgeBase(Construct):
             construct_id,
             name=name,
             description=f"Documents under s3://.../{prefix}",
-            configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
-                type="S3",
-                s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
-                    bucket_arn=bucket.bucket_arn, inclusion_prefixes=[prefix]
-                ),
-            ),
+            configuration=_s3_objects(bucket, prefix),
             chunking=chunking_configuration(chunking),
         )
 
@@ -285,12 +290,7 @@ class VectorKnowledgeBase(Construct):
             construct_id,
             name=name,
             description=f"Records of the Kafka stream, written as objects under s3://.../{STREAM_OBJECT_PREFIX}",
-            configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
-                type="S3",
-                s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
-                    bucket_arn=bucket.bucket_arn, inclusion_prefixes=[STREAM_OBJECT_PREFIX]
-                ),
-            ),
+            configuration=_s3_objects(bucket, STREAM_OBJECT_PREFIX),
             chunking=chunking_configuration(chunking),
             deletion_policy=STREAM_DATA_DELETION_POLICY,
         )
