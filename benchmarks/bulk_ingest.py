@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from devtools.fake_ingestion import IngestionJobs, JobLimits, ObjectStore, client_error
 from devtools.sdk_model import validate_request
 from index_check.contract import BULK_RECHECK_SECONDS, PendingCheck
@@ -96,8 +98,8 @@ class DeferredS3:
         for method, parameters in self.calls:
             try:
                 getattr(store, method)(**parameters)
-            except Exception as error:  # the marker's conditional write: already there is fine
-                if "PreconditionFailed" not in str(error):
+            except ClientError as error:  # the marker's conditional write: already there is fine
+                if error.response["Error"]["Code"] != "PreconditionFailed":
                     raise
 
 

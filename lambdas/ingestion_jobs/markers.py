@@ -9,8 +9,10 @@ from botocore.exceptions import ClientError
 
 from ingestion_jobs.contract import DataSourceRole
 
-# S3's answers to a conditional write whose condition failed: the marker exists already (412), or another
-# conditional write of the same key is under way (409). Either way a marker is there, which is all a writer needs.
+# S3's answers to a conditional write whose condition failed: the marker exists already (412 PreconditionFailed), or
+# another conditional write of the same key is under way (409 ConditionalRequestConflict); Amazon S3 user guide,
+# "Add preconditions to S3 operations with conditional requests". Either way a marker is there, which is all a
+# writer needs.
 _ALREADY_THERE = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
