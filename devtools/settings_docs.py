@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scripts.generated_files import write_if_changed
 from stacks.settings import CONTEXT_PREFIX, DEFAULTS, documented_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ def main() -> None:
         if current != wanted:
             stale.append(path.name)
             if not check:
-                path.write_text(wanted)
+                write_if_changed(path, wanted)
     if check and stale:
         raise SystemExit(f"out of date with stacks/settings.py: {', '.join(stale)} (run `make settings-docs`)")
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts.generated_files import write_if_changed
 from stacks.settings import SettingsError
 
 HOURS_PER_MONTH = 730
@@ -469,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.write:
         if yours or not _own_settings_are_the_defaults():  # else the templates above are the defaults' already
             default, existing, customer_managed = templates(own=False)
-        COST_DOC.write_text(render_markdown(default, existing, customer_managed))
+        write_if_changed(COST_DOC, render_markdown(default, existing, customer_managed))
         print(f"wrote {COST_DOC} (the default settings)")
     return 0
 

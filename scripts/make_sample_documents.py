@@ -7,12 +7,15 @@ files can always be regenerated and compared: ``python -m scripts.make_sample_do
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from scripts.generated_files import write_if_changed
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "documents"
 DOMAIN = "auroradynamics.com"
@@ -147,11 +150,13 @@ def pdf_bytes(lines: Sequence[str]) -> bytes:
 
 
 def _zip(path: Path, parts: dict[str, str]) -> None:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in parts.items():
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
+    write_if_changed(path, buffer.getvalue())
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -228,15 +233,15 @@ def write_xlsx(path: Path, sheet_name: str, header: Sequence[str], rows: Sequenc
 
 def write_all(directory: Path = DOCUMENTS_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "aurora_company_profile.pdf").write_bytes(pdf_bytes(COMPANY_PROFILE))
-    (directory / "aurora_security_brief.pdf").write_bytes(pdf_bytes(SECURITY_BRIEF))
-    (directory / "aurora_press_announcement.txt").write_text(PRESS_ANNOUNCEMENT, encoding="utf-8")
+    write_if_changed(directory / "aurora_company_profile.pdf", pdf_bytes(COMPANY_PROFILE))
+    write_if_changed(directory / "aurora_security_brief.pdf", pdf_bytes(SECURITY_BRIEF))
+    write_if_changed(directory / "aurora_press_announcement.txt", PRESS_ANNOUNCEMENT)
     write_xlsx(directory / "aurora_operational_metrics.xlsx", "Regional Forecast", METRICS_HEADER, METRICS_ROWS)
     write_docx(directory / "aurora_solution_catalog.docx", CATALOG)
     written = []
     for document in DOCUMENTS:
         sidecar = directory / f"{document.file_name}.metadata.json"
-        sidecar.write_text(json.dumps(document.sidecar(), indent=2) + "\n", encoding="utf-8")
+        write_if_changed(sidecar, json.dumps(document.sidecar(), indent=2) + "\n")
         written += [directory / document.file_name, sidecar]
     return written
 
