@@ -160,6 +160,28 @@ def assembly_stacks(stacks: Stacks) -> list[Any]:
     return [value for value in vars(stacks).values() if value is not None]
 
 
+# Modules whose tests run on one worker, so that what they share is done once: Checkov's one run over every variant
+# (a module's fixtures are per worker), and cfn-lint's findings per distinct template.
+SHARED_WORKER_MODULES = {"tests/test_scanners.py": "checkov", "tests/test_templates_lint.py": "cfn-lint"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``--dist loadgroup`` (make test): each test goes where a worker is free, except that the tests of a
+    SHARED_WORKER_MODULES module go together, and first (larger units start first). xdist groups by ``xdist_group``
+    marks only through node IDs that pytest 9.2 no longer lets it change (pytest-dev/pytest-xdist#1386), so the
+    groups are named here by module."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SharedWorkerModules(LoadGroupScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return SHARED_WORKER_MODULES.get(module) or str(super()._split_scope(nodeid))
+
+    return SharedWorkerModules(config, log)
+
+
 _cache: dict[str, Synthesized] = {}
 
 
