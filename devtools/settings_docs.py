@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scripts.generated_files import write_if_changed
+from devtools.generated_files import write_if_changed
 from stacks.settings import CONTEXT_PREFIX, DEFAULTS, documented_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

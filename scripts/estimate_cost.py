@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.generated_files import write_if_changed
+from devtools.generated_files import write_if_changed
 from stacks.settings import SettingsError
 
 HOURS_PER_MONTH = 730

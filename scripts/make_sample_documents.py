@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from scripts.generated_files import write_if_changed
+from devtools.generated_files import write_if_changed
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "documents"
 DOMAIN = "auroradynamics.com"

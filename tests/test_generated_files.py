@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scripts.generated_files import write_if_changed
+from devtools.generated_files import write_if_changed
 
 
 def test_the_same_content_leaves_the_file_untouched(tmp_path: Path) -> None:
