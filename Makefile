@@ -21,7 +21,8 @@ UV := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 # Test workers: one more than the cores, as a part of the suite waits on subprocesses (commands, Checkov, a browser).
 TEST_WORKERS ?= $(shell $(SYSTEM_PYTHON) -c 'import os; print(min(len(os.sched_getaffinity(0)) + 1, 8))')
-# Tests marked xdist_group share a worker (and what it caches); the rest go where a worker is free.
+# loadgroup: the modules tests/conftest.py names share a worker each (and what it caches); other tests go where a
+# worker is free.
 PYTEST = pytest -n $(TEST_WORKERS) --dist loadgroup $(TESTS)
 
 .PHONY: help setup preview synth test lint typecheck unit bootstrap deploy deploy-assembly destroy diff plan upload sync produce ask doctor chat-build chat-local chat-benchmark evaluate evaluation-sample benchmark cold-start settings-docs cost diagram construct-tree clean
@@ -64,15 +65,7 @@ typecheck: setup ## mypy in strict mode
 unit: setup $(CHECKOV_VENV)/.installed ## pytest only, in parallel (TESTS="tests/test_settings.py", TEST_WORKERS=N; sets up .venv-checkov)
 	$(PYTEST)
 
-# mypy runs beside the tests, its report after theirs: alone it keeps one core busy for a quarter of a minute.
-test: lint setup $(CHECKOV_VENV)/.installed ## Everything CI checks: lint, types, tests
-	@mkdir -p build
-	@echo "mypy . (beside the tests: its report follows theirs)"
-	@mypy . > build/typecheck.log 2>&1 & typecheck=$$!; \
-	echo "$(PYTEST)"; status=0; $(PYTEST) || status=$$?; \
-	if wait $$typecheck; then echo "mypy: $$(tail -n 1 build/typecheck.log)"; \
-	else echo "mypy found problems:"; cat build/typecheck.log; status=1; fi; \
-	exit $$status
+test: lint typecheck unit ## Everything CI checks: lint, types, tests
 
 diff: setup ## Compare the app with what is deployed (needs AWS credentials; ARGS as for synth)
 	$(CDK) diff $(ENV_CONTEXT) $(ARGS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,21 +66,18 @@ def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized],
     app = synth(**variant)
     templates = sorted(Path(app.outdir).glob("*.template.json"))
     assert len(templates) == len(app.templates)
-    findings = [f"{path.name}: {finding}" for path in templates for finding in lint(path.read_bytes())]
+    findings = [f"{path.name}: {finding}" for path in templates for finding in lint(path)]
     assert findings == []
 
 
 _findings: dict[str, list[str]] = {}
 
 
-def lint(template: bytes) -> list[str]:
-    """cfn-lint's findings for a template's text: most templates are the same in several variants, and one worker
-    runs this module (tests/conftest.py SHARED_WORKER_MODULES), so each is linted once."""
-    key = hashlib.sha256(template).hexdigest()
+def lint(template: Path) -> list[str]:
+    """cfn-lint's findings for a template, by its content: most templates are the same in several variants, and one
+    worker runs this module (tests/conftest.py SHARED_WORKER_MODULES), so each is linted once."""
+    key = hashlib.sha256(template.read_bytes()).hexdigest()
     if key not in _findings:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "template.json"
-            path.write_bytes(template)
-            matches = lint_file(path, ManualArgs(regions=REGIONS, ignore_checks=IGNORED))
-            _findings[key] = [f"{match.rule.id} {match.message} ({match.path_string})" for match in matches]
+        matches = lint_file(template, ManualArgs(regions=REGIONS, ignore_checks=IGNORED))
+        _findings[key] = [f"{match.rule.id} {match.message} ({match.path_string})" for match in matches]
     return _findings[key]
