@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -160,9 +161,60 @@ def assembly_stacks(stacks: Stacks) -> list[Any]:
     return [value for value in vars(stacks).values() if value is not None]
 
 
-# Modules whose tests run on one worker, so that what they share is done once: Checkov's one run over every variant
-# (a module's fixtures are per worker), and cfn-lint's findings per distinct template.
-SHARED_WORKER_MODULES = {"tests/test_scanners.py": "checkov", "tests/test_templates_lint.py": "cfn-lint"}
+# The settings variants the template scanners (Checkov, cfn-lint) check: between them, every optional resource.
+SCANNED_VARIANTS: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "prod": {"lifecycleMode": "prod"},
+    "hierarchical": {"chunkingStrategy": "HIERARCHICAL"},
+    "semantic": {"chunkingStrategy": "SEMANTIC"},
+    "existing-cluster": {**EXISTING_CLUSTER, "endpointAzCount": 2},
+    "provisioned": {"streamPollerMode": "provisioned", "streamDocument": PER_KEY_TICKERS,
+                    "streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN, "streamChunkingStrategy": "FIXED_SIZE",
+                    "githubRepository": "org/repo", "alarmEmail": "ops@example.com"},
+    "query-features": QUERY_FEATURES,
+    "oidc-api": {**OIDC_API, "lifecycleMode": "prod"},
+    "customer-managed": CUSTOMER_MANAGED,
+    "existing-key": {"encryption": "customer-managed", "encryptionKeyArn": EXISTING_KEY_ARN, "lifecycleMode": "prod"},
+    "bulk-offsets": BULK_OFFSETS,
+    "bulk-keys-customer-managed": {**CUSTOMER_MANAGED, **BULK_KEYS},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScannedTemplates:
+    """Every scanned variant's template files, and for each file the first one with the same content: most
+    templates are the same in several variants, and a scanner reads each distinct one once."""
+
+    by_variant: dict[str, list[Path]]
+    first_of: dict[Path, Path]
+
+    @property
+    def distinct(self) -> list[Path]:
+        return sorted(set(self.first_of.values()))
+
+    def variants_of(self, distinct_file: str) -> list[str]:
+        return [name for name, files in self.by_variant.items() if any(str(self.first_of[file]) == distinct_file
+                                                                       for file in files)]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def scanned_templates(synth: Callable[..., Synthesized]) -> ScannedTemplates:
+    by_variant: dict[str, list[Path]] = {}
+    first_by_content: dict[str, Path] = {}
+    first_of: dict[Path, Path] = {}
+    for name, overrides in SCANNED_VARIANTS.items():
+        synthesized = synth(**overrides)
+        files = sorted(synthesized.outdir.glob("*.template.json"))
+        assert len(files) == len(synthesized.templates)
+        by_variant[name] = files
+        for file in files:
+            first_of[file] = first_by_content.setdefault(hashlib.sha256(file.read_bytes()).hexdigest(), file)
+    return ScannedTemplates(by_variant=by_variant, first_of=first_of)
+
+
+# Modules whose tests run on one worker, so that what they share is done once: the scanned variants' syntheses (a
+# worker synthesizes each variant it needs), Checkov's one run over them and cfn-lint's.
+SHARED_WORKER_MODULES = {"tests/test_scanners.py": "scanners", "tests/test_templates_lint.py": "scanners"}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

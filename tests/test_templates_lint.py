@@ -2,82 +2,54 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+import json
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from cfnlint.api import ManualArgs, lint_file
+from cfnlint.api import ManualArgs, lint_by_config
 
-from tests.conftest import (
-    BULK_KEYS,
-    BULK_OFFSETS,
-    CUSTOMER_MANAGED,
-    EXISTING_CLUSTER,
-    OIDC_API,
-    PER_KEY_TICKERS,
-    QUERY_FEATURES,
-    SCHEMA_REGISTRY_ARN,
-    Synthesized,
-)
+from tests.conftest import SCANNED_VARIANTS, ScannedTemplates
 
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"]
 # CDK adds DependsOn next to a Ref/GetAtt it already implies; harmless and not ours to change.
 IGNORED = ["W3005"]
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [
-        {},
-        {"lifecycleMode": "prod"},
-        {"chunkingStrategy": "HIERARCHICAL"},
-        {"chunkingStrategy": "SEMANTIC"},
-        {**EXISTING_CLUSTER, "endpointAzCount": 2},
-        {
-            "streamPollerMode": "provisioned",
-            "streamDocument": PER_KEY_TICKERS,
-            "streamSchemaRegistryArn": SCHEMA_REGISTRY_ARN,
-            "streamChunkingStrategy": "FIXED_SIZE",
-            "githubRepository": "org/repo",
-            "alarmEmail": "ops@example.com",
-        },
-        QUERY_FEATURES,
-        {**OIDC_API, "lifecycleMode": "prod"},
-        CUSTOMER_MANAGED,
-        BULK_OFFSETS,
-        {**CUSTOMER_MANAGED, **BULK_KEYS},
-    ],
-    ids=[
-        "dev",
-        "prod",
-        "hierarchical",
-        "semantic",
-        "existing-cluster",
-        "provisioned",
-        "query-features",
-        "oidc-api",
-        "customer-managed",
-        "bulk-offsets",
-        "bulk-keys-customer-managed",
-    ],
-)
-def test_templates_have_no_errors_or_warnings(synth: Callable[..., Synthesized], variant: dict[str, str]) -> None:
-    app = synth(**variant)
-    templates = sorted(Path(app.outdir).glob("*.template.json"))
-    assert len(templates) == len(app.templates)
-    findings = [f"{path.name}: {finding}" for path in templates for finding in lint(path)]
-    assert findings == []
+@pytest.fixture(scope="module")
+def careless_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template with what cfn-lint is here to catch: a property the resource type does not have, a value below
+    the type's minimum."""
+    template = tmp_path_factory.mktemp("careless") / "careless.template.json"
+    template.write_text(json.dumps({"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 10, "Bogus": True}},
+    }}))  # fmt: skip
+    return template
 
 
-_findings: dict[str, list[str]] = {}
+@pytest.fixture(scope="module")
+def findings(scanned_templates: ScannedTemplates, careless_template: Path) -> dict[str, list[str]]:
+    """cfn-lint's findings by file, from one run over every distinct template: setting up its rules is most of the
+    time a run takes per template (tests/conftest.py keeps this module and the variants' syntheses on one worker)."""
+    files = [*scanned_templates.distinct, careless_template]
+    found: dict[str, list[str]] = defaultdict(list)
+    for match in lint_by_config(ManualArgs(templates=[str(file) for file in files], regions=REGIONS,
+                                           ignore_checks=IGNORED)):  # fmt: skip
+        found[match.filename].append(f"{match.rule.id} {match.message} ({match.path_string})")
+    unattributed = {name: problems for name, problems in found.items() if name not in {str(file) for file in files}}
+    assert unattributed == {}, "cfn-lint reported on no template it was given (its configuration?)"
+    return found
 
 
-def lint(template: Path) -> list[str]:
-    """cfn-lint's findings for a template, by its content: most templates are the same in several variants, and one
-    worker runs this module (tests/conftest.py SHARED_WORKER_MODULES), so each is linted once."""
-    key = hashlib.sha256(template.read_bytes()).hexdigest()
-    if key not in _findings:
-        matches = lint_file(template, ManualArgs(regions=REGIONS, ignore_checks=IGNORED))
-        _findings[key] = [f"{match.rule.id} {match.message} ({match.path_string})" for match in matches]
-    return _findings[key]
+@pytest.mark.parametrize("variant", SCANNED_VARIANTS)
+def test_templates_have_no_errors_or_warnings(
+    findings: dict[str, list[str]], scanned_templates: ScannedTemplates, variant: str
+) -> None:
+    files = scanned_templates.by_variant[variant]
+    assert [f"{file.name}: {finding}" for file in files
+            for finding in findings[str(scanned_templates.first_of[file])]] == []  # fmt: skip
+
+
+def test_cfn_lint_catches_what_it_is_here_for(findings: dict[str, list[str]], careless_template: Path) -> None:
+    rules = {finding.split()[0] for finding in findings[str(careless_template)]}
+    assert {"E3002", "E3034"} <= rules
