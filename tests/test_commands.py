@@ -157,6 +157,9 @@ def test_an_offline_command_works_without_aws(command: str, tmp_path: Path, trac
     assert "Traceback" not in result.stderr and "Node 20" not in result.stderr
     if command == "make plan":  # the app is unchanged since make synth: no phantom rows
         assert "Nothing would be replaced or deleted." in result.stdout, result.stdout
+    if target_of(command) == "cost":  # the totals; docs/cost.md only with --write (tracked_files_kept: identical)
+        assert "Monthly cost, us-east-1 list prices" in result.stdout and "Left idle" in result.stdout, result.stdout
+        assert ("wrote " in result.stdout) == ("--write" in command), result.stdout
     if target_of(command) == "help":
         descriptions = {line.index(line.split()[2]) for line in result.stdout.splitlines() if line.strip()}
         assert len(descriptions) == 1, "make help's descriptions start in one column"

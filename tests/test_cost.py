@@ -55,13 +55,3 @@ def test_a_customer_managed_key_is_priced(synth: Callable[..., Synthesized]) -> 
     assert lines["KMS key (`encryption=customer-managed`)"] == PRICES["kms_key_month"]
     assert lines["KMS requests"] > 0
     assert {line.monthly for line in key_lines(Load(), synth().templates)} == {0.0}  # aws-managed: no key
-
-
-def test_make_cost_prints_the_totals_and_writes_nothing_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
-    from scripts.estimate_cost import COST_DOC, main
-
-    before = COST_DOC.read_bytes()
-    assert main([]) == 0
-    output = capsys.readouterr().out
-    assert output.startswith("Monthly cost, us-east-1 list prices") and "Left idle" in output
-    assert "wrote" not in output and COST_DOC.read_bytes() == before
