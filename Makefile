@@ -13,12 +13,15 @@ CDK := cdk --no-notices
 ENV_CONTEXT := $(if $(ENV),-c app:environment=$(ENV))
 SYSTEM_PYTHON ?= python3
 # uv installs the pinned requirements in parallel from a shared cache: the first set-up takes seconds where pip takes
-# minutes. It lives in .venv, pinned here. Packages are installed with their bytecode compiled: otherwise every Python
-# process that imports the CDK (each command, each test worker) compiles its 400 MB of sources again wherever bytecode
-# is not written (PYTHONDONTWRITEBYTECODE, a read-only tree), about 3 s of CPU each.
+# minutes. It lives in .venv, pinned here.
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
-UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
+UV_INSTALL := $(UV) pip install --quiet
+# Python writes the bytecode of what it imports (into .venv and __pycache__/, both ignored by git and by bundling):
+# otherwise every process that imports the CDK (each command, each test worker) compiles its sources again, about
+# 3 s of CPU each. Images often set PYTHONDONTWRITEBYTECODE; compiling every installed package at set-up instead
+# took 20 s.
+unexport PYTHONDONTWRITEBYTECODE
 # Test workers: one more than the cores, as a part of the suite waits on subprocesses (commands, Checkov, a browser).
 TEST_WORKERS ?= $(shell $(SYSTEM_PYTHON) -c 'import os; print(min(len(os.sched_getaffinity(0)) + 1, 8))')
 # loadgroup: the modules tests/conftest.py names share a worker each (and what it caches); other tests go where a

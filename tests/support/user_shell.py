@@ -31,7 +31,6 @@ def fresh_environment(home: Path, extra: Mapping[str, str] | None = None) -> dic
     environment["AWS_CONFIG_FILE"] = str(home / "no-aws-config")
     environment["AWS_SHARED_CREDENTIALS_FILE"] = str(home / "no-aws-credentials")
     environment["AWS_EC2_METADATA_DISABLED"] = "true"
-    environment["PYTHONDONTWRITEBYTECODE"] = "1"
     environment.update(extra or {})
     return environment
 
