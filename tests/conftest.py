@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 # Handler modules create Powertools objects at import, as in Lambda; give them the function's settings.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "kbstream")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "test")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from aws_cdk import App
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from devtools.generated_files import write_if_changed
 from scripts.estimate_cost import EXISTING_CLUSTER_SETTINGS
 from stacks.application import Stacks, build_app
 from stacks.settings import Settings, load_settings
@@ -108,12 +111,23 @@ OIDC_API: dict[str, Any] = {
 @dataclass(frozen=True)
 class Synthesized:
     settings: Settings
-    stacks: Stacks
+    context: dict[str, Any]  # the App's
     templates: dict[str, dict[str, Any]]  # by construct id of the stack
+    stack_names: dict[str, str]  # the deployed stack name, by construct id
     outdir: Path
+    synthesized_stacks: Stacks | None = field(default=None, repr=False, compare=False)
 
     def template(self, stack_id: str) -> dict[str, Any]:
         return self.templates[stack_id]
+
+    @functools.cached_property
+    def stacks(self) -> Stacks:
+        """The stacks' constructs: this process's synthesis, or (when another test worker synthesized the variant)
+        the same settings synthesized again here, the first time a test asks."""
+        if self.synthesized_stacks is not None:
+            return self.synthesized_stacks
+        with tempfile.TemporaryDirectory() as outdir:
+            return synthesize_stacks(self.context, Path(outdir))[0]
 
     @property
     def stacks_by_id(self) -> dict[str, Any]:
@@ -122,7 +136,7 @@ class Synthesized:
     @property
     def templates_by_stack_name(self) -> dict[str, dict[str, Any]]:
         """What ``Fn::GetStackOutput`` names: the deployed stack names."""
-        return {stack.stack_name: self.templates[stack.node.id] for stack in assembly_stacks(self.stacks)}
+        return {self.stack_names[stack_id]: template for stack_id, template in self.templates.items()}
 
 
 @functools.cache
@@ -135,26 +149,53 @@ def built_chat_page() -> Path:
     return CHAT_PAGE
 
 
-def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Synthesized:
-    if (overrides or {}).get("app:webChat") == "on":
-        built_chat_page()
-    context = {
+def app_context(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {
         **CDK_CONTEXT,
         **(overrides or {}),
         # Tests never bundle Lambda code: no pip downloads, no network. `make synth` bundles for real.
         "aws:cdk:bundling-stacks": [],
     }
+
+
+def synthesize_stacks(context: dict[str, Any], outdir: Path) -> tuple[Stacks, dict[str, dict[str, Any]]]:
+    if context.get("app:webChat") == "on":
+        built_chat_page()
     app = App(context=context, outdir=str(outdir))
-    settings = load_settings(app.node.get_all_context())
-    stacks = build_app(app, settings)
+    stacks = build_app(app, load_settings(app.node.get_all_context()))
     assembly = app.synth()
-    templates = {stack.node.id: assembly.get_stack_artifact(stack.artifact_id).template for stack in
-                 assembly_stacks(stacks)}  # fmt: skip
-    synthesized = Synthesized(settings=settings, stacks=stacks, templates=templates, outdir=outdir)
+    return stacks, {stack.node.id: assembly.get_stack_artifact(stack.artifact_id).template for stack in
+                    assembly_stacks(stacks)}  # fmt: skip
+
+
+def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None) -> Synthesized:
+    context = app_context(overrides)
+    stacks, templates = synthesize_stacks(context, outdir)
+    synthesized = Synthesized(settings=load_settings(context), context=context, templates=templates,
+                              stack_names={stack.node.id: stack.stack_name for stack in assembly_stacks(stacks)},
+                              outdir=outdir, synthesized_stacks=stacks)  # fmt: skip
     # Every variant any test synthesizes grants only what AWS's authorization data says can take effect.
     problems = policy_problems(synthesized.templates_by_stack_name)
     assert not problems, "IAM statements that AWS would not honour:\n" + "\n".join(problems)
     return synthesized
+
+
+def synthesized_once(cache: Path, overrides: Mapping[str, Any]) -> Synthesized:
+    """The variant synthesized by the first test worker that needs it; the others wait for it and read its cloud
+    assembly (a synthesis takes about a second of CPU in Python and as much in the CDK's Node.js process)."""
+    key = hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:20]
+    entry, record = cache / key, cache / f"{key}.json"
+    with (cache / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not record.exists():
+            synthesized = synthesize(entry, overrides)
+            write_if_changed(record, json.dumps({"templates": synthesized.templates,
+                                                 "stack_names": synthesized.stack_names}))  # fmt: skip
+            return synthesized
+    saved = json.loads(record.read_text())
+    context = app_context(overrides)
+    return Synthesized(settings=load_settings(context), context=context, templates=saved["templates"],
+                       stack_names=saved["stack_names"], outdir=entry)  # fmt: skip
 
 
 def assembly_stacks(stacks: Stacks) -> list[Any]:
@@ -239,13 +280,18 @@ _cache: dict[str, Synthesized] = {}
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthesized]:
-    """``synth(**overrides)``: the app synthesized with these context overrides, cached per variant."""
+    """``synth(**overrides)``: the app synthesized with these context overrides, once per variant and session."""
+    # The test workers of one session share their base directory's parent (pytest-xdist); a run without workers
+    # has a base directory of its own.
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "syntheses"
+    cache.mkdir(exist_ok=True)
 
     def get(**overrides: Any) -> Synthesized:
         context = {f"app:{key}": value for key, value in overrides.items()}
         key = json.dumps(context, sort_keys=True)
         if key not in _cache:
-            _cache[key] = synthesize(tmp_path_factory.mktemp("cdk.out"), context)
+            _cache[key] = synthesized_once(cache, context)
         return _cache[key]
 
     return get
