@@ -64,9 +64,10 @@ def test_without_a_baseline_the_command_says_how_to_get_one(tmp_path: Path, caps
     assert "run `make synth` first" in capsys.readouterr().err
 
 
-def test_a_git_revision_is_the_baseline(capsys: pytest.CaptureFixture[str]) -> None:
-    # HEAD as committed, against the app now with a replacing override: the index and what depends on it.
-    assert main(["--revision", "HEAD", "-c", "app:vectorIndexName=docs"]) == 0
+def test_a_git_revision_is_the_baseline(capsys: pytest.CaptureFixture[str], synth: Callable[..., Synthesized]) -> None:
+    # HEAD as committed (synthesized in a worktree), against the app with a replacing override: the index and what
+    # depends on it. `make plan ARGS="-c ..."` synthesizes the app now itself (tests/test_commands.py).
+    assert main(["--revision", "HEAD", "--current", str(synth(vectorIndexName="docs").outdir)]) == 0
     output = capsys.readouterr().out
     assert "| KnowledgeBase | " in output and "Custom::S3VectorIndex" in output
 
