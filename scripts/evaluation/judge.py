@@ -22,7 +22,7 @@ from typing import Any
 from scripts.deployed import stack_output
 from scripts.evaluation.cases import Case
 from scripts.operator_cli import EXIT_PROBLEM, Operator, OperatorError
-from stacks.constructs.evaluation import DATASETS_PREFIX, RESULTS_PREFIX
+from stacks.foundation.operator_policy import DATASETS_PREFIX, RESULTS_PREFIX
 from stacks.settings import Settings
 
 # The built-in metrics of each job type (Bedrock user guide, "Evaluate the performance of RAG sources").

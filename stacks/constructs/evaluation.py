@@ -16,11 +16,9 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.foundation.nag import acknowledge, pseudo
-from stacks.foundation.operator_policy import evaluation_role_name
+from stacks.foundation.operator_policy import DATASETS_PREFIX, RESULTS_PREFIX, evaluation_role_name
 from stacks.foundation.service_trust import bedrock_acting_for
 
-DATASETS_PREFIX = "datasets/"  # what the operator uploads: the cases as Bedrock's prompt dataset
-RESULTS_PREFIX = "results/"  # where the jobs write
 EVALUATION_DATA_DAYS = 90  # datasets and results are working data: compare runs, then let them go
 
 

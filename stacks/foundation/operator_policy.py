@@ -8,6 +8,10 @@ from typing import Any
 
 from stacks.settings import QuerySettings, data_key_alias
 
+# The evaluation bucket's prefixes, shared with make evaluate ARGS=--judge (which imports no CDK).
+DATASETS_PREFIX = "datasets/"  # what the operator uploads: the cases as Bedrock's prompt dataset
+RESULTS_PREFIX = "results/"  # where the jobs write
+
 
 def evaluation_role_name(name_prefix: str, region: str) -> str:
     """The role Bedrock's evaluation jobs run as: named, so that an operator may pass exactly it."""
