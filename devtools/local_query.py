@@ -131,6 +131,7 @@ def _http_api_handler(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # as JsonHandler (devtools/fake_bedrock.py) says
 
         def log_message(self, format: str, *args: Any) -> None:
             return

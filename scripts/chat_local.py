@@ -103,6 +103,7 @@ def _handler(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # as JsonHandler (devtools/fake_bedrock.py) says
 
         def log_message(self, format: str, *args: Any) -> None:
             return
