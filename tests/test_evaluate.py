@@ -24,7 +24,16 @@ from scripts.evaluation.cases import CasesError, load_cases, parse_cases
 from scripts.evaluation.judge import RETRIEVE_AND_GENERATE_METRICS, RETRIEVE_ONLY_METRICS, JudgeSettings, job_request
 from scripts.evaluation.runner import HttpEntryPoint, run_cases
 from scripts.evaluation.sample import FUNCTION_NAME, GROUP_FILTERS, local_operator, query_config, sample_state
-from scripts.evaluation.scoring import Source, percentile, score_case, source_matches
+from scripts.evaluation.scoring import (
+    Comparison,
+    Regression,
+    Source,
+    Summary,
+    compare,
+    percentile,
+    score_case,
+    source_matches,
+)
 from scripts.operator_cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Operator
 from stacks.settings import load_settings
 
@@ -240,12 +249,28 @@ def test_a_worse_answer_is_marked_as_a_regression_against_the_last_run(tmp_path:
     assert "mustMention coverage | 0.91 (regression) | 0.97 |" in report and "case cell-apac-growth" in report
 
 
+def test_a_slower_run_is_a_latency_regression() -> None:
+    """p95 latency more than 20% above the baseline's is a regression; more than 20% below, an improvement."""
+    quality = {"hit_rate_at_k": 1.0, "mean_reciprocal_rank": 1.0, "citation_precision": 1.0, "mention_coverage": 1.0}
+    summary = Summary(cases=1, ran=1, skipped=0, errors=0, leaks=0, **quality, latency_p50_seconds=2.0,
+                      latency_p95_seconds=3.0, input_tokens=None, output_tokens=None, k=5)  # fmt: skip
+
+    def against(p95_before: float) -> Comparison:
+        return compare(summary, [], {"summary": {**quality, "latency_p95_seconds": p95_before}}, "earlier")
+
+    assert against(2.4).regressions == [Regression("latency_p95_seconds", 2.4, 3.0)]
+    assert against(2.6).regressions == [] and against(2.6).improvements == []
+    assert against(4.0).improvements == [Regression("latency_p95_seconds", 4.0, 3.0)]
+
+
 def test_a_named_baseline_is_compared_instead_of_the_last_run(tmp_path: Path) -> None:
     with local_operator() as (operator, _):
         run(operator, tmp_path / "first")
         _, result = run(operator, tmp_path / "second", "--baseline", str(tmp_path / "first" / "latest"))
     assert result["comparison"]["baseline"].endswith("first/latest/result.json")
-    assert result["comparison"]["regressions"] == []
+    # The same answers: no metric of their quality moved. (Latency is the local fake's wall clock, milliseconds
+    # that vary with the machine's load; test_a_slower_run_is_a_latency_regression holds that rule.)
+    assert [item for item in result["comparison"]["regressions"] if not item["metric"].startswith("latency")] == []
 
 
 def test_a_cases_file_with_an_unknown_audience_is_a_configuration_error(tmp_path: Path, capsys: Any) -> None:
